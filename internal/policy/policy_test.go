@@ -1,0 +1,80 @@
+package policy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v, want nil", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Policy)
+		want   string // substring of the error; empty means valid
+	}{
+		{"threshold of one is allowed", func(p *Policy) { p.LockoutThreshold = 1 }, ""},
+		{"threshold of zero is refused", func(p *Policy) { p.LockoutThreshold = 0 }, "lockout_threshold"},
+		{"threshold above a hundred is refused", func(p *Policy) { p.LockoutThreshold = 101 }, "lockout_threshold"},
+		{"unknown algorithm is refused", func(p *Policy) { p.OTPAlgorithm = "MD5" }, "otp_algorithm"},
+		{"seven digits are refused", func(p *Policy) { p.OTPDigits = 7 }, "otp_digits"},
+		{"a 45 second period is refused", func(p *Policy) { p.OTPPeriod = Duration(45 * time.Second) }, "otp_period"},
+		{"a 60 second period is allowed", func(p *Policy) { p.OTPPeriod = Duration(time.Minute) }, ""},
+		{"a resync window smaller than the hotp window is refused", func(p *Policy) { p.ResyncWindow = 5 }, "resync_window"},
+		{"a ten second lock is refused", func(p *Policy) { p.LockoutDuration = Duration(10 * time.Second) }, "lockout_duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Default()
+			tt.change(&p)
+			err := p.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseKeepsDefaultsForMissingKeys(t *testing.T) {
+	p, err := Parse([]byte(`{"lockout_threshold": 3, "lockout_duration": "1h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.LockoutThreshold = 3
+	want.LockoutDuration = Duration(time.Hour)
+	if p != want {
+		t.Fatalf("Parse() = %+v, want %+v", p, want)
+	}
+}
+
+func TestParseRefusesInvalidPolicies(t *testing.T) {
+	for _, in := range []string{`{"lockout_threshold": 0}`, `{"otp_period": "soon"}`, `not json`} {
+		if _, err := Parse([]byte(in)); err == nil {
+			t.Errorf("Parse(%s) = nil error, want one", in)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	b, err := json.Marshal(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"lockout_duration":"10m0s"`) {
+		t.Fatalf("json = %s, want durations written as text", b)
+	}
+	p, err := Parse(b)
+	if err != nil || p != Default() {
+		t.Fatalf("Parse(Marshal(Default())) = %+v, %v; want Default()", p, err)
+	}
+}

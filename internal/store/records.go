@@ -1,0 +1,440 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Org is an organization (tenant).
+type Org struct {
+	ID        int64
+	Slug      string
+	Name      string
+	Policy    []byte // JSON, see package policy
+	PolicyRev int64  // bumped on every policy change, so readers can cache the parsed policy
+	CreatedAt time.Time
+}
+
+// User is an account within one organization.
+type User struct {
+	ID           int64
+	OrgID        int64
+	Username     string // canonical form, see package auth
+	Email        string
+	DisplayName  string
+	PasswordHash string // argon2id PHC string; empty when the user has no password
+	Role         string
+	Status       string
+	Failures     int
+	LockedUntil  time.Time
+	CreatedAt    time.Time
+}
+
+// Token is an authenticator of a user.
+type Token struct {
+	ID        int64
+	OrgID     int64
+	UserID    int64
+	Serial    string
+	Type      string // totp, hotp
+	Name      string
+	State     string
+	Secret    []byte // sealed; see SecretAD
+	Algorithm string
+	Digits    int
+	Period    int // seconds, TOTP only
+	// LastStep is the last accepted TOTP time step or HOTP counter. A code
+	// is accepted only for a step above it.
+	LastStep    int64
+	Drift       int // measured TOTP clock drift, in steps
+	CreatedAt   time.Time
+	ActivatedAt time.Time
+	LastUsedAt  time.Time
+}
+
+// SecretAD is the additional data that binds a sealed token secret to its
+// row, so that a secret copied into another token's or user's row does not
+// open.
+func SecretAD(t Token) []byte {
+	return fmt.Appendf(nil, "twofold tokens.secret org=%d user=%d token=%d", t.OrgID, t.UserID, t.ID)
+}
+
+// Enrollment is the provisioning task of an assigned token.
+type Enrollment struct {
+	ID          int64
+	OrgID       int64
+	TokenID     int64
+	CodeHash    []byte
+	Status      string
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+	CompletedAt time.Time
+}
+
+// APIKey lets an application call the REST API for one organization.
+type APIKey struct {
+	ID        int64
+	OrgID     int64
+	Name      string
+	Prefix    string // the first characters of the key, to tell keys apart
+	Hash      []byte
+	CreatedAt time.Time
+	RevokedAt time.Time
+}
+
+// Event is an audit event. It never holds a secret, code or password.
+type Event struct {
+	ID     int64
+	OrgID  int64 // 0 for the service provider
+	At     time.Time
+	Actor  string // "cli", "api:<key name>", a username
+	Action string // "org.create", "validate", …
+	Target string // "acme/alice", a serial, …
+	Result string // "ok", "accept", "reject", or why it was refused
+	Detail string
+	Source string // remote address, when there is one
+}
+
+const insertEventSQL = `INSERT INTO audit_events (org_id, at, actor, action, target, result, detail, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
+	_, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx,
+		e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source)
+	if err != nil {
+		return fmt.Errorf("store: audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Audit records an event on its own.
+func (s *Store) Audit(ctx context.Context, e Event) error {
+	if _, err := s.insertEvent.ExecContext(ctx,
+		e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source); err != nil {
+		return fmt.Errorf("store: audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Events returns an organization's newest events first, at most limit.
+func (s *Store) Events(ctx context.Context, orgID int64, limit int) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT id, org_id, at, actor, action, target, result, detail, source
+		FROM audit_events WHERE org_id = ? ORDER BY id DESC LIMIT ?`), orgID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	defer rows.Close()
+	var es []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.ID, &e.OrgID, &at, &e.Actor, &e.Action, &e.Target, &e.Result, &e.Detail, &e.Source); err != nil {
+			return nil, fmt.Errorf("store: events: %w", err)
+		}
+		e.At = fromMS(at)
+		es = append(es, e)
+	}
+	return es, rows.Err()
+}
+
+// insert runs an INSERT … RETURNING id inside tx and maps unique violations to ErrExists.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, what, query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, s.d.q(query+" RETURNING id"), args...).Scan(&id)
+	switch {
+	case isUnique(err):
+		return 0, fmt.Errorf("store: %s: %w", what, ErrExists)
+	case err != nil:
+		return 0, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return id, nil
+}
+
+// exec runs an UPDATE inside tx and returns ErrNotFound when it matched no row.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, what, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
+// one maps sql.ErrNoRows to ErrNotFound.
+func one(what string, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// CreateOrg adds an organization and records e.
+func (s *Store) CreateOrg(ctx context.Context, o Org, e Event) (Org, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		o.ID, err = s.insert(ctx, tx, "create organization",
+			`INSERT INTO orgs (slug, name, policy, policy_rev, created_at) VALUES (?, ?, ?, 1, ?)`,
+			o.Slug, o.Name, string(o.Policy), ms(o.CreatedAt))
+		if err != nil {
+			return err
+		}
+		e.OrgID = o.ID
+		return s.addEvent(ctx, tx, e)
+	})
+	o.PolicyRev = 1
+	return o, err
+}
+
+const orgColumns = `id, slug, name, policy, policy_rev, created_at`
+
+func scanOrg(row interface{ Scan(...any) error }) (Org, error) {
+	var o Org
+	var policy string
+	var created int64
+	err := row.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created)
+	o.Policy, o.CreatedAt = []byte(policy), fromMS(created)
+	return o, err
+}
+
+// OrgBySlug finds an organization.
+func (s *Store) OrgBySlug(ctx context.Context, slug string) (Org, error) {
+	o, err := scanOrg(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+orgColumns+` FROM orgs WHERE slug = ?`), slug))
+	return o, one("organization "+slug, err)
+}
+
+// OrgByID finds an organization.
+func (s *Store) OrgByID(ctx context.Context, id int64) (Org, error) {
+	o, err := scanOrg(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+orgColumns+` FROM orgs WHERE id = ?`), id))
+	return o, one("organization", err)
+}
+
+// SetPolicy replaces an organization's policy and records e.
+func (s *Store) SetPolicy(ctx context.Context, orgID int64, policy []byte, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set policy",
+			`UPDATE orgs SET policy = ?, policy_rev = policy_rev + 1 WHERE id = ?`, string(policy), orgID); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// CreateUser adds a user and records e.
+func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u.ID, err = s.insert(ctx, tx, "create user "+u.Username,
+			`INSERT INTO users (org_id, username, email, display_name, password_hash, role, status, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.OrgID, u.Username, u.Email, u.DisplayName, u.PasswordHash, u.Role, u.Status, ms(u.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+	return u, err
+}
+
+// UserByName finds a user by canonical username within an organization.
+func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (User, error) {
+	var u User
+	var locked, created int64
+	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT id, org_id, username, email, display_name, password_hash, role, status,
+		failures, locked_until, created_at FROM users WHERE org_id = ? AND username = ?`), orgID, username).
+		Scan(&u.ID, &u.OrgID, &u.Username, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.Status,
+			&u.Failures, &locked, &created)
+	u.LockedUntil, u.CreatedAt = fromMS(locked), fromMS(created)
+	return u, one("user "+username, err)
+}
+
+// SetPassword replaces a user's password hash and records e.
+func (s *Store) SetPassword(ctx context.Context, orgID, userID int64, hash string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set password",
+			`UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ?`, hash, userID, orgID); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// Unlock clears a user's failure count and lock and records e.
+func (s *Store) Unlock(ctx context.Context, orgID, userID int64, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "unlock",
+			`UPDATE users SET failures = 0, locked_until = 0 WHERE id = ? AND org_id = ?`, userID, orgID); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// CreateToken adds a token, its enrollment when en is not nil, and event e,
+// all or nothing. The secret is sealed by seal once the row has its id,
+// because the id is part of the sealed value's additional data.
+func (s *Store) CreateToken(ctx context.Context, t Token, seal func(Token) ([]byte, error), en *Enrollment, e Event) (Token, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		t.ID, err = s.insert(ctx, tx, "create token",
+			`INSERT INTO tokens (org_id, user_id, serial, type, name, state, secret, algorithm, digits, period,
+			 last_step, drift, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			t.OrgID, t.UserID, t.Serial, t.Type, t.Name, t.State, []byte{}, t.Algorithm, t.Digits, t.Period,
+			t.LastStep, ms(t.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if t.Secret, err = seal(t); err != nil {
+			return fmt.Errorf("store: seal token secret: %w", err)
+		}
+		if err := s.exec(ctx, tx, "store token secret", `UPDATE tokens SET secret = ? WHERE id = ?`, t.Secret, t.ID); err != nil {
+			return err
+		}
+		if en != nil {
+			en.TokenID, en.OrgID = t.ID, t.OrgID
+			if en.ID, err = s.insert(ctx, tx, "create enrollment",
+				`INSERT INTO enrollments (org_id, token_id, code_hash, status, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				en.OrgID, en.TokenID, en.CodeHash, en.Status, ms(en.ExpiresAt), ms(en.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+	return t, err
+}
+
+const tokenColumns = `id, org_id, user_id, serial, type, name, state, secret, algorithm, digits, period,
+	last_step, drift, created_at, activated_at, last_used_at`
+
+func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+	var t Token
+	var created, activated, used int64
+	err := row.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Serial, &t.Type, &t.Name, &t.State, &t.Secret, &t.Algorithm,
+		&t.Digits, &t.Period, &t.LastStep, &t.Drift, &created, &activated, &used)
+	t.CreatedAt, t.ActivatedAt, t.LastUsedAt = fromMS(created), fromMS(activated), fromMS(used)
+	return t, err
+}
+
+// Tokens lists a user's tokens, oldest first.
+func (s *Store) Tokens(ctx context.Context, orgID, userID int64) ([]Token, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+tokenColumns+` FROM tokens WHERE org_id = ? AND user_id = ? ORDER BY id`), orgID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens: %w", err)
+	}
+	defer rows.Close()
+	var ts []Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: tokens: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+// TokenBySerial finds a token within an organization.
+func (s *Store) TokenBySerial(ctx context.Context, orgID int64, serial string) (Token, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+tokenColumns+` FROM tokens WHERE org_id = ? AND serial = ?`), orgID, serial))
+	return t, one("token "+serial, err)
+}
+
+// SetTokenState moves a token from one of the states in from to state to
+// and records e. It returns ErrNotFound when the token is not in one of
+// those states. Revoking a token cancels its pending enrollment.
+func (s *Store) SetTokenState(ctx context.Context, orgID, tokenID int64, from []string, to string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		query := `UPDATE tokens SET state = ? WHERE id = ? AND org_id = ? AND state IN (?` + strings.Repeat(", ?", len(from)-1) + `)`
+		args := []any{to, tokenID, orgID}
+		for _, f := range from {
+			args = append(args, f)
+		}
+		if err := s.exec(ctx, tx, "set token state", query, args...); err != nil {
+			return err
+		}
+		if to == TokenRevoked {
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = ? WHERE token_id = ? AND status = ?`),
+				EnrollmentCancelled, tokenID, EnrollmentPending); err != nil {
+				return fmt.Errorf("store: cancel enrollment: %w", err)
+			}
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// Reseal offers every token secret to reseal, in one transaction, and
+// stores what it returns when changed is true. It reports how many secrets
+// changed. An error from reseal rolls everything back.
+func (s *Store) Reseal(ctx context.Context, reseal func(Token) (sealed []byte, changed bool, err error), e Event) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY id`)
+		if err != nil {
+			return fmt.Errorf("store: reseal: %w", err)
+		}
+		var ts []Token
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("store: reseal: %w", err)
+			}
+			ts = append(ts, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: reseal: %w", err)
+		}
+		for _, t := range ts {
+			sealed, changed, err := reseal(t)
+			if err != nil {
+				return fmt.Errorf("store: reseal token %s: %w", t.Serial, err)
+			}
+			if !changed {
+				continue
+			}
+			if err := s.exec(ctx, tx, "reseal", `UPDATE tokens SET secret = ? WHERE id = ?`, sealed, t.ID); err != nil {
+				return err
+			}
+			n++
+		}
+		e.Detail = fmt.Sprintf("%d secrets resealed", n)
+		return s.addEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// CreateAPIKey adds an API key and records e.
+func (s *Store) CreateAPIKey(ctx context.Context, k APIKey, e Event) (APIKey, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k.ID, err = s.insert(ctx, tx, "create api key",
+			`INSERT INTO api_keys (org_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+			k.OrgID, k.Name, k.Prefix, k.Hash, ms(k.CreatedAt)); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+	return k, err
+}
+
+// APIKeyByHash finds a key that has not been revoked.
+func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
+	var k APIKey
+	var created int64
+	err := s.apiKey.QueryRowContext(ctx, hash).Scan(&k.ID, &k.OrgID, &k.Name, &k.Prefix, &created)
+	k.Hash, k.CreatedAt = hash, fromMS(created)
+	return k, one("api key", err)
+}

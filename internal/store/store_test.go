@@ -1,0 +1,290 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/store"
+	"github.com/twofold-mfa/twofold/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	s    *store.Store
+	org  store.Org
+	user store.User
+	tok  store.Token
+}
+
+func setup(t *testing.T, b storetest.Backend) fixture {
+	t.Helper()
+	ctx := context.Background()
+	s := b.Open(t, clock.NewFake(t0))
+	org, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0},
+		store.Event{At: t0, Actor: "test", Action: "org.create", Target: "acme", Result: "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := s.CreateUser(ctx, store.User{OrgID: org.ID, Username: "alice", Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0},
+		store.Event{OrgID: org.ID, At: t0, Actor: "test", Action: "user.add", Target: "acme/alice", Result: "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.CreateToken(ctx, store.Token{OrgID: org.ID, UserID: user.ID, Serial: "TOTP0001", Type: "totp", State: store.TokenActive,
+		Algorithm: "SHA1", Digits: 6, Period: 30, LastStep: 100, CreatedAt: t0},
+		func(tk store.Token) ([]byte, error) { return append([]byte("sealed:"), store.SecretAD(tk)...), nil }, nil,
+		store.Event{OrgID: org.ID, At: t0, Actor: "test", Action: "token.enroll", Target: "TOTP0001", Result: "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{s, org, user, tok}
+}
+
+func TestRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		s := f.s
+
+		if _, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Again", CreatedAt: t0}, store.Event{Action: "org.create"}); !errors.Is(err, store.ErrExists) {
+			t.Errorf("second org acme: err = %v, want ErrExists", err)
+		}
+		if _, err := s.OrgBySlug(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("OrgBySlug(nope): err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.CreateUser(ctx, store.User{OrgID: f.org.ID, Username: "alice", Role: "user", Status: "active", CreatedAt: t0}, store.Event{Action: "user.add"}); !errors.Is(err, store.ErrExists) {
+			t.Errorf("second user alice: err = %v, want ErrExists", err)
+		}
+		toks, err := s.Tokens(ctx, f.org.ID, f.user.ID)
+		if err != nil || len(toks) != 1 {
+			t.Fatalf("Tokens() = %v, %v; want one token", toks, err)
+		}
+		if got, want := string(toks[0].Secret), "sealed:"+string(store.SecretAD(toks[0])); got != want {
+			t.Errorf("secret = %q, want it sealed with the row's own id: %q", got, want)
+		}
+		if !toks[0].CreatedAt.Equal(t0) || !toks[0].ActivatedAt.IsZero() {
+			t.Errorf("times = %v, %v; want %v and zero", toks[0].CreatedAt, toks[0].ActivatedAt, t0)
+		}
+
+		// A failed step rolls back everything, event included.
+		_, err = s.CreateToken(ctx, store.Token{OrgID: f.org.ID, UserID: f.user.ID, Serial: "TOTP0002", Type: "totp", State: store.TokenAssigned,
+			Algorithm: "SHA1", Digits: 6, Period: 30, CreatedAt: t0},
+			func(store.Token) ([]byte, error) { return nil, errors.New("no key") }, nil,
+			store.Event{OrgID: f.org.ID, Action: "token.enroll"})
+		if err == nil {
+			t.Fatal("CreateToken with a failing sealer succeeded")
+		}
+		if _, err := s.TokenBySerial(ctx, f.org.ID, "TOTP0002"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("half-created token exists: err = %v, want ErrNotFound", err)
+		}
+
+		// Tokens of one organization are invisible from another.
+		other, err := s.CreateOrg(ctx, store.Org{Slug: "other", Name: "Other", CreatedAt: t0}, store.Event{Action: "org.create"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TokenBySerial(ctx, other.ID, "TOTP0001"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token seen from another organization: err = %v", err)
+		}
+		if err := s.SetTokenState(ctx, other.ID, f.tok.ID, []string{store.TokenActive}, store.TokenRevoked, store.Event{Action: "token.revoke"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token revoked from another organization: err = %v", err)
+		}
+
+		if err := s.SetTokenState(ctx, f.org.ID, f.tok.ID, []string{store.TokenActive}, store.TokenSuspended, store.Event{OrgID: f.org.ID, Action: "token.suspend"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetTokenState(ctx, f.org.ID, f.tok.ID, []string{store.TokenActive}, store.TokenSuspended, store.Event{Action: "token.suspend"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("suspending a suspended token: err = %v, want ErrNotFound", err)
+		}
+
+		evs, err := s.Events(ctx, f.org.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range evs {
+			actions = append(actions, e.Action)
+		}
+		if want := []string{"token.suspend", "token.enroll", "user.add", "org.create"}; !equal(actions, want) {
+			t.Errorf("events = %v, want %v", actions, want)
+		}
+	})
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSubject(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		sub, err := f.s.Subject(ctx, f.org.ID, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.UserID != f.user.ID || len(sub.Tokens) != 1 || sub.Tokens[0].Serial != "TOTP0001" || sub.Tokens[0].LastStep != 100 {
+			t.Fatalf("Subject() = %+v, want alice with TOTP0001 at step 100", sub)
+		}
+		if err := f.s.SetTokenState(ctx, f.org.ID, f.tok.ID, []string{store.TokenActive}, store.TokenRevoked, store.Event{Action: "token.revoke"}); err != nil {
+			t.Fatal(err)
+		}
+		if sub, err = f.s.Subject(ctx, f.org.ID, "alice"); err != nil || len(sub.Tokens) != 0 {
+			t.Fatalf("Subject() after revoke = %+v, %v; want no usable token", sub, err)
+		}
+		if _, err := f.s.Subject(ctx, f.org.ID, "bob"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Subject(bob) err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestReserveAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		reserve := func(now time.Time) (int, bool) {
+			t.Helper()
+			n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, 3, 10*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n, ok
+		}
+		for i := 1; i <= 3; i++ {
+			if n, ok := reserve(t0); !ok || n != i {
+				t.Fatalf("guess %d: reserve = %d, %v; want %d, true", i, n, ok, i)
+			}
+		}
+		if _, ok := reserve(t0); ok {
+			t.Fatal("a fourth guess within the lock period was reserved")
+		}
+		if _, ok := reserve(t0.Add(9 * time.Minute)); ok {
+			t.Fatal("a guess before the lock ran out was reserved")
+		}
+		if n, ok := reserve(t0.Add(10 * time.Minute)); !ok || n != 1 {
+			t.Fatalf("after the lock ran out: reserve = %d, %v; want a fresh count of 1", n, ok)
+		}
+		if err := f.s.Unlock(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := f.s.UserByName(ctx, f.org.ID, "alice")
+		if err != nil || u.Failures != 0 || !u.LockedUntil.IsZero() {
+			t.Fatalf("after unlock: %+v, %v; want no failures and no lock", u, err)
+		}
+	})
+}
+
+func TestConsumeIsSingleUse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		c := store.Consumption{TokenID: f.tok.ID, UserID: f.user.ID, Step: 101, At: t0, From: store.TokenActive,
+			Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Result: "accept"}}
+		if err := f.s.Consume(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []int64{101, 100, 50} {
+			c.Step = step
+			if err := f.s.Consume(ctx, c); !errors.Is(err, store.ErrNotConsumed) {
+				t.Errorf("step %d after 101: err = %v, want ErrNotConsumed", step, err)
+			}
+		}
+		c.Step, c.From = 102, store.TokenAssigned
+		if err := f.s.Consume(ctx, c); !errors.Is(err, store.ErrNotConsumed) {
+			t.Errorf("activating an active token: err = %v, want ErrNotConsumed", err)
+		}
+	})
+}
+
+// TestConcurrentConsume hammers one step from many goroutines on two
+// store instances sharing the database, as two servers would.
+func TestConcurrentConsume(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		second := b.Open(t, clock.NewFake(t0))
+		var accepted, refused atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := f.s
+				if i%2 == 1 {
+					s = second
+				}
+				err := s.Consume(context.Background(), store.Consumption{TokenID: f.tok.ID, UserID: f.user.ID, Step: 101, At: t0,
+					From: store.TokenActive, Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Result: "accept"}})
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, store.ErrNotConsumed):
+					refused.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if accepted.Load() != 1 || refused.Load() != 199 {
+			t.Fatalf("accepted %d, refused %d; want 1 and 199", accepted.Load(), refused.Load())
+		}
+	})
+}
+
+func TestConcurrentReserve(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		second := b.Open(t, clock.NewFake(t0))
+		var reserved atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 500 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := f.s
+				if i%2 == 1 {
+					s = second
+				}
+				_, ok, err := s.ReserveAttempt(context.Background(), f.user.ID, t0, 5, 10*time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					reserved.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if reserved.Load() != 5 {
+			t.Fatalf("reserved %d of 500 concurrent guesses, want exactly 5", reserved.Load())
+		}
+	})
+}
+
+func TestReopenKeepsSchema(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		again := b.Open(t, clock.NewFake(t0))
+		v, err := again.SchemaVersion(context.Background())
+		if err != nil || v < 1 {
+			t.Fatalf("SchemaVersion() = %d, %v; want at least 1", v, err)
+		}
+		if _, err := again.OrgBySlug(context.Background(), f.org.Slug); err != nil {
+			t.Fatalf("data lost on reopen: %v", err)
+		}
+	})
+}
