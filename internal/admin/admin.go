@@ -1,0 +1,348 @@
+// Package admin carries out operators' changes — organizations, users,
+// tokens, API keys, master key rotation. Each change is checked, then
+// written together with its audit event in one transaction, so a failure
+// leaves nothing half-done. The CLI and the admin console both use it.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// Service performs operators' changes on behalf of Actor.
+type Service struct {
+	Store     *store.Store
+	Keys      *secret.Keyring
+	Hasher    secret.Hasher
+	Clock     clock.Clock
+	Rand      io.Reader
+	PublicURL string // base of enrollment links
+	Actor     string // who is acting, for the audit log ("cli", an admin's name)
+}
+
+// ErrInvalid wraps every refusal of bad input, so callers can tell the
+// operator's mistake from a failure of the system.
+var ErrInvalid = errors.New("invalid")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func (s *Service) event(orgID int64, action, target string) store.Event {
+	return store.Event{OrgID: orgID, At: s.Clock.Now(), Actor: s.Actor, Action: action, Target: target, Result: "ok"}
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// CreateOrg adds an organization with the service provider's default policy.
+func (s *Service) CreateOrg(ctx context.Context, slug, name string) (store.Org, error) {
+	if !slugPattern.MatchString(slug) {
+		return store.Org{}, invalid("organization slug %q must be lower-case letters, digits and hyphens, starting with a letter or digit, at most 63 characters", slug)
+	}
+	if name = strings.TrimSpace(name); name == "" {
+		name = slug
+	}
+	org, err := s.Store.CreateOrg(ctx, store.Org{Slug: slug, Name: name, Policy: []byte(`{}`), CreatedAt: s.Clock.Now()},
+		s.event(0, "org.create", slug))
+	if errors.Is(err, store.ErrExists) {
+		return store.Org{}, invalid("organization %q exists already", slug)
+	}
+	return org, err
+}
+
+// Org finds an organization by slug.
+func (s *Service) Org(ctx context.Context, slug string) (store.Org, error) {
+	org, err := s.Store.OrgBySlug(ctx, slug)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Org{}, invalid("no organization %q (create it with: twofold org create %s)", slug, slug)
+	}
+	return org, err
+}
+
+// User finds a user by name as typed.
+func (s *Service) User(ctx context.Context, org store.Org, username string) (store.User, error) {
+	u, err := s.Store.UserByName(ctx, org.ID, auth.CanonicalUsername(username))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, invalid("no user %q in organization %q", username, org.Slug)
+	}
+	return u, err
+}
+
+// NewUser describes a user to add.
+type NewUser struct {
+	Username, Email, DisplayName string
+	Password                     string // empty: the user has no password yet
+	Role                         string // store.RoleUser (default) or store.RoleAdmin
+}
+
+// AddUser adds a user to org.
+func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
+	username := auth.CanonicalUsername(n.Username)
+	if err := checkUsername(username); err != nil {
+		return store.User{}, err
+	}
+	if n.Email != "" {
+		addr, err := mail.ParseAddress(n.Email)
+		if err != nil || addr.Name != "" {
+			return store.User{}, invalid("email %q is not an address like alice@example.org", n.Email)
+		}
+	}
+	switch n.Role {
+	case "":
+		n.Role = store.RoleUser
+	case store.RoleUser, store.RoleAdmin:
+	default:
+		return store.User{}, invalid("role must be user or admin, not %q", n.Role)
+	}
+	var hash string
+	if n.Password != "" {
+		var err error
+		if hash, err = s.hashPassword(n.Password); err != nil {
+			return store.User{}, err
+		}
+	}
+	u, err := s.Store.CreateUser(ctx, store.User{
+		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: n.DisplayName, PasswordHash: hash,
+		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(),
+	}, s.event(org.ID, "user.add", org.Slug+"/"+username))
+	if errors.Is(err, store.ErrExists) {
+		return store.User{}, invalid("user %q exists already in organization %q", username, org.Slug)
+	}
+	return u, err
+}
+
+func checkUsername(u string) error {
+	if u == "" || len(u) > 128 {
+		return invalid("username must be 1 to 128 characters")
+	}
+	for _, r := range u {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' {
+			return invalid("username %q may not contain spaces, control characters or '/'", u)
+		}
+	}
+	return nil
+}
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+func (s *Service) hashPassword(pw string) (string, error) {
+	if len([]rune(pw)) < MinPasswordLength {
+		return "", invalid("password must be at least %d characters", MinPasswordLength)
+	}
+	if len(pw) > 1024 {
+		return "", invalid("password must be at most 1024 bytes")
+	}
+	return s.Hasher.Hash(pw)
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, org store.Org, username, password string) error {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return err
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.Store.SetPassword(ctx, org.ID, u.ID, hash, s.event(org.ID, "user.passwd", org.Slug+"/"+u.Username))
+}
+
+// Unlock lifts a user's lockout and clears the failure count.
+func (s *Service) Unlock(ctx context.Context, org store.Org, username string) error {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return err
+	}
+	return s.Store.Unlock(ctx, org.ID, u.ID, s.event(org.ID, "user.unlock", org.Slug+"/"+u.Username))
+}
+
+// Enrolled is a newly assigned token.
+type Enrolled struct {
+	Token store.Token
+	// Link is the single-use enrollment link for the user; Expires is when it stops working.
+	Link    string
+	Expires time.Time
+	// URI is the otpauth:// URI, for operators' scripts that provision
+	// the token themselves. It holds the secret: show it once, store it nowhere.
+	URI string
+}
+
+// EnrollToken assigns a new token of type typ ("totp" or "hotp") to a
+// user. The token stays assigned until its first code is verified.
+func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
+	if typ != "totp" && typ != "hotp" {
+		return Enrolled{}, invalid("token type must be totp or hotp, not %q", typ)
+	}
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		return Enrolled{}, fmt.Errorf("organization %s: %w", org.Slug, err)
+	}
+	key, err := secret.Bytes(s.Rand, 20)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	defer clear(key)
+	serial, err := secret.Token(s.Rand, 5)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	code, err := secret.Token(s.Rand, 16)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	now := s.Clock.Now()
+	t := store.Token{
+		OrgID: org.ID, UserID: u.ID, Serial: strings.ToUpper(typ + serial), Type: typ, Name: name,
+		State: store.TokenAssigned, Algorithm: pol.OTPAlgorithm, Digits: pol.OTPDigits, CreatedAt: now,
+		// The first HOTP code is counter 0; TOTP steps are far above 0.
+		LastStep: -1,
+	}
+	if typ == "totp" {
+		t.Period, t.LastStep = int(pol.OTPPeriod.D()/time.Second), 0
+	}
+	en := &store.Enrollment{
+		CodeHash: secret.HashToken(code), Status: store.EnrollmentPending,
+		ExpiresAt: now.Add(pol.EnrollmentLifetime.D()), CreatedAt: now,
+	}
+	t, err = s.Store.CreateToken(ctx, t,
+		func(t store.Token) ([]byte, error) { return s.Keys.Seal(key, store.SecretAD(t)) },
+		en, s.event(org.ID, "token.enroll", org.Slug+"/"+u.Username+" "+strings.ToUpper(typ+serial)))
+	if err != nil {
+		return Enrolled{}, err
+	}
+	k := otp.Key{
+		Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
+		Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
+	}
+	return Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: en.ExpiresAt, URI: k.URI()}, nil
+}
+
+// Tokens lists a user's tokens.
+func (s *Service) Tokens(ctx context.Context, org store.Org, username string) (store.User, []store.Token, error) {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	ts, err := s.Store.Tokens(ctx, org.ID, u.ID)
+	return u, ts, err
+}
+
+// token finds a token by serial and checks it belongs to the user named.
+func (s *Service) token(ctx context.Context, org store.Org, username, serial string) (store.User, store.Token, error) {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return store.User{}, store.Token{}, err
+	}
+	t, err := s.Store.TokenBySerial(ctx, org.ID, strings.ToUpper(strings.TrimSpace(serial)))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != u.ID) {
+		return store.User{}, store.Token{}, invalid("user %s has no token %q (see: twofold token list %s/%s)", u.Username, serial, org.Slug, u.Username)
+	}
+	return u, t, err
+}
+
+// Token state changes: which states each may start from, and where it ends.
+var transitions = map[string]struct {
+	from []string
+	to   string
+}{
+	"suspend": {[]string{store.TokenActive, store.TokenLocked}, store.TokenSuspended},
+	"resume":  {[]string{store.TokenSuspended, store.TokenLocked}, store.TokenActive},
+	"revoke":  {[]string{store.TokenAssigned, store.TokenActive, store.TokenSuspended, store.TokenLocked}, store.TokenRevoked},
+}
+
+// ChangeToken suspends, resumes or revokes a token (op names which).
+func (s *Service) ChangeToken(ctx context.Context, org store.Org, username, serial, op string) error {
+	tr, ok := transitions[op]
+	if !ok {
+		return invalid("unknown token change %q", op)
+	}
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return err
+	}
+	err = s.Store.SetTokenState(ctx, org.ID, t.ID, tr.from, tr.to,
+		s.event(org.ID, "token."+op, org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("token %s is %s; it cannot %s from there", t.Serial, t.State, op)
+	}
+	return err
+}
+
+// Serial returns the serial of the user's token named serial, checking
+// that it exists and belongs to the user; with serial empty, the serial of
+// the user's only token in state.
+func (s *Service) Serial(ctx context.Context, org store.Org, username, serial, state string) (string, error) {
+	if serial != "" {
+		_, t, err := s.token(ctx, org, username, serial)
+		return t.Serial, err
+	}
+	_, ts, err := s.Tokens(ctx, org, username)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, t := range ts {
+		if t.State == state {
+			found = append(found, t.Serial)
+		}
+	}
+	if len(found) != 1 {
+		return "", invalid("user %s has %d %s tokens; name the serial", username, len(found), state)
+	}
+	return found[0], nil
+}
+
+// CreateAPIKey makes a key for applications of org. The key is returned
+// once; only its hash is kept.
+func (s *Service) CreateAPIKey(ctx context.Context, org store.Org, name string) (string, store.APIKey, error) {
+	if name = strings.TrimSpace(name); name == "" || len(name) > 100 {
+		return "", store.APIKey{}, invalid("an API key needs a name of 1 to 100 characters (--name), saying which application uses it")
+	}
+	raw, err := secret.Token(s.Rand, 32)
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	key := "tfk_" + raw
+	k, err := s.Store.CreateAPIKey(ctx, store.APIKey{
+		OrgID: org.ID, Name: name, Prefix: key[:12], Hash: secret.HashToken(key), CreatedAt: s.Clock.Now(),
+	}, s.event(org.ID, "apikey.create", name))
+	return key, k, err
+}
+
+// Reseal re-encrypts every token secret not sealed under the keyring's
+// newest key, in one transaction, and reports how many it changed.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	return s.Store.Reseal(ctx, func(t store.Token) ([]byte, bool, error) {
+		if s.Keys.Current(t.Secret) {
+			return nil, false, nil
+		}
+		ad := store.SecretAD(t)
+		plain, err := s.Keys.Open(t.Secret, ad)
+		if err != nil {
+			return nil, false, err
+		}
+		defer clear(plain)
+		sealed, err := s.Keys.Seal(plain, ad)
+		return sealed, true, err
+	}, s.event(0, "keys.rotate", fmt.Sprintf("key %d", s.Keys.NewestID())))
+}

@@ -1,0 +1,410 @@
+// Package auth is Twofold's one verification core. Every login path — the
+// REST API, the portal, RADIUS, the CLI — checks codes through a Verifier,
+// so policy, lockout and replay rules are the same everywhere.
+//
+// The Verifier keeps the invariants of DESIGN.md section 3: the code is
+// normalised once before anything else; a guess is reserved in the
+// database before it is evaluated, so at most the policy's threshold of
+// guesses are ever evaluated per lock period; an accepted step is consumed
+// by one conditional update; every refusal, whatever its reason, is the
+// same Outcome to the caller, and the reason goes to the audit log.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// Reasons for a refusal. They reach the audit log and the metrics, never
+// the person or program that asked.
+var (
+	ErrMalformed   = errors.New("malformed code")
+	ErrUnknownUser = errors.New("unknown user")
+	ErrDisabled    = errors.New("user disabled")
+	ErrLocked      = errors.New("user locked")
+	ErrBadPassword = errors.New("wrong password")
+	ErrNoToken     = errors.New("no usable token")
+	ErrBadCode     = errors.New("wrong code")
+	ErrReplay      = errors.New("code already used")
+	ErrUnsealable  = errors.New("token secret cannot be opened")
+)
+
+// reasonName is the audit and metrics label of each reason.
+var reasonName = map[error]string{
+	ErrMalformed:   "malformed",
+	ErrUnknownUser: "unknown_user",
+	ErrDisabled:    "disabled",
+	ErrLocked:      "locked",
+	ErrBadPassword: "bad_password",
+	ErrNoToken:     "no_token",
+	ErrBadCode:     "bad_code",
+	ErrReplay:      "replay",
+	ErrUnsealable:  "unsealable",
+}
+
+// Store is what the core needs from persistence.
+type Store interface {
+	Subject(ctx context.Context, orgID int64, username string) (store.Subject, error)
+	OrgByID(ctx context.Context, id int64) (store.Org, error)
+	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
+	Consume(ctx context.Context, c store.Consumption) error
+	Audit(ctx context.Context, e store.Event) error
+}
+
+// Opener opens sealed token secrets.
+type Opener interface {
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
+// Verifier checks codes. It is safe for concurrent use.
+type Verifier struct {
+	store  Store
+	keys   Opener
+	clock  clock.Clock
+	hasher secret.Hasher
+	log    *slog.Logger
+
+	mu       sync.RWMutex
+	policies map[int64]cachedPolicy
+
+	outcomes map[string]prometheus.Counter
+}
+
+type cachedPolicy struct {
+	rev int64
+	p   policy.Policy
+}
+
+// Config holds a Verifier's parts. Registerer may be nil.
+type Config struct {
+	Store      Store
+	Keys       Opener
+	Clock      clock.Clock
+	Hasher     secret.Hasher // its parameters make the decoy hash for unknown users
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// NewVerifier returns a Verifier.
+func NewVerifier(c Config) *Verifier {
+	v := &Verifier{
+		store: c.Store, keys: c.Keys, clock: c.Clock, hasher: c.Hasher, log: c.Log,
+		policies: make(map[int64]cachedPolicy),
+		outcomes: make(map[string]prometheus.Counter),
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.DiscardHandler)
+	}
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twofold_verifications_total",
+		Help: "Code verifications by result: accept, or the reason for a refusal.",
+	}, []string{"result"})
+	if c.Registerer != nil {
+		c.Registerer.MustRegister(vec)
+	}
+	// Resolve every label once, so counting costs no allocation per request.
+	v.outcomes["accept"] = vec.WithLabelValues("accept")
+	v.outcomes["error"] = vec.WithLabelValues("error")
+	for _, name := range reasonName {
+		v.outcomes[name] = vec.WithLabelValues(name)
+	}
+	return v
+}
+
+// CanonicalUsername is the form usernames are stored and compared in:
+// Unicode NFKC, lower case, no surrounding space, so that "Alice",
+// "alice " and "ＡＬＩＣＥ" are one account.
+func CanonicalUsername(s string) string {
+	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
+}
+
+// Request is one code to check.
+type Request struct {
+	OrgID    int64
+	Username string // as typed
+	Code     string // as typed
+	// Password is checked too when CheckPassword is set.
+	Password      string
+	CheckPassword bool
+	// Actor and Source go to the audit log: who asked ("api:vpn",
+	// "cli") and from where.
+	Actor, Source string
+}
+
+// Outcome is the verdict. Reason says why a code was refused; callers
+// must not show it to the person who typed the code.
+type Outcome struct {
+	Accepted bool
+	Reason   error
+	Serial   string // the token that accepted
+}
+
+// Verify checks a code for a login: it is accepted from any of the user's
+// active tokens. An error means the check could not be made (the database
+// is down); the caller must deny.
+func (v *Verifier) Verify(ctx context.Context, r Request) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "validate", state: store.TokenActive})
+}
+
+// Activate checks the first code of an assigned token; a correct one
+// makes the token active and completes its enrollment.
+func (v *Verifier) Activate(ctx context.Context, r Request, serial string) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "token.activate", state: store.TokenAssigned, serial: serial})
+}
+
+// Resync brings an active token whose clock or counter has wandered back
+// into step: r.Code and next must be two consecutive codes, which are
+// looked for in the policy's wider resync window. It is a guess like any
+// other and counts against the lockout.
+func (v *Verifier) Resync(ctx context.Context, r Request, serial, next string) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "token.resync", state: store.TokenActive, serial: serial, next: next, resync: true})
+}
+
+// attempt says what kind of check is made.
+type attempt struct {
+	action string
+	state  string // the token state that may accept the code
+	serial string // when set, only this token is tried
+	resync bool
+	next   string // the second code of a resync
+}
+
+// check is the one path every code takes.
+func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, error) {
+	now := v.clock.Now()
+	username := CanonicalUsername(r.Username)
+	ev := store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: a.action, Target: username, Source: r.Source}
+
+	code, err := otp.Normalize(r.Code, 6, 8)
+	if err != nil {
+		return v.refuse(ctx, ev, ErrMalformed)
+	}
+	var next string
+	if a.resync {
+		if next, err = otp.Normalize(a.next, 6, 8); err != nil {
+			return v.refuse(ctx, ev, ErrMalformed)
+		}
+	}
+	sub, err := v.store.Subject(ctx, r.OrgID, username)
+	if errors.Is(err, store.ErrNotFound) {
+		v.decoy(r)
+		return v.refuse(ctx, ev, ErrUnknownUser)
+	}
+	if err != nil {
+		return v.fail(err)
+	}
+	if sub.Status != store.UserActive {
+		v.decoy(r)
+		return v.refuse(ctx, ev, ErrDisabled)
+	}
+	pol, err := v.policy(ctx, r.OrgID, sub.PolicyRev)
+	if err != nil {
+		return v.fail(err)
+	}
+	if _, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, pol.LockoutThreshold, pol.LockoutDuration.D()); err != nil {
+		return v.fail(err)
+	} else if !ok {
+		v.decoy(r)
+		return v.refuse(ctx, ev, ErrLocked)
+	}
+	if r.CheckPassword && !v.passwordMatches(sub.PasswordHash, r.Password) {
+		return v.refuse(ctx, ev, ErrBadPassword)
+	}
+
+	reason := ErrNoToken
+	for _, t := range sub.Tokens {
+		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) {
+			continue
+		}
+		if reason == ErrNoToken {
+			reason = ErrBadCode
+		}
+		var step int64
+		var drift int
+		if a.resync {
+			step, drift, err = v.matchPair(t, code, next, now, pol)
+		} else {
+			step, drift, err = v.match(t, code, now, pol)
+		}
+		if err != nil {
+			if errors.Is(err, ErrUnsealable) || (errors.Is(err, ErrReplay) && reason == ErrBadCode) {
+				reason = err
+			}
+			continue
+		}
+		ev.Target, ev.Result = username+" "+t.Serial, "accept"
+		err = v.store.Consume(ctx, store.Consumption{
+			TokenID: t.ID, UserID: sub.UserID, Step: step, Drift: drift, At: now, From: a.state, Event: ev,
+		})
+		if errors.Is(err, store.ErrNotConsumed) {
+			// Another request took this step first.
+			return v.refuse(ctx, ev, ErrReplay)
+		}
+		if err != nil {
+			return v.fail(err)
+		}
+		v.outcomes["accept"].Inc()
+		return Outcome{Accepted: true, Serial: t.Serial}, nil
+	}
+	return v.refuse(ctx, ev, reason)
+}
+
+// match finds the step or counter at which code is valid for t and the
+// drift to remember. It returns ErrReplay when the code is valid only at a
+// step already used, ErrBadCode when it is not valid at all.
+func (v *Verifier) match(t store.Token, code string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
+	if len(code) != t.Digits {
+		return 0, 0, ErrBadCode
+	}
+	g, err := v.generator(t)
+	if err != nil {
+		return 0, 0, err
+	}
+	lo, hi, current := window(t, now, pol.TOTPWindow, pol.HOTPWindow)
+	if c, ok := g.Match(code, uint64(max(lo, t.LastStep+1)), uint64(hi)); ok {
+		return int64(c), v.drift(t, int64(c), current, pol), nil
+	}
+	if lo <= t.LastStep {
+		if _, ok := g.Match(code, uint64(lo), uint64(min(hi, t.LastStep))); ok {
+			return 0, 0, ErrReplay
+		}
+	}
+	return 0, 0, ErrBadCode
+}
+
+// matchPair finds where code and next are valid at consecutive steps
+// within the resync window, and returns the step of next.
+func (v *Verifier) matchPair(t store.Token, code, next string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
+	if len(code) != t.Digits || len(next) != t.Digits {
+		return 0, 0, ErrBadCode
+	}
+	g, err := v.generator(t)
+	if err != nil {
+		return 0, 0, err
+	}
+	lo, hi, current := window(t, now, pol.ResyncWindow, pol.ResyncWindow)
+	from := uint64(max(lo, t.LastStep+1))
+	for from < uint64(hi) {
+		c, ok := g.Match(code, from, uint64(hi)-1)
+		if !ok {
+			break
+		}
+		if _, ok := g.Match(next, c+1, c+1); ok {
+			return int64(c + 1), v.drift(t, int64(c+1), current, pol), nil
+		}
+		from = c + 1
+	}
+	return 0, 0, ErrBadCode
+}
+
+// drift is how far the token's clock runs from ours, measured at the
+// accepted step and bounded so that a run of codes at the edge of the
+// window cannot walk it without limit.
+func (v *Verifier) drift(t store.Token, step, current int64, pol policy.Policy) int {
+	if t.Type != "totp" {
+		return 0
+	}
+	return int(min(max(step-current, -int64(pol.ResyncWindow)), int64(pol.ResyncWindow)))
+}
+
+// window returns the steps a code is looked for at: for HOTP the counters
+// after the last accepted one, for TOTP the steps around the current one
+// corrected by the token's remembered drift, which it also returns.
+func window(t store.Token, now time.Time, totpWindow, hotpWindow int) (lo, hi, current int64) {
+	if t.Type == "hotp" {
+		return t.LastStep + 1, t.LastStep + int64(hotpWindow), 0
+	}
+	current = otp.Step(now, time.Duration(t.Period)*time.Second)
+	center := current + int64(t.Drift)
+	return max(0, center-int64(totpWindow)), center + int64(totpWindow), current
+}
+
+func (v *Verifier) generator(t store.Token) (*otp.Generator, error) {
+	key, err := v.keys.Open(t.Secret, store.SecretAD(t))
+	if err != nil {
+		v.log.Error("token secret cannot be opened: is the master key file the one the secrets were sealed with?",
+			"token", t.Serial, "err", err)
+		return nil, ErrUnsealable
+	}
+	defer clear(key)
+	g, err := otp.NewGenerator(key, otp.Algorithm(t.Algorithm), t.Digits)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsealable, err)
+	}
+	return g, nil
+}
+
+// passwordMatches checks a password, spending the time of a real check
+// even when the user has none, so that timing tells nothing.
+func (v *Verifier) passwordMatches(hash, password string) bool {
+	if hash == "" {
+		v.hasher.VerifyDummy(password)
+		return false
+	}
+	ok, err := secret.Verify(hash, password)
+	if err != nil {
+		v.log.Error("stored password hash is malformed", "err", err)
+		return false
+	}
+	return ok
+}
+
+// decoy spends the time a password check would have taken, for refusals
+// decided before the password was looked at.
+func (v *Verifier) decoy(r Request) {
+	if r.CheckPassword {
+		v.hasher.VerifyDummy(r.Password)
+	}
+}
+
+func (v *Verifier) refuse(ctx context.Context, ev store.Event, reason error) (Outcome, error) {
+	name := reasonName[reason]
+	ev.Result = name
+	v.outcomes[name].Inc()
+	if err := v.store.Audit(ctx, ev); err != nil {
+		return v.fail(err)
+	}
+	return Outcome{Reason: reason}, nil
+}
+
+func (v *Verifier) fail(err error) (Outcome, error) {
+	v.outcomes["error"].Inc()
+	return Outcome{}, fmt.Errorf("auth: %w", err)
+}
+
+// policy returns the organization's policy, parsing it only when its
+// revision changed since it was last seen.
+func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy, error) {
+	v.mu.RLock()
+	c, ok := v.policies[orgID]
+	v.mu.RUnlock()
+	if ok && c.rev == rev {
+		return c.p, nil
+	}
+	org, err := v.store.OrgByID(ctx, orgID)
+	if err != nil {
+		return policy.Policy{}, err
+	}
+	p, err := policy.Parse(org.Policy)
+	if err != nil {
+		return policy.Policy{}, fmt.Errorf("organization %s: %w", org.Slug, err)
+	}
+	v.mu.Lock()
+	v.policies[orgID] = cachedPolicy{rev: org.PolicyRev, p: p}
+	v.mu.Unlock()
+	return p, nil
+}
