@@ -278,6 +278,11 @@ func (v *Verifier) match(t store.Token, code string, now time.Time, pol policy.P
 	if c, ok := g.Match(code, uint64(max(lo, t.LastStep+1)), uint64(hi)); ok {
 		return int64(c), v.drift(t, int64(c), current, pol), nil
 	}
+	// Tell a replay from a wrong code, for the audit log: look at the used
+	// steps the window covers, or for HOTP at as many counters behind.
+	if t.Type == "hotp" {
+		lo = max(0, t.LastStep-int64(pol.HOTPWindow)+1)
+	}
 	if lo <= t.LastStep {
 		if _, ok := g.Match(code, uint64(lo), uint64(min(hi, t.LastStep))); ok {
 			return 0, 0, ErrReplay
