@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
@@ -126,8 +127,8 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 }
 
 func checkUsername(u string) error {
-	if u == "" || len(u) > 128 {
-		return invalid("username must be 1 to 128 characters")
+	if u == "" || len(u) > 128 || !utf8.ValidString(u) {
+		return invalid("username must be 1 to 128 characters of text")
 	}
 	for _, r := range u {
 		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' {

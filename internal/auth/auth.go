@@ -15,9 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/text/unicode/norm"
@@ -82,6 +86,10 @@ type Verifier struct {
 	policies map[int64]cachedPolicy
 
 	outcomes map[string]prometheus.Counter
+
+	// hashing bounds the argon2id checks running at once: each holds tens
+	// of MiB, and a burst of password logins must not exhaust memory.
+	hashing chan struct{}
 }
 
 type cachedPolicy struct {
@@ -105,6 +113,7 @@ func NewVerifier(c Config) *Verifier {
 		store: c.Store, keys: c.Keys, clock: c.Clock, hasher: c.Hasher, log: c.Log,
 		policies: make(map[int64]cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
+		hashing:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
@@ -130,6 +139,20 @@ func NewVerifier(c Config) *Verifier {
 // "alice " and "ＡＬＩＣＥ" are one account.
 func CanonicalUsername(s string) string {
 	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
+}
+
+// plausibleUsername reports whether u could name an account: valid UTF-8
+// without control characters.
+func plausibleUsername(u string) bool {
+	if u == "" || !utf8.ValidString(u) {
+		return false
+	}
+	for _, r := range u {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Request is one code to check.
@@ -199,7 +222,14 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
 	}
-	sub, err := v.store.Subject(ctx, r.OrgID, username)
+	sub, err := store.Subject{}, store.ErrNotFound
+	// No account has a name that is not text (PostgreSQL would even
+	// refuse to look for one with a NUL byte), so such a name is unknown.
+	if plausibleUsername(username) {
+		sub, err = v.store.Subject(ctx, r.OrgID, username)
+	} else {
+		ev.Target = strconv.QuoteToASCII(username)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		v.decoy(r)
 		return v.refuse(ctx, ev, ErrUnknownUser)
@@ -356,6 +386,8 @@ func (v *Verifier) generator(t store.Token) (*otp.Generator, error) {
 // passwordMatches checks a password, spending the time of a real check
 // even when the user has none, so that timing tells nothing.
 func (v *Verifier) passwordMatches(hash, password string) bool {
+	v.hashing <- struct{}{}
+	defer func() { <-v.hashing }()
 	if hash == "" {
 		v.hasher.VerifyDummy(password)
 		return false
@@ -372,7 +404,9 @@ func (v *Verifier) passwordMatches(hash, password string) bool {
 // decided before the password was looked at.
 func (v *Verifier) decoy(r Request) {
 	if r.CheckPassword {
+		v.hashing <- struct{}{}
 		v.hasher.VerifyDummy(r.Password)
+		<-v.hashing
 	}
 }
 

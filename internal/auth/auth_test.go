@@ -21,7 +21,7 @@ var cheap = secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}
 
 // env is one organization with one user, alice, on a real store.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clock *clock.Fake
 	store *store.Store
@@ -30,7 +30,7 @@ type env struct {
 	org   store.Org
 }
 
-func newEnv(t *testing.T, b storetest.Backend) *env {
+func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
 	clk := clock.NewFake(t0)
 	s := b.Open(t, clk)
@@ -249,6 +249,8 @@ func TestOneAnswer(t *testing.T) {
 			{"a user without tokens", with(good, func(r *auth.Request) { r.Username = "bob" }), auth.ErrNoToken},
 			{"a wrong password", with(good, func(r *auth.Request) { r.CheckPassword, r.Password = true, "wrong" }), auth.ErrBadPassword},
 			{"a user without a password", with(good, func(r *auth.Request) { r.Username, r.CheckPassword, r.Password = "bob", true, "x" }), auth.ErrBadPassword},
+			{"a username with a NUL byte", with(good, func(r *auth.Request) { r.Username = "alice\x00" }), auth.ErrUnknownUser},
+			{"a username that is not UTF-8", with(good, func(r *auth.Request) { r.Username = "al\xffice" }), auth.ErrUnknownUser},
 			{"an unknown user with a password", with(good, func(r *auth.Request) { r.Username, r.CheckPassword, r.Password = "mallory", true, "x" }), auth.ErrUnknownUser},
 		}
 		for _, tt := range tests {

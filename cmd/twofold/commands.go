@@ -1,0 +1,452 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/config"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+func newRoot(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "twofold",
+		Short: "Twofold multi-factor authentication server",
+		Long: `Twofold gives an organization's users one-time codes from an authenticator app.
+
+Start the server with "twofold serve"; manage organizations, users, tokens and
+API keys with the other commands. Settings come from flags, TWOFOLD_*
+environment variables and an optional YAML file (--config), in that order.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	config.Flags(root.PersistentFlags())
+	root.AddCommand(
+		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(),
+	)
+	return root
+}
+
+// withApp wraps a command's work with opening and closing the installation.
+func (c *cli) withApp(fn func(cmd *cobra.Command, a *app, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := c.open(cmd)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return fn(cmd, a, args)
+	}
+}
+
+// withOrgUser also resolves the ORG/USER argument's organization.
+func (c *cli) withOrgUser(fn func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error) func(*cobra.Command, []string) error {
+	return c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+		slug, user, err := orgUser(args[0])
+		if err != nil {
+			return err
+		}
+		org, err := a.admin.Org(cmd.Context(), slug)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, a, org, user, args[1:])
+	})
+}
+
+func (c *cli) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date (serve does this at start too)",
+		Args:  cobra.NoArgs,
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, _ []string) error {
+			v, err := a.store.SchemaVersion(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s database %s is at schema version %d\n", a.store.Driver(), redact(a.cfg), v)
+			return nil
+		}),
+	}
+}
+
+func (c *cli) orgCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "org", Short: "Manage organizations"}
+	var name string
+	create := &cobra.Command{
+		Use:     "create SLUG",
+		Short:   "Create an organization",
+		Example: `  twofold org create acme --name "Acme Corp"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.CreateOrg(cmd.Context(), args[0], name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "created organization %s (%s)\nnext: twofold user add %s/USER --email USER@example.org\n", org.Slug, org.Name, org.Slug)
+			return nil
+		}),
+	}
+	create.Flags().StringVar(&name, "name", "", "display name shown to users (default: the slug)")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func (c *cli) userCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
+	var n admin.NewUser
+	var passwordStdin bool
+	add := &cobra.Command{
+		Use:     "add ORG/USER",
+		Short:   "Add a user to an organization",
+		Example: `  echo 'a long passphrase' | twofold user add acme/alice --email alice@acme.example --password-stdin`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			n.Username = user
+			if passwordStdin {
+				pw, err := c.line("a password")
+				if err != nil {
+					return err
+				}
+				n.Password = pw
+			}
+			u, err := a.admin.AddUser(cmd.Context(), org, n)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "added user %s/%s\nnext: twofold token enroll %s/%s --type totp\n", org.Slug, u.Username, org.Slug, u.Username)
+			return nil
+		}),
+	}
+	add.Flags().StringVar(&n.Email, "email", "", "the user's email address (enrollment links and notices go there)")
+	add.Flags().StringVar(&n.DisplayName, "display-name", "", "the user's full name")
+	add.Flags().StringVar(&n.Role, "role", store.RoleUser, "user or admin (an organization admin)")
+	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the user's password from the first line of standard input")
+
+	passwd := &cobra.Command{
+		Use:   "passwd ORG/USER --password-stdin",
+		Short: "Set a user's password, read from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			pw, err := c.line("the new password")
+			if err != nil {
+				return err
+			}
+			if err := a.admin.SetPassword(cmd.Context(), org, user, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "password of %s/%s changed\n", org.Slug, auth.CanonicalUsername(user))
+			return nil
+		}),
+	}
+	passwd.Flags().Bool("password-stdin", true, "read the password from standard input (the only way; the flag is for scripts that say so)")
+	cmd.AddCommand(add, passwd)
+	return cmd
+}
+
+func (c *cli) tokenCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage users' tokens (authenticators)"}
+
+	var typ, name string
+	var showSecret bool
+	enroll := &cobra.Command{
+		Use:   "enroll ORG/USER",
+		Short: "Assign a new token and print the user's enrollment link",
+		Long: `Assign a new token to a user. The token becomes active when its first code is
+verified: by the user on the enrollment page the link opens, or by an operator
+with "twofold token activate".`,
+		Example: `  twofold token enroll acme/alice --type totp`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			en, err := a.admin.EnrollToken(cmd.Context(), org, user, typ, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "assigned %s token %s to %s/%s\nenrollment link (single use, valid until %s):\n  %s\n",
+				en.Token.Type, en.Token.Serial, org.Slug, auth.CanonicalUsername(user), en.Expires.Local().Format(time.DateTime), en.Link)
+			if showSecret {
+				fmt.Fprintf(c.stdout, "otpauth URI (shown once; it holds the secret):\n  %s\n", en.URI)
+			}
+			return nil
+		}),
+	}
+	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based) or hotp (counter-based)")
+	enroll.Flags().StringVar(&name, "name", "", "a name for the token, shown to the user")
+	enroll.Flags().BoolVar(&showSecret, "show-secret", false, "also print the otpauth:// URI, for provisioning by script")
+
+	list := &cobra.Command{
+		Use:   "list ORG/USER",
+		Short: "List a user's tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			u, ts, err := a.admin.Tokens(cmd.Context(), org, user)
+			if err != nil {
+				return err
+			}
+			if u.LockedUntil.After(time.Now()) {
+				fmt.Fprintf(c.stdout, "%s/%s is locked until %s after %d failed attempts (twofold token unlock %s/%s)\n",
+					org.Slug, u.Username, u.LockedUntil.Local().Format(time.DateTime), u.Failures, org.Slug, u.Username)
+			}
+			if len(ts) == 0 {
+				fmt.Fprintf(c.stdout, "%s/%s has no tokens (twofold token enroll %s/%s)\n", org.Slug, u.Username, org.Slug, u.Username)
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERIAL\tTYPE\tSTATE\tNAME\tADDED\tACTIVATED\tLAST USED\tDRIFT")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.Serial, t.Type, t.State, orDash(t.Name),
+					when(t.CreatedAt), when(t.ActivatedAt), when(t.LastUsedAt), t.Drift)
+			}
+			return tw.Flush()
+		}),
+	}
+
+	change := func(op, short string) *cobra.Command {
+		return &cobra.Command{
+			Use:   op + " ORG/USER SERIAL",
+			Short: short,
+			Args:  cobra.ExactArgs(2),
+			RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+				if err := a.admin.ChangeToken(cmd.Context(), org, user, args[0], op); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "%s: %s done\n", strings.ToUpper(args[0]), op)
+				return nil
+			}),
+		}
+	}
+
+	unlock := &cobra.Command{
+		Use:   "unlock ORG/USER",
+		Short: "Lift a user's lockout after too many wrong codes",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			if err := a.admin.Unlock(cmd.Context(), org, user); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s/%s unlocked\n", org.Slug, auth.CanonicalUsername(user))
+			return nil
+		}),
+	}
+
+	activate := &cobra.Command{
+		Use:     "activate ORG/USER [SERIAL]",
+		Short:   "Activate an assigned token with its first code, read from standard input",
+		Example: `  echo 123456 | twofold token activate acme/alice TOTPABCD1234`,
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
+			if err != nil {
+				return err
+			}
+			code, err := c.line("the token's first code")
+			if err != nil {
+				return err
+			}
+			out, err := c.verifier(a).Activate(cmd.Context(), c.request(org, user, code), serial)
+			return c.verdict(out, err, serial+" is active", "code refused; "+serial+" stays assigned (check the phone's clock, or wait for the next code)")
+		}),
+	}
+
+	resync := &cobra.Command{
+		Use:     "resync ORG/USER [SERIAL]",
+		Short:   "Bring a token whose clock or counter wandered back into step with two consecutive codes from standard input",
+		Example: `  printf '123456\n654321\n' | twofold token resync acme/alice TOTPABCD1234`,
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenActive)
+			if err != nil {
+				return err
+			}
+			code, err := c.line("the first of two consecutive codes")
+			if err != nil {
+				return err
+			}
+			next, err := c.line("the second of two consecutive codes")
+			if err != nil {
+				return err
+			}
+			out, err := c.verifier(a).Resync(cmd.Context(), c.request(org, user, code), serial, next)
+			return c.verdict(out, err, serial+" is back in step", "codes refused: they must be two consecutive codes from the token")
+		}),
+	}
+
+	cmd.AddCommand(enroll, list,
+		change("suspend", "Suspend a token: its codes are refused until it is resumed"),
+		change("resume", "Resume a suspended token"),
+		change("revoke", "Revoke a token for good"),
+		unlock, activate, resync)
+	return cmd
+}
+
+func (c *cli) apikeyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys of applications"}
+	var name string
+	create := &cobra.Command{
+		Use:     "create ORG --name NAME",
+		Short:   "Create an API key for an application (printed once)",
+		Example: `  twofold apikey create acme --name "intranet portal"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			key, _, err := a.admin.CreateAPIKey(cmd.Context(), org, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stderr, "API key for %q in %s (shown once; store it in the application's secrets):\n", name, org.Slug)
+			fmt.Fprintln(c.stdout, key)
+			return nil
+		}),
+	}
+	create.Flags().StringVar(&name, "name", "", "which application uses the key")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func (c *cli) checkCmd() *cobra.Command {
+	var passwordStdin bool
+	cmd := &cobra.Command{
+		Use:   "check ORG/USER",
+		Short: "Check a code read from standard input: prints accept or reject, exits 0 or 1",
+		Long: `Check a code the way a login would, through the same lockout and single-use
+rules. Exit status: 0 accept, 1 reject, 2 when the check could not be made.`,
+		Example: `  echo 123456 | twofold check acme/alice`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+				r := c.request(org, user, "")
+				if passwordStdin {
+					pw, err := c.line("the password")
+					if err != nil {
+						return err
+					}
+					r.Password, r.CheckPassword = pw, true
+				}
+				code, err := c.line("a code")
+				if err != nil {
+					return err
+				}
+				r.Code = code
+				out, err := c.verifier(a).Verify(cmd.Context(), r)
+				if err != nil {
+					return err
+				}
+				if !out.Accepted {
+					fmt.Fprintln(c.stdout, "reject")
+					fmt.Fprintf(c.stderr, "reason (from the audit log, never shown to users): %v\n", out.Reason)
+					return exitError(1)
+				}
+				fmt.Fprintln(c.stdout, "accept")
+				return nil
+			})(cmd, args)
+			var exit exitError
+			if err != nil && !errors.As(err, &exit) {
+				fmt.Fprintln(c.stderr, "twofold:", err)
+				return exitError(2)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "check a password too, read from the line before the code")
+	return cmd
+}
+
+func (c *cli) keysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the master key that seals secrets at rest"}
+	var noReseal bool
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new master key and re-seal every secret with it",
+		Long: `Add a new key to the master key file; from then on secrets are sealed with it,
+while older keys still open what they sealed. Then every secret is re-sealed
+with the new key in one transaction.
+
+With several instances: run "twofold keys rotate --no-reseal", copy the key
+file to every instance and restart them, then run "twofold keys reseal".
+Remove an old key from the file only after a reseal.`,
+		Args: cobra.NoArgs,
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, _ []string) error {
+			keys, err := secret.AddKey(a.cfg.KeyFile(), nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "added key %d to %s\n", keys.NewestID(), a.cfg.KeyFile())
+			if noReseal {
+				return nil
+			}
+			a.admin.Keys = keys
+			return c.reseal(cmd, a)
+		}),
+	}
+	rotate.Flags().BoolVar(&noReseal, "no-reseal", false, "only add the key (for installations with several instances)")
+	reseal := &cobra.Command{
+		Use:   "reseal",
+		Short: "Re-seal every secret with the newest master key",
+		Args:  cobra.NoArgs,
+		RunE:  c.withApp(func(cmd *cobra.Command, a *app, _ []string) error { return c.reseal(cmd, a) }),
+	}
+	cmd.AddCommand(rotate, reseal)
+	return cmd
+}
+
+func (c *cli) reseal(cmd *cobra.Command, a *app) error {
+	n, err := a.admin.Reseal(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n, a.admin.Keys.NewestID())
+	return nil
+}
+
+func (c *cli) verifier(a *app) *auth.Verifier {
+	return auth.NewVerifier(auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log})
+}
+
+func (c *cli) request(org store.Org, user, code string) auth.Request {
+	return auth.Request{OrgID: org.ID, Username: user, Code: code, Actor: "cli"}
+}
+
+// verdict reports the outcome of an operator's code check.
+func (c *cli) verdict(out auth.Outcome, err error, accepted, refused string) error {
+	if err != nil {
+		return err
+	}
+	if !out.Accepted {
+		return fmt.Errorf("%s (%v)", refused, out.Reason)
+	}
+	fmt.Fprintln(c.stdout, accepted)
+	return nil
+}
+
+func first(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.DateTime)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

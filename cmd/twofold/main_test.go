@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/store/storetest"
+)
+
+// syncBuffer is a bytes.Buffer that serve's goroutine and the test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// installation runs twofold commands against one data directory and database.
+type installation struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newInstallation(t *testing.T, b storetest.Backend) *installation {
+	dsn := b.DSN
+	if b.Driver == "sqlite" {
+		dsn = "sqlite:" + dsn
+	}
+	return &installation{t: t, env: map[string]string{
+		"TWOFOLD_DATA_DIR":     t.TempDir(),
+		"TWOFOLD_DATABASE_URL": dsn,
+		"TWOFOLD_HTTP_ADDR":    "127.0.0.1:0",
+		"TWOFOLD_LOG_LEVEL":    "warn",
+	}}
+}
+
+// run runs one command line with stdin and returns its exit status and output.
+func (in *installation) run(stdin string, args ...string) (code int, stdout, stderr string) {
+	in.t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return in.env[k] })
+	return code, out.String(), errb.String()
+}
+
+// ok runs a command that must succeed.
+func (in *installation) ok(stdin string, args ...string) string {
+	in.t.Helper()
+	code, out, errs := in.run(stdin, args...)
+	if code != 0 {
+		in.t.Fatalf("twofold %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// generator reads the otpauth URI printed by token enroll --show-secret.
+func generator(t *testing.T, out string) (serial string, g *otp.Generator, k otp.Key) {
+	t.Helper()
+	uri := regexp.MustCompile(`otpauth://\S+`).FindString(out)
+	serial = regexp.MustCompile(`token (\S+) to`).FindStringSubmatch(out)[1]
+	k, err := otp.ParseURI(uri)
+	if err != nil {
+		t.Fatalf("parse %q: %v", uri, err)
+	}
+	if g, err = otp.NewGenerator(k.Secret, k.Algorithm, k.Digits); err != nil {
+		t.Fatal(err)
+	}
+	return serial, g, k
+}
+
+func TestOperatorFlow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		in := newInstallation(t, b)
+		in.ok("", "org", "create", "acme", "--name", "Acme Corp")
+		in.ok("correct horse battery\n", "user", "add", "acme/Alice", "--email", "alice@acme.example", "--password-stdin")
+
+		// A TOTP token, activated with the code of the current step.
+		out := in.ok("", "token", "enroll", "acme/alice", "--type", "totp", "--show-secret")
+		if !strings.Contains(out, "/enroll?code=") {
+			t.Fatalf("enroll printed no enrollment link:\n%s", out)
+		}
+		totpSerial, totp, key := generator(t, out)
+		if key.Issuer != "Acme Corp" || key.Account != "alice" {
+			t.Fatalf("otpauth URI names %q/%q, want Acme Corp/alice", key.Issuer, key.Account)
+		}
+		in.ok(totp.Code(uint64(otp.Step(time.Now(), 30*time.Second)))+"\n", "token", "activate", "acme/alice", totpSerial)
+
+		// An HOTP token: counters do not depend on the clock, so the
+		// checks below can use fresh codes without waiting.
+		hotpSerial, hotp, _ := generator(t, in.ok("", "token", "enroll", "acme/alice", "--type", "hotp", "--show-secret"))
+		in.ok(hotp.Code(0)+"\n", "token", "activate", "acme/alice", hotpSerial)
+
+		if out := in.ok(hotp.Code(1)+"\n", "check", "acme/alice"); out != "accept\n" {
+			t.Fatalf("check printed %q, want accept", out)
+		}
+		if code, out, _ := in.run(hotp.Code(1)+"\n", "check", "acme/alice"); code != 1 || out != "reject\n" {
+			t.Fatalf("replayed code: exit %d %q, want 1 and reject", code, out)
+		}
+		if out := in.ok("correct horse battery\n"+hotp.Code(2)+"\n", "check", "--password-stdin", "acme/ALICE"); out != "accept\n" {
+			t.Fatalf("check with password printed %q, want accept", out)
+		}
+		if code, _, errs := in.run(hotp.Code(3)+"\n", "check", "nosuch/alice"); code != 2 || !strings.Contains(errs, "no organization") {
+			t.Fatalf("unknown organization: exit %d %q, want 2 and a clear message", code, errs)
+		}
+
+		in.ok("", "token", "suspend", "acme/alice", hotpSerial)
+		if code, _, _ := in.run(hotp.Code(3)+"\n", "check", "acme/alice"); code != 1 {
+			t.Fatalf("suspended token: exit %d, want 1", code)
+		}
+		in.ok("", "token", "resume", "acme/alice", hotpSerial)
+
+		list := in.ok("", "token", "list", "acme/alice")
+		for _, want := range []string{totpSerial, hotpSerial, "active", "totp", "hotp"} {
+			if !strings.Contains(list, want) {
+				t.Errorf("token list lacks %q:\n%s", want, list)
+			}
+		}
+
+		// Rotating the master key re-seals both secrets; codes still work.
+		if out := in.ok("", "keys", "rotate"); !strings.Contains(out, "re-sealed 2 secrets with key 2") {
+			t.Fatalf("keys rotate printed %q", out)
+		}
+		if out := in.ok(hotp.Code(4)+"\n", "check", "acme/alice"); out != "accept\n" {
+			t.Fatalf("check after rotation printed %q, want accept", out)
+		}
+
+		// Bad input gets a clear error and a non-zero exit.
+		for _, args := range [][]string{
+			{"org", "create", "Not A Slug"},
+			{"org", "create", "acme"},
+			{"user", "add", "acme/alice"},
+			{"user", "add", "alice"},
+			{"user", "add", "acme/bob", "--email", "not-an-address"},
+			{"token", "enroll", "acme/alice", "--type", "sms"},
+			{"token", "revoke", "acme/alice", "NOSUCHSERIAL"},
+			{"apikey", "create", "acme"},
+		} {
+			if code, _, errs := in.run("", args...); code != 1 || !strings.HasPrefix(errs, "twofold: ") {
+				t.Errorf("twofold %s: exit %d, stderr %q; want 1 and a message", strings.Join(args, " "), code, errs)
+			}
+		}
+
+		// The server answers the API with a key made by the CLI.
+		apiKey := strings.TrimSpace(in.ok("", "apikey", "create", "acme", "--name", "portal"))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"serve"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return in.env[k] })
+		}()
+		base := waitForServer(t, &stdout, &stderr)
+		client := trusting(t, filepath.Join(in.env["TWOFOLD_DATA_DIR"], "tls.crt"))
+
+		resp, err := client.Get(base + "/readyz")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /readyz: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		body := `{"username": "alice", "code": "` + hotp.Code(5) + `"}`
+		req, _ := http.NewRequest("POST", base+"/api/v1/validate", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct{ Result string }
+		json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if answer.Result != "accept" {
+			t.Fatalf("POST /api/v1/validate: %d %+v, want accept", resp.StatusCode, answer)
+		}
+
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("serve exited %d after shutdown; stderr: %s", code, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+	})
+}
+
+// waitForServer reads the address serve prints.
+func waitForServer(t *testing.T, stdout, stderr *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`running at (https://localhost:\d+)`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("serve did not start\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	return ""
+}
+
+// trusting returns a client that trusts only the given certificate.
+func trusting(t *testing.T, certFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", certFile)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+func TestFirstStartCreatesDataDirectory(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	dir := filepath.Join(t.TempDir(), "twofold-data")
+	in.env["TWOFOLD_DATA_DIR"] = dir
+	delete(in.env, "TWOFOLD_DATABASE_URL")
+	in.ok("", "migrate")
+	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s was not created: %v", name, err)
+		}
+		if mode != 0 && st.Mode().Perm() != mode {
+			t.Errorf("%s has mode %v, want %v", name, st.Mode().Perm(), mode)
+		}
+	}
+}
+
+func TestExplicitMasterKeyFileMustExist(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	in.env["TWOFOLD_MASTER_KEY_FILE"] = filepath.Join(t.TempDir(), "missing.key")
+	if code, _, errs := in.run("", "migrate"); code != 1 || !strings.Contains(errs, "does not exist") {
+		t.Fatalf("missing explicit key file: exit %d, %q; want 1 and a clear message", code, errs)
+	}
+}

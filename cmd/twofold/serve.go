@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-mfa/twofold/internal/api"
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/selfsigned"
+	"github.com/twofold-mfa/twofold/internal/server"
+)
+
+func (c *cli) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Twofold server",
+		Long: `Run the Twofold server: HTTPS (health, readiness, metrics, REST API).
+
+On first start it creates the data directory with the SQLite database, a master
+key (keep it safe: without it the token secrets cannot be opened) and a
+self-signed TLS certificate. Set TWOFOLD_DATABASE_URL=postgres://… to use
+PostgreSQL, and TWOFOLD_TLS_CERT/TWOFOLD_TLS_KEY for a real certificate.`,
+		Args: cobra.NoArgs,
+		RunE: c.withApp(c.serve),
+	}
+}
+
+func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
+	cert, key, generated := a.cfg.CertFiles()
+	if a.cfg.InsecureHTTP {
+		cert, key = "", ""
+	} else if generated {
+		if _, err := selfsigned.Ensure(cert, key, certHosts(a.cfg.PublicURL), a.admin.Clock.Now(), nil); err != nil {
+			return fmt.Errorf("self-signed certificate: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	v := auth.NewVerifier(auth.Config{
+		Store: a.store, Keys: a.keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log, Registerer: reg,
+	})
+	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log), Metrics: reg, Log: a.log})
+
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another Twofold running? choose another port with --http-addr)", a.cfg.HTTPAddr, err)
+	}
+	c.welcome(a, ln.Addr(), cert, generated && cert != "")
+	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
+	return server.Serve(cmd.Context(), ln, h, cert, key, a.log)
+}
+
+// welcome tells the operator where Twofold runs and what to do next.
+func (c *cli) welcome(a *app, addr net.Addr, cert string, selfSigned bool) {
+	scheme := "https"
+	if cert == "" {
+		scheme = "http"
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	w := c.stdout
+	fmt.Fprintf(w, "Twofold is running at %s://localhost:%s  (health: /healthz, API: /api/v1/openapi.json)\n", scheme, port)
+	fmt.Fprintf(w, "  database:   %s %s\n", a.store.Driver(), redact(a.cfg))
+	if a.createdKey {
+		fmt.Fprintf(w, "  master key: created %s — back it up; without it no token works\n", a.cfg.KeyFile())
+	} else {
+		fmt.Fprintf(w, "  master key: %s\n", a.cfg.KeyFile())
+	}
+	if selfSigned {
+		fp, err := selfsigned.Fingerprint(cert)
+		if err == nil {
+			fmt.Fprintf(w, "  TLS:        self-signed certificate %s\n              SHA-256 %s\n              (set TWOFOLD_TLS_CERT and TWOFOLD_TLS_KEY for a real one)\n", cert, fp)
+		}
+	}
+	fmt.Fprint(w, `
+Next, in another terminal (with "go run ./cmd/twofold" in place of "twofold" from a source checkout):
+  twofold org create acme --name "Acme Corp"
+  twofold user add acme/alice --email alice@acme.example
+  twofold token enroll acme/alice --type totp --show-secret    # scan the otpauth URI as a QR code
+  echo 123456 | twofold token activate acme/alice              # the first code from the app
+  twofold apikey create acme --name portal                     # for POST /api/v1/validate
+Stop with Ctrl-C.
+`)
+}
+
+// certHosts are the names the self-signed certificate is valid for: the
+// loopback names and the host of the public URL.
+func certHosts(publicURL string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if u, err := url.Parse(publicURL); err == nil {
+		if h := u.Hostname(); h != "" && !strings.EqualFold(h, "localhost") && h != "127.0.0.1" && h != "::1" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/twofold-mfa/twofold/internal/selfsigned"
+)
+
+type pinger struct{ down atomic.Bool }
+
+func (p *pinger) Ping(context.Context) error {
+	if p.down.Load() {
+		return errors.New("down")
+	}
+	return nil
+}
+
+func TestProbesAndMetricsOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if _, err := selfsigned.Ensure(cert, key, []string{"localhost", "127.0.0.1"}, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "twofold_test_total", Help: "test"}))
+	db := &pinger{}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
+	h := Handler(Parts{DB: db, API: api, Metrics: reg, Log: slog.New(slog.DiscardHandler)})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, h, cert, key, slog.New(slog.DiscardHandler)) }()
+
+	pem, err := os.ReadFile(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + ln.Addr().String()
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		path     string
+		status   int
+		contains string
+	}{
+		{"/healthz", 200, "ok"},
+		{"/readyz", 200, "ready"},
+		{"/metrics", 200, "twofold_test_total"},
+		{"/api/v1/validate", 200, "api /api/v1/validate"},
+		{"/nowhere", 404, ""},
+	}
+	for _, tt := range tests {
+		if status, body := get(tt.path); status != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("GET %s = %d %q, want %d containing %q", tt.path, status, body, tt.status, tt.contains)
+		}
+	}
+	db.down.Store(true)
+	if status, _ := get("/readyz"); status != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz with the database down = %d, want 503", status)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve() after cancel = %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+}
