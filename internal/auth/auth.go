@@ -189,6 +189,15 @@ func (v *Verifier) Activate(ctx context.Context, r Request, serial string) (Outc
 	return v.check(ctx, r, attempt{action: "token.activate", state: store.TokenAssigned, serial: serial})
 }
 
+// CheckPassword checks only a password: the first step of a two-step
+// login. It counts against the lockout like a code, so passwords cannot be
+// guessed without limit either, but a success does not reset the count:
+// only a complete login does.
+func (v *Verifier) CheckPassword(ctx context.Context, r Request) (Outcome, error) {
+	r.CheckPassword = true
+	return v.check(ctx, r, attempt{action: "login.password", passwordOnly: true})
+}
+
 // Resync brings an active token whose clock or counter has wandered back
 // into step: r.Code and next must be two consecutive codes, which are
 // looked for in the policy's wider resync window. It is a guess like any
@@ -204,6 +213,8 @@ type attempt struct {
 	serial string // when set, only this token is tried
 	resync bool
 	next   string // the second code of a resync
+	// passwordOnly checks the password and stops there.
+	passwordOnly bool
 }
 
 // check is the one path every code takes.
@@ -212,9 +223,12 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	username := CanonicalUsername(r.Username)
 	ev := store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: a.action, Target: username, Source: r.Source}
 
-	code, err := otp.Normalize(r.Code, 6, 8)
-	if err != nil {
-		return v.refuse(ctx, ev, ErrMalformed)
+	var code string
+	var err error
+	if !a.passwordOnly {
+		if code, err = otp.Normalize(r.Code, 6, 8); err != nil {
+			return v.refuse(ctx, ev, ErrMalformed)
+		}
 	}
 	var next string
 	if a.resync {
@@ -253,6 +267,13 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	}
 	if r.CheckPassword && !v.passwordMatches(sub.PasswordHash, r.Password) {
 		return v.refuse(ctx, ev, ErrBadPassword)
+	}
+	if a.passwordOnly {
+		ev.Result = "accept"
+		if err := v.store.Audit(ctx, ev); err != nil {
+			return v.fail(err)
+		}
+		return Outcome{Accepted: true}, nil
 	}
 
 	reason := ErrNoToken

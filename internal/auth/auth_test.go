@@ -268,6 +268,28 @@ func TestOneAnswer(t *testing.T) {
 	})
 }
 
+func TestCheckPassword(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		r := e.request("")
+		r.Password = "correct horse"
+		if out, err := e.v.CheckPassword(e.ctx, r); err != nil || !out.Accepted {
+			t.Fatalf("right password: %+v, %v", out, err)
+		}
+		r.Password = "wrong"
+		for i := range 4 {
+			if out, _ := e.v.CheckPassword(e.ctx, r); out.Reason != auth.ErrBadPassword {
+				t.Fatalf("wrong password %d: %+v, want bad password", i+1, out)
+			}
+		}
+		// The right password does not reset the count: five attempts in all lock the user.
+		r.Password = "correct horse"
+		if out, _ := e.v.CheckPassword(e.ctx, r); out.Reason != auth.ErrLocked {
+			t.Fatalf("sixth attempt: %+v, want locked", out)
+		}
+	})
+}
+
 func TestSuspendedTokenIsRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)

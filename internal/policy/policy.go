@@ -13,6 +13,13 @@ import (
 // Policy is what an organization decides about authentication. The zero
 // value is not valid; start from Default.
 type Policy struct {
+	// MFARequired makes every portal login ask for a second factor; a user
+	// without an authenticator is walked through adding one first.
+	MFARequired bool `json:"mfa_required"`
+	// LoginForm is "two-step" (username and password, then the code) or
+	// "combined" (username, code and password on one page).
+	LoginForm string `json:"login_form"`
+
 	// LockoutThreshold is how many second-factor guesses are evaluated per
 	// user before the account locks (1–100).
 	LockoutThreshold int `json:"lockout_threshold"`
@@ -41,6 +48,8 @@ type Policy struct {
 // Default returns the service provider's defaults (DESIGN.md section 6).
 func Default() Policy {
 	return Policy{
+		MFARequired:        true,
+		LoginForm:          "two-step",
 		LockoutThreshold:   5,
 		LockoutDuration:    Duration(10 * time.Minute),
 		OTPAlgorithm:       "SHA1",
@@ -61,6 +70,8 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+	check(p.LoginForm == "two-step" || p.LoginForm == "combined",
+		"login_form must be two-step or combined, not %q", p.LoginForm)
 	check(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 100,
 		"lockout_threshold must be between 1 and 100, not %d", p.LockoutThreshold)
 	check(p.LockoutDuration.D() >= time.Minute && p.LockoutDuration.D() <= 24*time.Hour,

@@ -19,6 +19,8 @@ func TestValidate(t *testing.T) {
 		change func(*Policy)
 		want   string // substring of the error; empty means valid
 	}{
+		{"a combined login form is allowed", func(p *Policy) { p.LoginForm = "combined" }, ""},
+		{"an unknown login form is refused", func(p *Policy) { p.LoginForm = "three-step" }, "login_form"},
 		{"threshold of one is allowed", func(p *Policy) { p.LockoutThreshold = 1 }, ""},
 		{"threshold of zero is refused", func(p *Policy) { p.LockoutThreshold = 0 }, "lockout_threshold"},
 		{"threshold above a hundred is refused", func(p *Policy) { p.LockoutThreshold = 101 }, "lockout_threshold"},

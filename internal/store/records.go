@@ -32,6 +32,7 @@ type User struct {
 	Failures     int
 	LockedUntil  time.Time
 	CreatedAt    time.Time
+	Language     string // the language the user reads mail in; empty: not known yet
 }
 
 // Token is an authenticator of a user.
@@ -234,9 +235,9 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u.ID, err = s.insert(ctx, tx, "create user "+u.Username,
-			`INSERT INTO users (org_id, username, email, display_name, password_hash, role, status, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.OrgID, u.Username, u.Email, u.DisplayName, u.PasswordHash, u.Role, u.Status, ms(u.CreatedAt))
+			`INSERT INTO users (org_id, username, email, display_name, password_hash, role, status, created_at, language)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.OrgID, u.Username, u.Email, u.DisplayName, u.PasswordHash, u.Role, u.Status, ms(u.CreatedAt), u.Language)
 		if err != nil {
 			return err
 		}
@@ -245,15 +246,21 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 	return u, err
 }
 
-// UserByName finds a user by canonical username within an organization.
-func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (User, error) {
+const userColumns = `id, org_id, username, email, display_name, password_hash, role, status,
+	failures, locked_until, created_at, language`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var locked, created int64
-	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT id, org_id, username, email, display_name, password_hash, role, status,
-		failures, locked_until, created_at FROM users WHERE org_id = ? AND username = ?`), orgID, username).
-		Scan(&u.ID, &u.OrgID, &u.Username, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.Status,
-			&u.Failures, &locked, &created)
+	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.Status,
+		&u.Failures, &locked, &created, &u.Language)
 	u.LockedUntil, u.CreatedAt = fromMS(locked), fromMS(created)
+	return u, err
+}
+
+// UserByName finds a user by canonical username within an organization.
+func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+userColumns+` FROM users WHERE org_id = ? AND username = ?`), orgID, username))
 	return u, one("user "+username, err)
 }
 
