@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -255,4 +256,77 @@ func TestExplicitMasterKeyFileMustExist(t *testing.T) {
 	if code, _, errs := in.run("", "migrate"); code != 1 || !strings.Contains(errs, "does not exist") {
 		t.Fatalf("missing explicit key file: exit %d, %q; want 1 and a clear message", code, errs)
 	}
+}
+
+// codeNotAmong returns a code that g gives for none of the counters 0 to n-1.
+func codeNotAmong(g *otp.Generator, n uint64) string {
+	used := map[string]bool{}
+	for c := range n {
+		used[g.Code(c)] = true
+	}
+	for i := 0; ; i++ {
+		if code := fmt.Sprintf("%06d", i); !used[code] {
+			return code
+		}
+	}
+}
+
+func TestUnlockAndResync(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		in := newInstallation(t, b)
+		in.ok("", "org", "create", "acme")
+		in.ok("", "user", "add", "acme/alice")
+		serial, hotp, _ := generator(t, in.ok("", "token", "enroll", "acme/alice", "--type", "hotp", "--show-secret"))
+		in.ok(hotp.Code(0)+"\n", "token", "activate", "acme/alice", serial)
+		check := func(code string) (int, string, string) {
+			t.Helper()
+			return in.run(code+"\n", "check", "acme/alice")
+		}
+
+		// Five wrong codes use up the allowance and lock alice.
+		wrong := codeNotAmong(hotp, 100)
+		for i := range 5 {
+			if code, out, _ := check(wrong); code != 1 || out != "reject\n" {
+				t.Fatalf("wrong code %d: exit %d %q, want 1 and reject", i+1, code, out)
+			}
+		}
+		if code, out, errs := check(hotp.Code(1)); code != 1 || out != "reject\n" || !strings.Contains(errs, "user locked") {
+			t.Fatalf("right code while locked: exit %d %q %q, want 1, reject and the reason user locked", code, out, errs)
+		}
+		if list := in.ok("", "token", "list", "acme/alice"); !strings.Contains(list, "acme/alice is locked until") ||
+			!strings.Contains(list, "after 5 failed attempts (twofold token unlock acme/alice)") {
+			t.Fatalf("token list does not mention the lock:\n%s", list)
+		}
+
+		if out := in.ok("", "token", "unlock", "acme/alice"); out != "acme/alice unlocked\n" {
+			t.Fatalf("token unlock printed %q, want %q", out, "acme/alice unlocked\n")
+		}
+		if list := in.ok("", "token", "list", "acme/alice"); strings.Contains(list, "locked") {
+			t.Fatalf("token list still mentions a lock after unlock:\n%s", list)
+		}
+		if code, out, errs := check(hotp.Code(1)); code != 0 || out != "accept\n" {
+			t.Fatalf("right code after unlock: exit %d %q %q, want 0 and accept", code, out, errs)
+		}
+
+		// The token ran ahead beyond the look-ahead of 10 counters: its
+		// code is refused until two consecutive codes bring it back.
+		if code, _, errs := check(hotp.Code(30)); code != 1 || !strings.Contains(errs, "wrong code") {
+			t.Fatalf("code of counter 30, 29 ahead: exit %d %q, want 1 and wrong code", code, errs)
+		}
+		if out := in.ok(hotp.Code(30)+"\n"+hotp.Code(31)+"\n", "token", "resync", "acme/alice"); out != serial+" is back in step\n" {
+			t.Fatalf("token resync printed %q, want %q", out, serial+" is back in step\n")
+		}
+		if code, out, errs := check(hotp.Code(32)); code != 0 || out != "accept\n" {
+			t.Fatalf("code after resync: exit %d %q %q, want 0 and accept", code, out, errs)
+		}
+
+		// Two codes that are not consecutive are refused and change nothing.
+		code, out, errs := in.run(hotp.Code(34)+"\n"+hotp.Code(36)+"\n", "token", "resync", "acme/alice", serial)
+		if code != 1 || out != "" || !strings.HasPrefix(errs, "twofold: ") || !strings.Contains(errs, "two consecutive codes") {
+			t.Fatalf("resync with codes 34 and 36: exit %d, stdout %q, stderr %q; want 1 and a message asking for consecutive codes", code, out, errs)
+		}
+		if code, out, errs := check(hotp.Code(33)); code != 0 || out != "accept\n" {
+			t.Fatalf("next code after a refused resync: exit %d %q %q, want 0 and accept", code, out, errs)
+		}
+	})
 }

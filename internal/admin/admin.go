@@ -92,6 +92,11 @@ type NewUser struct {
 
 // AddUser adds a user to org.
 func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
+	// Check the input as given: lower-casing turns invalid UTF-8 into
+	// U+FFFD, which would make different names one account.
+	if !utf8.ValidString(n.Username) {
+		return store.User{}, invalid("username must be 1 to 128 characters of text")
+	}
 	username := auth.CanonicalUsername(n.Username)
 	if err := checkUsername(username); err != nil {
 		return store.User{}, err
@@ -127,7 +132,7 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 }
 
 func checkUsername(u string) error {
-	if u == "" || len(u) > 128 || !utf8.ValidString(u) {
+	if u == "" || len(u) > 128 {
 		return invalid("username must be 1 to 128 characters of text")
 	}
 	for _, r := range u {

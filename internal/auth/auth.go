@@ -141,8 +141,9 @@ func CanonicalUsername(s string) string {
 	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
 }
 
-// plausibleUsername reports whether u could name an account: valid UTF-8
-// without control characters.
+// plausibleUsername reports whether a canonical username could name an
+// account: valid UTF-8 without control characters. (The raw input must be
+// valid UTF-8 too: canonicalising replaces invalid bytes with U+FFFD.)
 func plausibleUsername(u string) bool {
 	if u == "" || !utf8.ValidString(u) {
 		return false
@@ -239,10 +240,10 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	sub, err := store.Subject{}, store.ErrNotFound
 	// No account has a name that is not text (PostgreSQL would even
 	// refuse to look for one with a NUL byte), so such a name is unknown.
-	if plausibleUsername(username) {
+	if utf8.ValidString(r.Username) && plausibleUsername(username) {
 		sub, err = v.store.Subject(ctx, r.OrgID, username)
 	} else {
-		ev.Target = strconv.QuoteToASCII(username)
+		ev.Target = strconv.QuoteToASCII(r.Username)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		v.decoy(r)
