@@ -243,6 +243,65 @@ func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ,
 	return Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: en.ExpiresAt, URI: k.URI()}, nil
 }
 
+// ResendEnrollment gives an assigned token a new enrollment link, valid
+// for the policy's lifetime; the older link stops working.
+func (s *Service) ResendEnrollment(ctx context.Context, org store.Org, username, serial string) (Enrolled, error) {
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		return Enrolled{}, fmt.Errorf("organization %s: %w", org.Slug, err)
+	}
+	code, err := secret.Token(s.Rand, 16)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	expires := s.Clock.Now().Add(pol.EnrollmentLifetime.D())
+	err = s.Store.RenewEnrollment(ctx, org.ID, t.ID, secret.HashToken(code), expires,
+		s.event(org.ID, "enrollment.resend", org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return Enrolled{}, invalid("token %s is %s; only an assigned token has an enrollment link", t.Serial, t.State)
+	}
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: expires}, nil
+}
+
+// ExtendEnrollment keeps a pending enrollment link working until expires.
+func (s *Service) ExtendEnrollment(ctx context.Context, org store.Org, username, serial string, expires time.Time) error {
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return err
+	}
+	if !expires.After(s.Clock.Now()) {
+		return invalid("the new expiry must lie in the future")
+	}
+	err = s.Store.ExtendEnrollment(ctx, org.ID, t.ID, expires,
+		s.event(org.ID, "enrollment.extend", org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("token %s has no pending enrollment link (send a new one with: twofold token resend)", t.Serial)
+	}
+	return err
+}
+
+// CancelEnrollment stops a pending enrollment link from working; the
+// token stays assigned, so a new link can be sent later.
+func (s *Service) CancelEnrollment(ctx context.Context, org store.Org, username, serial string) error {
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return err
+	}
+	err = s.Store.CancelEnrollment(ctx, org.ID, t.ID,
+		s.event(org.ID, "enrollment.cancel", org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("token %s has no pending enrollment link", t.Serial)
+	}
+	return err
+}
+
 // Tokens lists a user's tokens.
 func (s *Service) Tokens(ctx context.Context, org store.Org, username string) (store.User, []store.Token, error) {
 	u, err := s.User(ctx, org, username)

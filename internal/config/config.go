@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,6 +55,9 @@ type Config struct {
 	// SMTPURL is smtp://user:pass@host:port or smtps://…; empty means mail
 	// is written to the outbox directory in DataDir instead of being sent.
 	SMTPURL string
+	// MailFrom is the sender of Twofold's mail, e.g. "Acme MFA
+	// <mfa@acme.example>"; empty means Twofold at the public URL's host.
+	MailFrom string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 }
@@ -71,6 +75,7 @@ const (
 	keyInsecureHTTP  = "insecure_http"
 	keyMasterKeyFile = "master_key_file"
 	keySMTPURL       = "smtp_url"
+	keyMailFrom      = "mail_from"
 	keyLogLevel      = "log_level"
 )
 
@@ -123,6 +128,9 @@ func settings() []setting {
 		{keySMTPURL, "",
 			"smtp://user:pass@host:port or smtps://… for sending mail (default: write mail to the outbox directory in the data directory)",
 			func(f *fileSettings) *yaml.Node { return &f.SMTPURL }},
+		{keyMailFrom, "",
+			"sender of Twofold's mail, e.g. \"Acme MFA <mfa@acme.example>\" (default: Twofold <twofold@HOST> with the public URL's host)",
+			func(f *fileSettings) *yaml.Node { return &f.MailFrom }},
 		{keyLogLevel, "info",
 			"log level: debug, info, warn or error",
 			func(f *fileSettings) *yaml.Node { return &f.LogLevel }},
@@ -143,6 +151,7 @@ type fileSettings struct {
 	InsecureHTTP  yaml.Node `yaml:"insecure_http"`
 	MasterKeyFile yaml.Node `yaml:"master_key_file"`
 	SMTPURL       yaml.Node `yaml:"smtp_url"`
+	MailFrom      yaml.Node `yaml:"mail_from"`
 	LogLevel      yaml.Node `yaml:"log_level"`
 }
 
@@ -307,6 +316,7 @@ func build(vals map[string]value) (Config, error) {
 		TLSKey:        vals[keyTLSKey].raw,
 		MasterKeyFile: vals[keyMasterKeyFile].raw,
 		SMTPURL:       vals[keySMTPURL].raw,
+		MailFrom:      vals[keyMailFrom].raw,
 		LogLevel:      strings.ToLower(vals[keyLogLevel].raw),
 	}
 
@@ -347,6 +357,10 @@ func build(vals map[string]value) (Config, error) {
 
 	if err := checkSMTPURL(c.SMTPURL); err != nil {
 		bad(keySMTPURL, "%v", err)
+	}
+
+	if _, err := mail.ParseAddress(c.MailFrom); c.MailFrom != "" && err != nil {
+		bad(keyMailFrom, "%q is not an address like \"Acme MFA <mfa@acme.example>\"", c.MailFrom)
 	}
 
 	switch c.LogLevel {
@@ -561,6 +575,19 @@ func (c Config) CertFiles() (cert, key string, generated bool) {
 		return c.TLSCert, c.TLSKey, false
 	}
 	return filepath.Join(c.DataDir, "tls.crt"), filepath.Join(c.DataDir, "tls.key"), true
+}
+
+// Sender returns the From address of Twofold's mail: MailFrom, or Twofold
+// at the public URL's host.
+func (c Config) Sender() string {
+	if c.MailFrom != "" {
+		return c.MailFrom
+	}
+	host := "localhost"
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return "Twofold <twofold@" + host + ">"
 }
 
 // OutboxDir returns the directory that mail is written to when SMTPURL is

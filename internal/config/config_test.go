@@ -160,6 +160,7 @@ tls_key: /etc/twofold/key.pem
 insecure_http: false
 master_key_file: /etc/twofold/master.key
 smtp_url: smtps://mailer:secret@mail.example.com:465
+mail_from: Acme MFA <mfa@acme.example>
 log_level: debug
 `,
 			want: Config{
@@ -172,6 +173,7 @@ log_level: debug
 				TLSKey:        "/etc/twofold/key.pem",
 				MasterKeyFile: "/etc/twofold/master.key",
 				SMTPURL:       "smtps://mailer:secret@mail.example.com:465",
+				MailFrom:      "Acme MFA <mfa@acme.example>",
 				LogLevel:      "debug",
 			},
 		},
@@ -180,7 +182,7 @@ log_level: debug
 			args: []string{
 				"--data-dir=/d", "--database-url=sqlite:/d/x.db", "--http-addr=:80", "--radius-addr=:1645",
 				"--public-url=http://localhost:80", "--insecure-http", "--master-key-file=/k",
-				"--smtp-url=smtp://mail:25", "--log-level=warn",
+				"--smtp-url=smtp://mail:25", "--mail-from=mfa@example.org", "--log-level=warn",
 			},
 			want: Config{
 				DataDir:       "/d",
@@ -191,6 +193,7 @@ log_level: debug
 				InsecureHTTP:  true,
 				MasterKeyFile: "/k",
 				SMTPURL:       "smtp://mail:25",
+				MailFrom:      "mfa@example.org",
 				LogLevel:      "warn",
 			},
 		},
@@ -418,7 +421,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		{
 			name: "An unknown key is named, with the keys that are allowed",
 			yaml: "log_level: info\nlgo_level: debug\n",
-			want: []string{"line 2", "lgo_level", "smtp_url, log_level"},
+			want: []string{"line 2", "lgo_level", "smtp_url, mail_from, log_level"},
 		},
 		{
 			name: "An environment variable name is not a key",
@@ -485,6 +488,7 @@ func TestFlagsShowDocumentedDefaults(t *testing.T) {
 		"insecure-http":   "false",
 		"master-key-file": "",
 		"smtp-url":        "",
+		"mail-from":       "",
 		"log-level":       "info",
 	}
 	for name, def := range want {
@@ -589,5 +593,29 @@ func TestSlogLevel(t *testing.T) {
 		if got := (Config{LogLevel: tt.level}).SlogLevel(); got != tt.want {
 			t.Errorf("Config{LogLevel: %q}.SlogLevel() = %v, want %v", tt.level, got, tt.want)
 		}
+	}
+}
+
+func TestSender(t *testing.T) {
+	for _, tt := range []struct{ from, public, want string }{
+		{"", "https://mfa.example.com/twofold", "Twofold <twofold@mfa.example.com>"},
+		{"", "https://localhost:8443", "Twofold <twofold@localhost>"},
+		{"Acme MFA <mfa@acme.example>", "https://mfa.example.com", "Acme MFA <mfa@acme.example>"},
+	} {
+		if got := (Config{MailFrom: tt.from, PublicURL: tt.public}).Sender(); got != tt.want {
+			t.Errorf("Sender() with mail_from %q and public_url %q = %q, want %q", tt.from, tt.public, got, tt.want)
+		}
+	}
+}
+
+func TestMailFromMustBeAnAddress(t *testing.T) {
+	_, err := Load(nil, func(k string) string {
+		if k == "TWOFOLD_MAIL_FROM" {
+			return "not an address"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "TWOFOLD_MAIL_FROM") {
+		t.Fatalf("Load with a bad mail_from: %v, want an error naming TWOFOLD_MAIL_FROM", err)
 	}
 }
