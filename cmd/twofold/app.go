@@ -17,8 +17,10 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/config"
+	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
+	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 // cli carries what every command shares: its streams and environment.
@@ -41,6 +43,20 @@ type app struct {
 }
 
 func (a *app) Close() { a.store.Close() }
+
+// mailer builds what writes and sends Twofold's mail: over SMTP when
+// TWOFOLD_SMTP_URL is set, into the outbox directory otherwise.
+func (a *app) mailer() (*web.Mailer, error) {
+	render, err := web.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	sender, err := mail.New(a.cfg.SMTPURL, a.cfg.OutboxDir(), a.cfg.Sender())
+	if err != nil {
+		return nil, err
+	}
+	return &web.Mailer{Render: render, Sender: sender, PublicURL: a.cfg.PublicURL}, nil
+}
 
 // open reads the configuration, makes the data directory and master key on
 // first use, and opens the database (applying its migrations).

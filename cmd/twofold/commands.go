@@ -157,13 +157,14 @@ func (c *cli) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage users' tokens (authenticators)"}
 
 	var typ, name string
-	var showSecret bool
+	var showSecret, noEmail bool
 	enroll := &cobra.Command{
 		Use:   "enroll ORG/USER",
-		Short: "Assign a new token and print the user's enrollment link",
-		Long: `Assign a new token to a user. The token becomes active when its first code is
-verified: by the user on the enrollment page the link opens, or by an operator
-with "twofold token activate".`,
+		Short: "Assign a new token and mail the user an enrollment link",
+		Long: `Assign a new token to a user and mail them the single-use enrollment link
+(unless --no-email; the link is printed either way). The token becomes active
+when its first code is verified: by the user on the page the link opens, or by
+an operator with "twofold token activate".`,
 		Example: `  twofold token enroll acme/alice --type totp`,
 		Args:    cobra.ExactArgs(1),
 		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
@@ -171,8 +172,10 @@ with "twofold token activate".`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "assigned %s token %s to %s/%s\nenrollment link (single use, valid until %s):\n  %s\n",
-				en.Token.Type, en.Token.Serial, org.Slug, auth.CanonicalUsername(user), en.Expires.Local().Format(time.DateTime), en.Link)
+			fmt.Fprintf(c.stdout, "assigned %s token %s to %s/%s\n", en.Token.Type, en.Token.Serial, org.Slug, auth.CanonicalUsername(user))
+			if err := c.sendLink(cmd, a, org, user, en, noEmail); err != nil {
+				return err
+			}
 			if showSecret {
 				fmt.Fprintf(c.stdout, "otpauth URI (shown once; it holds the secret):\n  %s\n", en.URI)
 			}
@@ -182,6 +185,63 @@ with "twofold token activate".`,
 	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based) or hotp (counter-based)")
 	enroll.Flags().StringVar(&name, "name", "", "a name for the token, shown to the user")
 	enroll.Flags().BoolVar(&showSecret, "show-secret", false, "also print the otpauth:// URI, for provisioning by script")
+	enroll.Flags().BoolVar(&noEmail, "no-email", false, "do not mail the link; only print it")
+
+	var resendNoEmail bool
+	resend := &cobra.Command{
+		Use:   "resend ORG/USER [SERIAL]",
+		Short: "Send a new enrollment link for an assigned token; the older link stops working",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
+			if err != nil {
+				return err
+			}
+			en, err := a.admin.ResendEnrollment(cmd.Context(), org, user, serial)
+			if err != nil {
+				return err
+			}
+			return c.sendLink(cmd, a, org, user, en, resendNoEmail)
+		}),
+	}
+	resend.Flags().BoolVar(&resendNoEmail, "no-email", false, "do not mail the link; only print it")
+
+	var extendFor time.Duration
+	extend := &cobra.Command{
+		Use:   "extend ORG/USER [SERIAL] [--for 72h]",
+		Short: "Keep a pending enrollment link working longer",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
+			if err != nil {
+				return err
+			}
+			until := a.admin.Clock.Now().Add(extendFor)
+			if err := a.admin.ExtendEnrollment(cmd.Context(), org, user, serial, until); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "the enrollment link of %s now works until %s\n", serial, until.Local().Format(time.DateTime))
+			return nil
+		}),
+	}
+	extend.Flags().DurationVar(&extendFor, "for", 72*time.Hour, "how long from now the link keeps working")
+
+	cancel := &cobra.Command{
+		Use:   "cancel ORG/USER [SERIAL]",
+		Short: "Stop a pending enrollment link from working (resend makes a new one)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
+			if err != nil {
+				return err
+			}
+			if err := a.admin.CancelEnrollment(cmd.Context(), org, user, serial); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "the enrollment link of %s no longer works\n", serial)
+			return nil
+		}),
+	}
 
 	list := &cobra.Command{
 		Use:   "list ORG/USER",
@@ -280,7 +340,7 @@ with "twofold token activate".`,
 		}),
 	}
 
-	cmd.AddCommand(enroll, list,
+	cmd.AddCommand(enroll, resend, extend, cancel, list,
 		change("suspend", "Suspend a token: its codes are refused until it is resumed"),
 		change("resume", "Resume a suspended token"),
 		change("revoke", "Revoke a token for good"),
@@ -399,6 +459,31 @@ Remove an old key from the file only after a reseal.`,
 	}
 	cmd.AddCommand(rotate, reseal)
 	return cmd
+}
+
+// sendLink prints an enrollment link and, unless noEmail, mails it to the user.
+func (c *cli) sendLink(cmd *cobra.Command, a *app, org store.Org, user string, en admin.Enrolled, noEmail bool) error {
+	fmt.Fprintf(c.stdout, "enrollment link (single use, valid until %s):\n  %s\n", en.Expires.Local().Format(time.DateTime), en.Link)
+	if noEmail {
+		return nil
+	}
+	u, err := a.admin.User(cmd.Context(), org, user)
+	if err != nil {
+		return err
+	}
+	if u.Email == "" {
+		fmt.Fprintf(c.stdout, "%s/%s has no email address: give them the link yourself\n", org.Slug, u.Username)
+		return nil
+	}
+	m, err := a.mailer()
+	if err != nil {
+		return err
+	}
+	if err := m.Invite(cmd.Context(), org, u, en.Link, en.Expires); err != nil {
+		return fmt.Errorf("%w\n(the token is assigned; send the link another way, or retry with: twofold token resend %s/%s)", err, org.Slug, u.Username)
+	}
+	fmt.Fprintf(c.stdout, "mailed to %s\n", u.Email)
+	return nil
 }
 
 func (c *cli) reseal(cmd *cobra.Command, a *app) error {

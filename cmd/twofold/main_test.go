@@ -330,3 +330,43 @@ func TestUnlockAndResync(t *testing.T) {
 		}
 	})
 }
+
+func TestEnrollmentLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		in := newInstallation(t, b)
+		in.ok("", "org", "create", "acme")
+		in.ok("", "user", "add", "acme/alice", "--email", "alice@acme.example")
+		out := in.ok("", "token", "enroll", "acme/alice")
+		link := regexp.MustCompile(`https://\S+/enroll\?code=\S+`).FindString(out)
+		if link == "" || !strings.Contains(out, "mailed to alice@acme.example") {
+			t.Fatalf("enroll printed no link or did not mail it:\n%s", out)
+		}
+		mails, _ := filepath.Glob(filepath.Join(in.env["TWOFOLD_DATA_DIR"], "outbox", "*.eml"))
+		if len(mails) != 1 {
+			t.Fatalf("%d mails in the outbox, want the invitation", len(mails))
+		}
+		// The code is base32, which quoted-printable leaves alone but for soft line breaks.
+		code := link[strings.Index(link, "code=")+len("code="):]
+		if raw, _ := os.ReadFile(mails[0]); !strings.Contains(strings.ReplaceAll(string(raw), "=\r\n", ""), code) {
+			t.Errorf("the invitation does not hold the link's code %s", code)
+		}
+
+		out = in.ok("", "token", "resend", "acme/alice", "--no-email")
+		if again := regexp.MustCompile(`https://\S+/enroll\?code=\S+`).FindString(out); again == "" || again == link {
+			t.Fatalf("resend printed %q, want a new link", out)
+		}
+		if out := in.ok("", "token", "extend", "acme/alice", "--for", "24h"); !strings.Contains(out, "now works until") {
+			t.Fatalf("extend printed %q", out)
+		}
+		if out := in.ok("", "token", "cancel", "acme/alice"); !strings.Contains(out, "no longer works") {
+			t.Fatalf("cancel printed %q", out)
+		}
+		if code, _, errs := in.run("", "token", "extend", "acme/alice"); code != 1 || !strings.Contains(errs, "no pending enrollment link") {
+			t.Fatalf("extend after cancel: exit %d %q, want a clear refusal", code, errs)
+		}
+		in.ok("", "user", "add", "acme/bob")
+		if out := in.ok("", "token", "enroll", "acme/bob"); !strings.Contains(out, "has no email address") {
+			t.Fatalf("enroll for a user without email printed %q", out)
+		}
+	})
+}

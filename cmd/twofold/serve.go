@@ -14,13 +14,15 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
+	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 func (c *cli) serveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Twofold server",
-		Long: `Run the Twofold server: HTTPS (health, readiness, metrics, REST API).
+		Long: `Run the Twofold server: HTTPS (enrollment pages, user portal, REST API,
+health, readiness, metrics).
 
 On first start it creates the data directory with the SQLite database, a master
 key (keep it safe: without it the token secrets cannot be opened) and a
@@ -46,7 +48,15 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	v := auth.NewVerifier(auth.Config{
 		Store: a.store, Keys: a.keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log, Registerer: reg,
 	})
-	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log), Metrics: reg, Log: a.log})
+	mailer, err := a.mailer()
+	if err != nil {
+		return err
+	}
+	pages := web.New(web.Config{
+		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
+		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
+	})
+	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log), Pages: pages.Handler(), Metrics: reg, Log: a.log})
 
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -78,15 +88,19 @@ func (c *cli) welcome(a *app, addr net.Addr, cert string, selfSigned bool) {
 			fmt.Fprintf(w, "  TLS:        self-signed certificate %s\n              SHA-256 %s\n              (set TWOFOLD_TLS_CERT and TWOFOLD_TLS_KEY for a real one)\n", cert, fp)
 		}
 	}
-	fmt.Fprint(w, `
+	outbox := "mail goes to " + a.cfg.OutboxDir() + " (set TWOFOLD_SMTP_URL to send it)"
+	if a.cfg.SMTPURL != "" {
+		outbox = "mail is sent over SMTP"
+	}
+	fmt.Fprintf(w, `  mail:       %s
+
 Next, in another terminal (with "go run ./cmd/twofold" in place of "twofold" from a source checkout):
   twofold org create acme --name "Acme Corp"
-  twofold user add acme/alice --email alice@acme.example
-  twofold token enroll acme/alice --type totp --show-secret    # scan the otpauth URI as a QR code
-  echo 123456 | twofold token activate acme/alice              # the first code from the app
-  twofold apikey create acme --name portal                     # for POST /api/v1/validate
+  echo 'a long passphrase' | twofold user add acme/alice --email alice@acme.example --password-stdin
+  twofold token enroll acme/alice      # mails alice the link to the enrollment page, and prints it
+Then open the link, scan the QR code with an authenticator app, and sign in at %s://localhost:%s/o/acme/
 Stop with Ctrl-C.
-`)
+`, outbox, scheme, port)
 }
 
 // certHosts are the names the self-signed certificate is valid for: the

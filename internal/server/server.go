@@ -1,5 +1,5 @@
 // Package server assembles Twofold's HTTP service — liveness and readiness
-// probes, Prometheus metrics and the REST API — and serves it over TLS
+// probes, Prometheus metrics, the REST API and the pages — and serves it over TLS
 // until told to stop, then drains in-flight requests.
 package server
 
@@ -26,6 +26,7 @@ type Pinger interface {
 type Parts struct {
 	DB      Pinger
 	API     http.Handler // mounted at /api/v1/
+	Pages   http.Handler // the enrollment pages and portal: everything else
 	Metrics prometheus.Gatherer
 	Log     *slog.Logger
 }
@@ -51,6 +52,7 @@ func Handler(p Parts) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(p.Log.Handler(), slog.LevelError)}))
 	mux.Handle("/api/v1/", p.API)
+	mux.Handle("/", p.Pages)
 	return mux
 }
 

@@ -40,7 +40,8 @@ func TestProbesAndMetricsOverTLS(t *testing.T) {
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "twofold_test_total", Help: "test"}))
 	db := &pinger{}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
-	h := Handler(Parts{DB: db, API: api, Metrics: reg, Log: slog.New(slog.DiscardHandler)})
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "page "+r.URL.Path, http.StatusNotFound) })
+	h := Handler(Parts{DB: db, API: api, Pages: pages, Metrics: reg, Log: slog.New(slog.DiscardHandler)})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,7 +79,7 @@ func TestProbesAndMetricsOverTLS(t *testing.T) {
 		{"/readyz", 200, "ready"},
 		{"/metrics", 200, "twofold_test_total"},
 		{"/api/v1/validate", 200, "api /api/v1/validate"},
-		{"/nowhere", 404, ""},
+		{"/nowhere", 404, "page /nowhere"},
 	}
 	for _, tt := range tests {
 		if status, body := get(tt.path); status != tt.status || !strings.Contains(body, tt.contains) {

@@ -178,3 +178,11 @@ func (s *Store) RenameToken(ctx context.Context, orgID, userID int64, serial, na
 		return s.addEvent(ctx, tx, e)
 	})
 }
+
+// SetSessionData replaces a session's stage state.
+func (s *Store) SetSessionData(ctx context.Context, idHash []byte, stage, data string) error {
+	if _, err := s.w.ExecContext(ctx, s.d.q(`UPDATE sessions SET data = ? WHERE id_hash = ? AND stage = ?`), data, idHash, stage); err != nil {
+		return fmt.Errorf("store: set session data: %w", err)
+	}
+	return nil
+}

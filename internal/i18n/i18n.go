@@ -1,0 +1,138 @@
+// Package i18n holds Twofold's message catalogue in English, Dutch and
+// German and picks a person's language.
+//
+// Keys are lower-case, dotted and named for where the words appear:
+//
+//	layout.*                    the frame around every page (switcher, footer)
+//	common.*                    labels and buttons used on several pages
+//	<page>.title                a page's title, for Page.Title ("login.title")
+//	<page>.*                    the words of one page ("enroll.step_scan"), with
+//	                            its own refusals ("login.wrong", "remove.wrong")
+//	                            and hints ("enroll.hint_clock")
+//	code.*, password.*, name.*  refusals shown above a form ("code.wrong")
+//	error.<x>, error.<x>_next   the error page: what happened, and what to do
+//	flash.<x>                   one-time notices after an action ("flash.renamed")
+//	token.type.<t>, token.state.<s>  an authenticator's kind and state
+//	date.*                      month names and date formats
+//	mail.<mail>.*, mail.*       the words of one mail, and those all mails share
+//
+// Messages are fmt formats; every language takes the same arguments in the
+// same order.
+package i18n
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Language is a supported language: its code and its own name.
+type Language struct{ Code, Name string }
+
+// Languages are the supported languages, in the switcher's order.
+var Languages = []Language{{"en", "English"}, {"nl", "Nederlands"}, {"de", "Deutsch"}}
+
+// catalogues holds each language's messages by code.
+var catalogues = map[string]map[string]string{"en": en, "nl": nl, "de": de}
+
+// matcher matches Accept-Language preferences to Languages; the first
+// entry (English) is the fallback.
+var matcher = language.NewMatcher(func() []language.Tag {
+	tags := make([]language.Tag, len(Languages))
+	for i, l := range Languages {
+		tags[i] = language.MustParse(l.Code)
+	}
+	return tags
+}())
+
+// maxAcceptLanguage bounds the header we are willing to parse; longer is
+// not a real browser's and falls back to English.
+const maxAcceptLanguage = 1024
+
+// Match picks the language: explicit (a ?lang= value or cookie) when
+// supported, else the best match for an Accept-Language header, else "en".
+// Never panics on garbage headers.
+func Match(explicit, acceptLanguage string) string {
+	if _, ok := catalogues[explicit]; ok {
+		return explicit
+	}
+	if acceptLanguage == "" || len(acceptLanguage) > maxAcceptLanguage {
+		return Languages[0].Code
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return Languages[0].Code
+	}
+	_, i, conf := matcher.Match(tags...)
+	if conf == language.No || i < 0 || i >= len(Languages) {
+		return Languages[0].Code
+	}
+	return Languages[i].Code
+}
+
+// T returns the message key in lang, formatted with args (fmt verbs). An
+// unsupported lang falls back to English. A key missing from the
+// catalogue returns the key itself wrapped in "!(…)" so it shows up in
+// screenshots and tests.
+func T(lang, key string, args ...any) string {
+	c, ok := catalogues[lang]
+	if !ok {
+		c = en
+	}
+	msg, ok := c[key]
+	if !ok {
+		return "!(" + key + ")"
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	return fmt.Sprintf(msg, args...)
+}
+
+// Has reports whether key is in the catalogue.
+func Has(key string) bool {
+	_, ok := en[key]
+	return ok
+}
+
+// Keys lists every key (for tests), sorted.
+func Keys() []string {
+	seen := map[string]bool{}
+	for _, c := range catalogues {
+		for k := range c {
+			seen[k] = true
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Date formats t as a date in lang ("24 Nov 2026", "24 nov 2026",
+// "24. Nov. 2026"); the zero time is the catalogue's "never".
+func Date(lang string, t time.Time) string {
+	if t.IsZero() {
+		return T(lang, "date.never")
+	}
+	months := strings.Fields(T(lang, "date.months"))
+	month := t.Month().String()
+	if len(months) == 12 {
+		month = months[t.Month()-1]
+	}
+	return T(lang, "date.format", t.Day(), month, t.Year())
+}
+
+// DateTime formats t as a date and time of day in lang, with the zone of
+// t ("24 Nov 2026, 14:05 UTC"); the zero time is the catalogue's "never".
+func DateTime(lang string, t time.Time) string {
+	if t.IsZero() {
+		return T(lang, "date.never")
+	}
+	return T(lang, "date.datetime", Date(lang, t), t.Format("15:04 MST"))
+}

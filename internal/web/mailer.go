@@ -1,0 +1,55 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// Mailer writes Twofold's mails in the user's language and sends them.
+type Mailer struct {
+	Render    *Renderer
+	Sender    mail.Sender
+	PublicURL string
+}
+
+// send renders mail name for u and sends it.
+func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) error {
+	if u.Email == "" {
+		return fmt.Errorf("mail %s: user %s has no email address", name, u.Username)
+	}
+	lang := u.Language
+	if lang == "" {
+		lang = "en"
+	}
+	subject, text, html, err := m.Render.Mail(lang, name, data)
+	if err != nil {
+		return err
+	}
+	if err := m.Sender.Send(ctx, mail.Message{To: u.Email, Subject: subject, Text: text, HTML: html, Language: lang}); err != nil {
+		return fmt.Errorf("mail %s to %s: %w", name, u.Username, err)
+	}
+	return nil
+}
+
+// Invite sends the enrollment link of a newly assigned token.
+func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, link string, expires time.Time) error {
+	return m.send(ctx, u, "invite", InviteMail{OrgName: org.Name, Username: u.Username, Link: link, Expires: expires})
+}
+
+// Notice tells a user about a change to their account: name is
+// "token_added", "token_removed" or "password_changed".
+func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store.User, tokenName string, when time.Time) error {
+	return m.send(ctx, u, name, NoticeMail{
+		OrgName: org.Name, Username: u.Username, TokenName: tokenName, When: when,
+		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
+	})
+}
+
+// VerifyCode sends the code that confirms it is the user adding an authenticator.
+func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
+	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
+}

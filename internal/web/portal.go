@@ -1,0 +1,595 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+func loginURL(org store.Org) string { return "/o/" + org.Slug + "/login" }
+func homeURL(org store.Org) string  { return "/o/" + org.Slug + "/" }
+
+func (s *Server) policy(w http.ResponseWriter, r *http.Request, org store.Org) (policy.Policy, bool) {
+	p, err := policy.Parse(org.Policy)
+	if err != nil {
+		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
+		return p, false
+	}
+	return p, true
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	if ok, err := s.loadSession(r, v); err == nil && ok && v.ses.Stage == stageFull {
+		redirect(w, r, homeURL(v.org))
+		return
+	}
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	s.show(w, http.StatusOK, "login", s.page(w, r, "login.title", &v.org,
+		LoginView{Action: loginURL(v.org), Combined: pol.LoginForm == "combined"}))
+}
+
+// login checks the first step: the password, or with the combined form
+// the password and the code together.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	username, password, code := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("code")
+	req := auth.Request{OrgID: v.org.ID, Username: username, Password: password, Actor: "portal", Source: source(r)}
+	refuse := func(errKey string) {
+		p := s.page(w, r, "login.title", &v.org, LoginView{Action: loginURL(v.org), Username: username, Combined: pol.LoginForm == "combined"})
+		p.Error = errKey
+		s.show(w, http.StatusOK, "login", p)
+	}
+	var out auth.Outcome
+	var err error
+	combined := pol.LoginForm == "combined" && strings.TrimSpace(code) != ""
+	if combined {
+		req.Code, req.CheckPassword = code, true
+		out, err = s.Verifier.Verify(r.Context(), req)
+	} else {
+		out, err = s.Verifier.CheckPassword(r.Context(), req)
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		if combined && errors.Is(out.Reason, auth.ErrMalformed) {
+			refuse("error.code_malformed")
+			return
+		}
+		refuse("error.login_failed")
+		return
+	}
+	if v.user, err = s.Store.UserByName(r.Context(), v.org.ID, auth.CanonicalUsername(username)); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.rememberLanguage(w, r, v.user)
+	if combined || !pol.MFARequired && !s.hasActive(r, v) {
+		s.signIn(w, r, v)
+		return
+	}
+	next, stage := loginURL(v.org)+"/code", stagePassword
+	if !s.hasActive(r, v) {
+		next, stage = loginURL(v.org)+"/enroll", stageFirstEnroll
+	}
+	if err := s.startSession(w, r, v, stage, sessionData{}); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, next)
+}
+
+// hasActive reports whether the user has an active authenticator; on a
+// database error it says yes, which asks for a code: failing closed.
+func (s *Server) hasActive(r *http.Request, v *visit) bool {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return true
+	}
+	for _, t := range ts {
+		if t.State == store.TokenActive {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org))
+}
+
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.show(w, http.StatusOK, "login_code", s.page(w, r, "login_code.title", &v.org, CodeView{Action: loginURL(v.org) + "/code"}))
+}
+
+// code checks the second factor of a two-step login.
+func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
+	out, err := s.Verifier.Verify(r.Context(), v.request(r, r.PostFormValue("code")))
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		p := s.page(w, r, "login_code.title", &v.org, CodeView{Action: loginURL(v.org) + "/code"})
+		p.Error = codeError(out.Reason)
+		s.show(w, http.StatusOK, "login_code", p)
+		return
+	}
+	s.signIn(w, r, v)
+}
+
+// userAdmin is the operator actions, done on the signed-in user's behalf.
+func (s *Server) userAdmin(v *visit) *admin.Service {
+	a := *s.Admin
+	a.Actor = v.user.Username
+	return &a
+}
+
+// pendingToken returns the token being added in this session, enrolling
+// one when there is none yet.
+func (s *Server) pendingToken(r *http.Request, v *visit) (store.Token, error) {
+	if v.data.Serial != "" {
+		ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+		if err != nil {
+			return store.Token{}, err
+		}
+		for _, t := range ts {
+			if t.Serial == v.data.Serial && t.State == store.TokenAssigned {
+				return t, nil
+			}
+		}
+	}
+	en, err := s.userAdmin(v).EnrollToken(r.Context(), v.org, v.user.Username, "totp", "")
+	if err != nil {
+		return store.Token{}, err
+	}
+	v.data.Serial = en.Token.Serial
+	raw, _ := json.Marshal(v.data)
+	v.ses.Data = string(raw)
+	return en.Token, s.Store.SetSessionData(r.Context(), v.ses.IDHash, v.ses.Stage, v.ses.Data)
+}
+
+// firstEnrollPage walks a user without an authenticator through adding
+// one before anything else, when the policy requires a second factor.
+func (s *Server) firstEnrollPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	t, err := s.pendingToken(r, v)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, loginURL(v.org)+"/enroll", nil, "", "")
+}
+
+func (s *Server) firstEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.activateAndThen(w, r, v, loginURL(v.org)+"/enroll", func() { s.signIn(w, r, v) })
+}
+
+// activateAndThen checks the first code of the session's pending token;
+// when it is accepted it mails a notice and calls done.
+func (s *Server) activateAndThen(w http.ResponseWriter, r *http.Request, v *visit, action string, done func()) {
+	t, err := s.pendingToken(r, v)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	out, err := s.Verifier.Activate(r.Context(), v.request(r, r.PostFormValue("code")), t.Serial)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, action, nil, codeError(out.Reason), "hint.clock")
+		return
+	}
+	s.notify(r, "token_added", v, tokenLabel(t))
+	done()
+}
+
+// notify mails the user about a change; a failure is logged, not shown:
+// the change itself has happened.
+func (s *Server) notify(r *http.Request, name string, v *visit, tokenName string) {
+	if v.user.Email == "" {
+		return
+	}
+	if err := s.Mailer.Notice(r.Context(), name, v.org, v.user, tokenName, s.Clock.Now()); err != nil {
+		s.Log.Error("notice not sent", "mail", name, "user", v.user.Username, "err", err)
+	}
+}
+
+func tokenLabel(t store.Token) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.Serial
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := s.page(w, r, "dashboard.title", &v.org, nil)
+	p.Flash = flashKey(r.URL.Query().Get("done"))
+	s.dashboardWith(w, r, v, p)
+}
+
+func tokenView(t store.Token) TokenView {
+	return TokenView{Serial: t.Serial, Name: t.Name, Type: t.Type, State: t.State, Added: t.CreatedAt, LastUsed: t.LastUsedAt}
+}
+
+// flashKey maps the ?done= of a redirect to its notice; anything else
+// shows nothing, so a link cannot put words on the page.
+func flashKey(done string) string {
+	return map[string]string{
+		"renamed": "flash.token_renamed", "removed": "flash.token_removed",
+		"password": "flash.password_changed", "added": "flash.token_added",
+	}[done]
+}
+
+// userToken finds one of the signed-in user's tokens by serial.
+func (s *Server) userToken(r *http.Request, v *visit, serial string) (store.Token, bool, error) {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return store.Token{}, false, err
+	}
+	for _, t := range ts {
+		if t.Serial == serial && t.State != store.TokenRevoked {
+			return t, true, nil
+		}
+	}
+	return store.Token{}, false, nil
+}
+
+func (s *Server) rename(w http.ResponseWriter, r *http.Request, v *visit) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if len([]rune(name)) > 64 {
+		name = string([]rune(name)[:64])
+	}
+	serial := r.PostFormValue("serial")
+	err := s.Store.RenameToken(r.Context(), v.org.ID, v.user.ID, serial, name, store.Event{
+		OrgID: v.org.ID, At: s.Clock.Now(), Actor: v.user.Username, Action: "token.rename", Target: v.user.Username + " " + serial, Result: "ok", Source: source(r),
+	})
+	if isNotFound(err) {
+		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"?done=renamed")
+}
+
+func (s *Server) removePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.showRemove(w, r, v, r.URL.Query().Get("serial"), "")
+}
+
+func (s *Server) showRemove(w http.ResponseWriter, r *http.Request, v *visit, serial, errKey string) {
+	t, ok, err := s.userToken(r, v, serial)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !ok {
+		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
+		return
+	}
+	p := s.page(w, r, "remove.title", &v.org, RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t)})
+	p.User, p.Error = v.user.Username, errKey
+	s.show(w, http.StatusOK, "remove", p)
+}
+
+// remove revokes an authenticator after the user proves it is them again:
+// password (when they have one) and a current code.
+func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
+	serial := r.PostFormValue("serial")
+	t, ok, err := s.userToken(r, v, serial)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !ok {
+		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
+		return
+	}
+	req := v.request(r, r.PostFormValue("code"))
+	req.Password, req.CheckPassword = r.PostFormValue("password"), v.user.PasswordHash != ""
+	out, err := s.Verifier.Verify(r.Context(), req)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		s.showRemove(w, r, v, serial, "error.confirm_failed")
+		return
+	}
+	if err := s.userAdmin(v).ChangeToken(r.Context(), v.org, v.user.Username, t.Serial, "revoke"); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.notify(r, "token_removed", v, tokenLabel(t))
+	redirect(w, r, homeURL(v.org)+"?done=removed")
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
+	current, next, confirm := r.PostFormValue("password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
+	showError := func(key string) {
+		p := s.page(w, r, "dashboard.title", &v.org, nil)
+		p.Error = key
+		s.dashboardWith(w, r, v, p)
+	}
+	if next != confirm {
+		showError("error.password_mismatch")
+		return
+	}
+	if len([]rune(next)) < admin.MinPasswordLength {
+		showError("error.password_short")
+		return
+	}
+	req := v.request(r, "")
+	req.Password = current
+	out, err := s.Verifier.CheckPassword(r.Context(), req)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		showError("error.password_wrong")
+		return
+	}
+	if err := s.userAdmin(v).SetPassword(r.Context(), v.org, v.user.Username, next); err != nil {
+		if errors.Is(err, admin.ErrInvalid) {
+			showError("error.password_weak")
+			return
+		}
+		s.unavailable(w, r, err)
+		return
+	}
+	s.notify(r, "password_changed", v, "")
+	// A new password ends every other way in: start a fresh session.
+	s.signInTo(w, r, v, homeURL(v.org)+"?done=password")
+}
+
+func (s *Server) signInTo(w http.ResponseWriter, r *http.Request, v *visit, to string) {
+	if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, to)
+}
+
+// dashboardWith renders the dashboard of the user's authenticators with
+// p's error or notice.
+func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	base := homeURL(v.org)
+	view := DashboardView{
+		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", PasswordAction: base + "password",
+		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "",
+	}
+	for _, t := range ts {
+		if t.State != store.TokenRevoked && t.State != store.TokenAssigned {
+			view.Tokens = append(view.Tokens, tokenView(t))
+		}
+	}
+	p.User, p.Data = v.user.Username, view
+	s.show(w, http.StatusOK, "dashboard", p)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *visit) {
+	if ok, err := s.loadSession(r, v); err == nil && ok {
+		s.endSession(w, r, store.Event{OrgID: v.org.ID, At: s.Clock.Now(), Actor: v.user.Username, Action: "portal.logout",
+			Target: v.user.Username, Result: "ok", Source: source(r)})
+	} else {
+		s.endSession(w, r, store.Event{})
+	}
+	redirect(w, r, loginURL(v.org))
+}
+
+// Adding an authenticator from the dashboard: a code mailed to the user,
+// then the password, then the app.
+const (
+	addVerify   = "verify"
+	addPassword = "password"
+	addApp      = "app"
+	// verifyCodeLifetime is how long the mailed code is valid; resends
+	// are at most one per verifyResendEvery.
+	verifyCodeLifetime = 10 * time.Minute
+	verifyResendEvery  = 30 * time.Second
+)
+
+// withAdd requires a signed-in user at the given step of adding an
+// authenticator.
+func (s *Server) withAdd(step string, h handler) http.HandlerFunc {
+	return s.withUser(func(w http.ResponseWriter, r *http.Request, v *visit) {
+		if v.data.Add != step {
+			redirect(w, r, homeURL(v.org))
+			return
+		}
+		h(w, r, v)
+	})
+}
+
+// setData stores the session's changed state.
+func (s *Server) setData(r *http.Request, v *visit) error {
+	raw, err := json.Marshal(v.data)
+	if err != nil {
+		return err
+	}
+	v.ses.Data = string(raw)
+	return s.Store.SetSessionData(r.Context(), v.ses.IDHash, v.ses.Stage, v.ses.Data)
+}
+
+func (s *Server) addStart(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.user.Email == "" {
+		// Nothing to mail a code to: the password alone confirms.
+		v.data = sessionData{Add: addPassword}
+		if err := s.setData(r, v); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		redirect(w, r, homeURL(v.org)+"add/password")
+		return
+	}
+	v.data = sessionData{Add: addVerify}
+	if err := s.sendVerifyCode(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/verify")
+}
+
+// sendVerifyCode mails a new verification code; the older one dies.
+func (s *Server) sendVerifyCode(r *http.Request, v *visit) error {
+	code, err := secret.Digits(s.Rand, 6)
+	if err != nil {
+		return err
+	}
+	hash, err := s.Admin.Hasher.Hash(code)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	v.data.CodeHash, v.data.CodeExpires, v.data.CodeSent = hash, now.Add(verifyCodeLifetime).Unix(), now.Unix()
+	if err := s.setData(r, v); err != nil {
+		return err
+	}
+	return s.Mailer.VerifyCode(r.Context(), v.org, v.user, code, verifyCodeLifetime)
+}
+
+func (s *Server) addVerifyPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.showAddVerify(w, r, v, "")
+}
+
+func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit, errKey string) {
+	base := homeURL(v.org) + "add/"
+	p := s.page(w, r, "add_verify.title", &v.org, AddVerifyView{Action: base + "verify", ResendAction: base + "resend", Email: maskEmail(v.user.Email)})
+	p.User, p.Error = v.user.Username, errKey
+	s.show(w, http.StatusOK, "add_verify", p)
+}
+
+func (s *Server) addResend(w http.ResponseWriter, r *http.Request, v *visit) {
+	if s.Clock.Now().Unix()-v.data.CodeSent < int64(verifyResendEvery/time.Second) {
+		s.showAddVerify(w, r, v, "error.resend_wait")
+		return
+	}
+	if err := s.sendVerifyCode(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/verify")
+}
+
+// addVerify checks the mailed code. Each try counts against the user's
+// lockout, like every other guess.
+func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	now := s.Clock.Now()
+	if _, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, now, pol.LockoutThreshold, pol.LockoutDuration.D()); err != nil {
+		s.unavailable(w, r, err)
+		return
+	} else if !reserved {
+		s.showAddVerify(w, r, v, "error.code_wrong")
+		return
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	match, err := secret.Verify(v.data.CodeHash, code)
+	if err != nil || !match || now.Unix() >= v.data.CodeExpires {
+		s.showAddVerify(w, r, v, "error.code_wrong")
+		return
+	}
+	v.data = sessionData{Add: addPassword}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/password")
+}
+
+func (s *Server) addPasswordPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.user.PasswordHash == "" {
+		s.toAddApp(w, r, v)
+		return
+	}
+	p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
+	p.User = v.user.Username
+	s.show(w, http.StatusOK, "add_password", p)
+}
+
+func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
+	req := v.request(r, "")
+	req.Password = r.PostFormValue("password")
+	out, err := s.Verifier.CheckPassword(r.Context(), req)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
+		p.User, p.Error = v.user.Username, "error.password_wrong"
+		s.show(w, http.StatusOK, "add_password", p)
+		return
+	}
+	s.toAddApp(w, r, v)
+}
+
+func (s *Server) toAddApp(w http.ResponseWriter, r *http.Request, v *visit) {
+	v.data = sessionData{Add: addApp}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/app")
+}
+
+func (s *Server) addAppPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	t, err := s.pendingToken(r, v)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, homeURL(v.org)+"add/app", nil, "", "")
+}
+
+func (s *Server) addApp(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.activateAndThen(w, r, v, homeURL(v.org)+"add/app", func() {
+		v.data = sessionData{}
+		if err := s.setData(r, v); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		redirect(w, r, homeURL(v.org)+"?done=added")
+	})
+}
+
+// maskEmail shows enough of an address for the user to recognise it:
+// alice@example.org → a•••@example.org.
+func maskEmail(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" {
+		return addr
+	}
+	return string([]rune(local)[0]) + "•••@" + domain
+}

@@ -1,0 +1,610 @@
+package web
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"html"
+	"html/template"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/i18n"
+)
+
+const renderTestCSRF = "csrf-0123456789abcdef0123456789abcdef"
+
+// renderTestQR is a PNG data URI that looks like a QR code (finder
+// patterns and noise), enough to lay out and look at the page.
+var renderTestQR = func() template.URL {
+	const modules, scale, quiet = 29, 8, 4
+	size := (modules + 2*quiet) * scale
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	dark := func(x, y int) bool {
+		for _, f := range [][2]int{{0, 0}, {modules - 7, 0}, {0, modules - 7}} {
+			dx, dy := x-f[0], y-f[1]
+			if dx >= -1 && dx <= 7 && dy >= -1 && dy <= 7 {
+				if dx < 0 || dy < 0 || dx > 6 || dy > 6 {
+					return false
+				}
+				return dx == 0 || dy == 0 || dx == 6 || dy == 6 || (dx >= 2 && dx <= 4 && dy >= 2 && dy <= 4)
+			}
+		}
+		return rnd.IntN(2) == 0
+	}
+	for y := range modules {
+		for x := range modules {
+			if !dark(x, y) {
+				continue
+			}
+			for py := range scale {
+				for px := range scale {
+					img.SetGray((x+quiet)*scale+px, (y+quiet)*scale+py, color.Gray{})
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))
+}()
+
+// renderSample is one page to render in a test.
+type renderSample struct {
+	file string // sample file name, without .html
+	name string // page name
+	page Page
+}
+
+// renderSamples returns every page with sample data in lang, plus the
+// variants worth looking at (errors, other platforms, empty dashboard).
+func renderSamples(lang string) []renderSample {
+	added := time.Date(2026, time.November, 24, 9, 30, 0, 0, time.UTC)
+	used := time.Date(2026, time.November, 26, 14, 5, 0, 0, time.UTC)
+	org := &OrgView{Slug: "acme", Name: "Acme Logistics"}
+	page := func(path string, data any) Page {
+		p := Page{Lang: lang, Org: org, CSRF: renderTestCSRF, Data: data}
+		for _, l := range i18n.Languages {
+			p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: path + "lang=" + l.Code, Current: l.Code == lang})
+		}
+		return p
+	}
+	enroll := func(platform string) EnrollView {
+		return EnrollView{
+			Action:    "/enroll/verify",
+			Hidden:    map[string]string{"enrollment": "Xk3p9-QrT2m"},
+			Username:  "j.devries",
+			QR:        renderTestQR,
+			URI:       "otpauth://totp/Acme%20Logistics:j.devries?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20Logistics",
+			Secret:    "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP",
+			Type:      "totp",
+			Digits:    6,
+			Period:    30,
+			Algorithm: "SHA1",
+			Platform:  platform,
+			PlatformURLs: map[string]string{
+				"android": "/enroll?platform=android",
+				"iphone":  "/enroll?platform=iphone",
+				"other":   "/enroll?platform=other",
+			},
+		}
+	}
+	tokens := []TokenView{
+		{Serial: "TOTP0001A2B3", Name: "Work phone", Type: "totp", State: "active", Added: added, LastUsed: used},
+		{Serial: "TOTP0002C4D5", Name: "", Type: "totp", State: "active", Added: added.AddDate(0, -3, 0)},
+		{Serial: "HOTP0003E6F7", Name: "Old Android phone with a long name", Type: "hotp", State: "suspended", Added: added.AddDate(-1, 0, 0), LastUsed: used.AddDate(0, -2, 0)},
+	}
+	dashboard := DashboardView{
+		Tokens:         tokens,
+		RenameAction:   "/o/acme/tokens/rename",
+		RemoveAction:   "/o/acme/tokens/remove",
+		PasswordAction: "/o/acme/password",
+		AddAction:      "/o/acme/add",
+		LogoutAction:   "/o/acme/logout",
+		HasPassword:    true,
+	}
+
+	var s []renderSample
+	add := func(file, name string, p Page) { s = append(s, renderSample{file, name, p}) }
+
+	add("enroll_password", "enroll_password", page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m", Username: "j.devries"}))
+	p := page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m"})
+	p.Error = "enroll_password.wrong"
+	add("enroll_password-error", "enroll_password", p)
+	add("enroll", "enroll", page("/enroll?", enroll("android")))
+	add("enroll-iphone", "enroll", page("/enroll?", enroll("iphone")))
+	add("enroll-other", "enroll", page("/enroll?", enroll("other")))
+	add("enroll-none", "enroll", page("/enroll?", enroll("")))
+	v := enroll("android")
+	v.Hint = "enroll.hint_clock"
+	v.Hidden["code"] = "must not be a second code field"
+	p = page("/enroll?", v)
+	p.Error = "code.wrong"
+	add("enroll-error", "enroll", p)
+	hotp := enroll("android")
+	hotp.Type, hotp.Period = "hotp", 0
+	add("enroll-hotp", "enroll", page("/enroll?", hotp))
+	add("enroll_done", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
+	for _, reason := range []string{"expired", "used", "cancelled", "unknown", "something-else"} {
+		p := page("/enroll?", EnrollGoneView{Reason: reason})
+		p.Org = nil
+		add("enroll_gone-"+reason, "enroll_gone", p)
+	}
+	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login"}))
+	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
+	p.Error = "login.wrong"
+	add("login-combined", "login", p)
+	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
+	p = page("/o/acme/?", dashboard)
+	p.User, p.Flash = "j.devries", "flash.renamed"
+	add("dashboard", "dashboard", p)
+	empty := dashboard
+	empty.Tokens, empty.HasPassword = nil, false
+	p = page("/o/acme/?", empty)
+	p.User, p.Error = "j.devries", "password.mismatch"
+	add("dashboard-empty", "dashboard", p)
+	p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0]})
+	p.User = "j.devries"
+	add("remove", "remove", p)
+	p = page("/o/acme/add/verify?", AddVerifyView{Action: "/o/acme/add/verify", ResendAction: "/o/acme/add/resend", Email: "j•••@acme.example"})
+	p.User = "j.devries"
+	add("add_verify", "add_verify", p)
+	p = page("/o/acme/add/password?", AddPasswordView{Action: "/o/acme/add/password"})
+	p.User = "j.devries"
+	add("add_password", "add_password", p)
+	p = page("/nowhere?", ErrorView{Status: 404, Message: "error.not_found", Next: "error.not_found_next", BackURL: "/o/acme/"})
+	p.Org, p.Title = nil, "error.title"
+	add("error", "error", p)
+	p = page("/nowhere?", ErrorView{Status: 503, Message: "error.unavailable", Next: "error.unavailable_next"})
+	p.Org = nil
+	add("error-503", "error", p)
+	return s
+}
+
+func newTestRenderer(t *testing.T) *Renderer {
+	t.Helper()
+	r, err := NewRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var (
+	renderFormRE  = regexp.MustCompile(`(?s)<form\b([^>]*)>(.*?)</form>`)
+	renderInputRE = regexp.MustCompile(`<input\b[^>]*>`)
+	renderAttrRE  = regexp.MustCompile(`\s([a-z-]+)(?:="([^"]*)")?`)
+)
+
+// renderAttrs returns the attributes of one tag.
+func renderAttrs(tag string) map[string]string {
+	attrs := map[string]string{}
+	for _, m := range renderAttrRE.FindAllStringSubmatch(tag, -1) {
+		attrs[m[1]] = m[2]
+	}
+	return attrs
+}
+
+func TestRenderPages(t *testing.T) {
+	r := newTestRenderer(t)
+	seen := map[string]bool{}
+	for _, l := range i18n.Languages {
+		for _, s := range renderSamples(l.Code) {
+			t.Run(l.Code+"/"+s.file, func(t *testing.T) {
+				seen[s.name] = true
+				rec := httptest.NewRecorder()
+				if err := r.Page(rec, http.StatusOK, s.name, s.page); err != nil {
+					t.Fatal(err)
+				}
+				if rec.Code != http.StatusOK {
+					t.Errorf("status %d", rec.Code)
+				}
+				if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+					t.Errorf("Content-Type %q", ct)
+				}
+				body := rec.Body.String()
+				renderCheckPage(t, l.Code, body)
+			})
+		}
+	}
+	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error"} {
+		if !seen[name] {
+			t.Errorf("page %s has no sample", name)
+		}
+		if _, ok := r.pages[name]; !ok {
+			t.Errorf("page %s has no template", name)
+		}
+	}
+}
+
+// renderCheckPage checks what every page must be.
+func renderCheckPage(t *testing.T, lang, body string) {
+	t.Helper()
+	for _, bad := range []string{"!(", "%!", "<no value>", "ZgotmplZ", "<script", " style=", "<style"} {
+		if i := strings.Index(body, bad); i >= 0 {
+			t.Errorf("page contains %q: …%s…", bad, body[max(0, i-80):min(len(body), i+80)])
+		}
+	}
+	if !strings.Contains(body, `<html lang="`+lang+`">`) {
+		t.Errorf("no <html lang=%q>", lang)
+	}
+	if !strings.Contains(body, `<link rel="stylesheet" href="`+StylesheetURL()+`">`) {
+		t.Error("no stylesheet link")
+	}
+	if !strings.Contains(body, `<main id="main"`) || !strings.Contains(body, `<title>`) {
+		t.Error("no main or no title")
+	}
+	forms := renderFormRE.FindAllStringSubmatch(body, -1)
+	for _, f := range forms {
+		attrs := renderAttrs(f[1])
+		if attrs["method"] != "post" {
+			t.Errorf("form %s is not method=post", f[1])
+		}
+		if attrs["action"] == "" {
+			t.Errorf("form %s has no action", f[1])
+		}
+		if !strings.Contains(f[2], `<input type="hidden" name="csrf_token" value="`+renderTestCSRF+`">`) {
+			t.Errorf("form %s has no csrf_token", f[1])
+		}
+	}
+	// Every visible input has a label; ids are unique.
+	ids := map[string]bool{}
+	for _, tag := range renderInputRE.FindAllString(body, -1) {
+		a := renderAttrs(tag)
+		if a["type"] == "hidden" {
+			continue
+		}
+		if a["id"] == "" || ids[a["id"]] {
+			t.Errorf("input without a unique id: %s", tag)
+		}
+		ids[a["id"]] = true
+		if !strings.Contains(body, `<label for="`+a["id"]+`">`) {
+			t.Errorf("input without a label: %s", tag)
+		}
+		if a["name"] == "code" && (a["autocomplete"] != "one-time-code" || a["inputmode"] != "numeric") {
+			t.Errorf("code input without one-time-code/numeric: %s", tag)
+		}
+	}
+	if len(forms) == 0 && renderInputRE.MatchString(body) {
+		t.Error("input outside a form")
+	}
+}
+
+func TestRenderEnrollPage(t *testing.T) {
+	r := newTestRenderer(t)
+	for _, l := range i18n.Languages {
+		for _, s := range renderSamples(l.Code) {
+			if s.name != "enroll" {
+				continue
+			}
+			rec := httptest.NewRecorder()
+			if err := r.Page(rec, http.StatusOK, s.name, s.page); err != nil {
+				t.Fatal(err)
+			}
+			body := rec.Body.String()
+			text := html.UnescapeString(body)
+			v := s.page.Data.(EnrollView)
+			var codes []map[string]string
+			for _, tag := range renderInputRE.FindAllString(body, -1) {
+				if a := renderAttrs(tag); a["name"] == "code" {
+					codes = append(codes, a)
+				}
+			}
+			if len(codes) != 1 {
+				t.Fatalf("%s/%s: %d inputs named code, want 1", l.Code, s.file, len(codes))
+			}
+			if a := codes[0]; a["autocomplete"] != "one-time-code" || a["inputmode"] != "numeric" || a["type"] != "text" {
+				t.Errorf("%s/%s: code input %v", l.Code, s.file, a)
+			}
+			if !strings.Contains(text, `<img src="`+string(v.QR)+`"`) {
+				t.Errorf("%s/%s: no QR img with the data URI", l.Code, s.file)
+			}
+			if !strings.Contains(text, `href="`+string(v.URI)+`"`) {
+				t.Errorf("%s/%s: no link to the otpauth URI", l.Code, s.file)
+			}
+			if !strings.Contains(body, "<details") || !strings.Contains(body, v.Secret) {
+				t.Errorf("%s/%s: no secret behind Can't scan", l.Code, s.file)
+			}
+			if !strings.Contains(body, `<input type="hidden" name="enrollment" value="Xk3p9-QrT2m">`) {
+				t.Errorf("%s/%s: hidden field missing", l.Code, s.file)
+			}
+			if !strings.Contains(body, "<h1>Acme Logistics</h1>") {
+				t.Errorf("%s/%s: organization is not the heading", l.Code, s.file)
+			}
+			current := renderPlatform(v.Platform)
+			for code, u := range v.PlatformURLs {
+				want := `<a href="` + strings.ReplaceAll(u, "&", "&amp;") + `"`
+				if code == current {
+					want += ` aria-current="true"`
+				}
+				if !strings.Contains(body, want+">") {
+					t.Errorf("%s/%s: platform link %s not as %s", l.Code, s.file, code, want)
+				}
+			}
+			if s.page.Error != "" {
+				if !strings.Contains(text, i18n.T(l.Code, s.page.Error)) || !strings.Contains(text, i18n.T(l.Code, v.Hint)) {
+					t.Errorf("%s/%s: error or hint not shown", l.Code, s.file)
+				}
+				if strings.Count(text, i18n.T(l.Code, s.page.Error)) != 1 {
+					t.Errorf("%s/%s: error shown more than once", l.Code, s.file)
+				}
+				if !strings.Contains(body, `aria-invalid="true"`) {
+					t.Errorf("%s/%s: code field not marked invalid", l.Code, s.file)
+				}
+			}
+		}
+	}
+}
+
+func TestRenderDashboard(t *testing.T) {
+	r := newTestRenderer(t)
+	s := renderSamples("en")
+	var p Page
+	for _, x := range s {
+		if x.file == "dashboard" {
+			p = x.page
+		}
+	}
+	rec := httptest.NewRecorder()
+	if err := r.Page(rec, http.StatusOK, "dashboard", p); err != nil {
+		t.Fatal(err)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`href="/o/acme/tokens/remove?serial=TOTP0001A2B3"`,
+		`<input type="hidden" name="serial" value="HOTP0003E6F7">`,
+		`name="name" type="text" value="Work phone"`,
+		`name="new_password"`, `name="new_password_confirm"`, `name="password"`,
+		`action="/o/acme/add"`, `action="/o/acme/logout"`, `action="/o/acme/password"`,
+		"Work phone", "Authenticator app", "Paused", "24 Nov 2026", "26 Nov 2026, 14:05 UTC", "Never",
+		"Remove Work phone", `role="status"`, "Signed in as j.devries",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+}
+
+func TestRenderDefaults(t *testing.T) {
+	r := newTestRenderer(t)
+	rec := httptest.NewRecorder()
+	// No language, no title, no org: English, the page's own title, Twofold.
+	if err := r.Page(rec, http.StatusNotFound, "enroll_gone", Page{Lang: "xx", Data: EnrollGoneView{Reason: "used"}}); err != nil {
+		t.Fatal(err)
+	}
+	body := rec.Body.String()
+	if rec.Code != http.StatusNotFound || !strings.Contains(body, `<html lang="en">`) ||
+		!strings.Contains(body, "<title>This link no longer works · Twofold</title>") ||
+		strings.Contains(body, `aria-label="Language"`) {
+		t.Errorf("defaults: %d\n%s", rec.Code, body)
+	}
+	if rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", rec.Header().Get("Cache-Control"))
+	}
+	// Text from the handler is escaped.
+	rec = httptest.NewRecorder()
+	p := Page{Lang: "en", Org: &OrgView{Name: `<b>Evil</b> & "Co"`}, Data: LoginView{Action: "/o/x/login", Username: `"><script>`}}
+	if err := r.Page(rec, http.StatusOK, "login", p); err != nil {
+		t.Fatal(err)
+	}
+	if body := rec.Body.String(); strings.Contains(body, "<b>Evil") || strings.Contains(body, "<script>") {
+		t.Errorf("not escaped:\n%s", body)
+	}
+}
+
+func TestRenderUnknownPage(t *testing.T) {
+	r := newTestRenderer(t)
+	rec := httptest.NewRecorder()
+	err := r.Page(rec, http.StatusOK, "no_such_page", Page{Lang: "en"})
+	if err == nil {
+		t.Fatal("no error for an unknown page")
+	}
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+	if strings.Contains(rec.Body.String(), "<html") {
+		t.Error("half a page written")
+	}
+	// A template error (wrong data type) also gives a plain 500.
+	rec = httptest.NewRecorder()
+	if err := r.Page(rec, http.StatusOK, "dashboard", Page{Lang: "en", Data: 42}); err == nil || rec.Code != http.StatusInternalServerError {
+		t.Errorf("bad data: err %v, status %d", err, rec.Code)
+	}
+	if strings.Contains(rec.Body.String(), "<html") {
+		t.Error("half a page written")
+	}
+}
+
+func renderMailSamples() map[string]any {
+	when := time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC)
+	notice := NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", TokenName: "Work phone", When: when, PortalURL: "https://mfa.acme.example/o/acme/"}
+	return map[string]any{
+		"invite":           InviteMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/enroll?code=Xk3p9-QrT2m", Expires: when},
+		"token_added":      notice,
+		"token_removed":    notice,
+		"password_changed": notice,
+		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
+	}
+}
+
+func TestRenderMails(t *testing.T) {
+	r := newTestRenderer(t)
+	linkRE := regexp.MustCompile(`https?://[^\s"<>]+`)
+	for _, l := range i18n.Languages {
+		for name, data := range renderMailSamples() {
+			subject, text, html, err := r.Mail(l.Code, name, data)
+			if err != nil {
+				t.Fatalf("%s %s: %v", l.Code, name, err)
+			}
+			for part, s := range map[string]string{"subject": subject, "text": text, "html": html} {
+				for _, bad := range []string{"!(", "%!", "<no value>", "ZgotmplZ"} {
+					if strings.Contains(s, bad) {
+						t.Errorf("%s %s %s contains %q:\n%s", l.Code, name, part, bad, s)
+					}
+				}
+				if !strings.Contains(s, "Acme Logistics") {
+					t.Errorf("%s %s %s does not name the organization", l.Code, name, part)
+				}
+			}
+			if strings.ContainsAny(subject, "\r\n") || subject == "" {
+				t.Errorf("%s %s: subject %q", l.Code, name, subject)
+			}
+			if !strings.Contains(text, "Twofold") || !strings.Contains(html, "Twofold") {
+				t.Errorf("%s %s: Twofold not named", l.Code, name)
+			}
+			if !strings.Contains(html, `<html lang="`+l.Code+`">`) {
+				t.Errorf("%s %s: html lang", l.Code, name)
+			}
+			// Links: only the ones given.
+			allowed := map[string]bool{}
+			switch d := data.(type) {
+			case InviteMail:
+				allowed[d.Link] = true
+				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
+					t.Errorf("%s %s: link missing", l.Code, name)
+				}
+				if !strings.Contains(text, i18n.DateTime(l.Code, d.Expires)) {
+					t.Errorf("%s %s: expiry missing", l.Code, name)
+				}
+			case NoticeMail:
+				allowed[d.PortalURL] = true
+				if name != "password_changed" && !strings.Contains(text, d.TokenName) {
+					t.Errorf("%s %s: token name missing", l.Code, name)
+				}
+			case VerifyCodeMail:
+				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
+					t.Errorf("%s %s: code missing", l.Code, name)
+				}
+			}
+			for _, s := range []string{text, html} {
+				for _, link := range linkRE.FindAllString(s, -1) {
+					if !allowed[strings.ReplaceAll(link, "&amp;", "&")] {
+						t.Errorf("%s %s: unexpected link %s", l.Code, name, link)
+					}
+				}
+			}
+			if strings.Contains(text, "\n\n\n") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, "\n") {
+				t.Errorf("%s %s: untidy text:\n%q", l.Code, name, text)
+			}
+		}
+	}
+	// A notice without a portal address has no link at all.
+	_, text, html, err := r.Mail("nl", "token_removed", NoticeMail{OrgName: "Acme", Username: "anna", When: time.Now()})
+	if err != nil || strings.Contains(text, "http") || strings.Contains(html, "href") {
+		t.Errorf("no portal: err %v\n%s\n%s", err, text, html)
+	}
+	// Subject stays on one line.
+	subject, _, _, err := r.Mail("en", "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
+	if err != nil || strings.ContainsAny(subject, "\r\n") {
+		t.Errorf("subject %q, %v", subject, err)
+	}
+	if _, _, _, err := r.Mail("en", "no_such_mail", nil); err == nil {
+		t.Error("no error for an unknown mail")
+	}
+}
+
+func TestRenderStatic(t *testing.T) {
+	h := StaticHandler()
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	rec := get(StylesheetURL())
+	if rec.Code != http.StatusOK {
+		t.Fatalf("style.css: %d", rec.Code)
+	}
+	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if !strings.Contains(rec.Body.String(), ":focus-visible") {
+		t.Error("not the stylesheet")
+	}
+	if !regexp.MustCompile(`^/static/style\.css\?v=[0-9a-f]{10}$`).MatchString(StylesheetURL()) {
+		t.Errorf("StylesheetURL %q", StylesheetURL())
+	}
+	for _, path := range []string{"/static/", "/static/nope.css", "/static/../render.go", "/static/style.css/"} {
+		if rec := get(path); rec.Code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, rec.Code)
+		} else if rec.Header().Get("Cache-Control") != "" {
+			t.Errorf("%s: 404 is cached", path)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/static/style.css", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+// TestWriteSamplePages writes every sample page, in every language, with
+// the stylesheet next to them, to the directory in TWOFOLD_WRITE_SAMPLES:
+// for looking at them in a browser and taking screenshots.
+func TestWriteSamplePages(t *testing.T) {
+	dir := os.Getenv("TWOFOLD_WRITE_SAMPLES")
+	if dir == "" {
+		t.Skip("set TWOFOLD_WRITE_SAMPLES=/some/dir to write the sample pages")
+	}
+	r := newTestRenderer(t)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"style.css", "favicon.svg"} {
+		b, err := renderStaticFS.ReadFile("static/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range i18n.Languages {
+		for _, s := range renderSamples(l.Code) {
+			rec := httptest.NewRecorder()
+			if err := r.Page(rec, http.StatusOK, s.name, s.page); err != nil {
+				t.Fatal(err)
+			}
+			body := strings.ReplaceAll(rec.Body.String(), `href="`+StylesheetURL()+`"`, `href="style.css"`)
+			body = strings.ReplaceAll(body, `href="/static/favicon.svg"`, `href="favicon.svg"`)
+			file := s.file
+			if l.Code != "en" {
+				file += "-" + l.Code
+			}
+			if err := os.WriteFile(filepath.Join(dir, file+".html"), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, data := range renderMailSamples() {
+			subject, text, html, err := r.Mail(l.Code, name, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := filepath.Join(dir, "mail-"+name+"-"+l.Code)
+			if err := errors.Join(
+				os.WriteFile(base+".txt", []byte("Subject: "+subject+"\n\n"+text), 0o644),
+				os.WriteFile(base+".html", []byte(html), 0o644),
+			); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

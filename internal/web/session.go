@@ -1,0 +1,165 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+const sessionCookie = "__Host-twofold-session"
+
+// Session stages.
+const (
+	stagePassword    = "password"     // first factor checked, code pending
+	stageFirstEnroll = "first-enroll" // first factor checked, adding the first authenticator
+	stageFull        = "full"         // signed in
+	stageEnroll      = "enroll"       // password checked on an enrollment page
+)
+
+// sessionData is a session's state, stored as JSON with it.
+type sessionData struct {
+	Enrollment int64  `json:"enrollment,omitempty"` // stageEnroll: the enrollment
+	Serial     string `json:"serial,omitempty"`     // the token being added
+	Add        string `json:"add,omitempty"`        // the step of adding an authenticator
+	// The verification code mailed while adding an authenticator: its
+	// hash, and when it expires and was sent (Unix seconds).
+	CodeHash    string `json:"code_hash,omitempty"`
+	CodeExpires int64  `json:"code_expires,omitempty"`
+	CodeSent    int64  `json:"code_sent,omitempty"`
+}
+
+// visit is what a handler knows about the request: the organization, and
+// for signed-in pages the session and its user.
+type visit struct {
+	org  store.Org
+	ses  store.Session
+	user store.User
+	data sessionData
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, v *visit)
+
+// withOrg resolves the organization of /o/{org}/.
+func (s *Server) withOrg(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		org, err := s.Store.OrgBySlug(r.Context(), r.PathValue("org"))
+		if isNotFound(err) {
+			s.fail(w, r, nil, http.StatusNotFound, "error.org_unknown", "error.org_unknown_next")
+			return
+		}
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		h(w, r, &visit{org: org})
+	}
+}
+
+// withStage also requires a session of this organization at stage;
+// without one the person is sent to the login page.
+func (s *Server) withStage(stage string, h handler) http.HandlerFunc {
+	return s.withOrg(func(w http.ResponseWriter, r *http.Request, v *visit) {
+		ok, err := s.loadSession(r, v)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if !ok || v.ses.Stage != stage {
+			redirect(w, r, "/o/"+v.org.Slug+"/login")
+			return
+		}
+		h(w, r, v)
+	})
+}
+
+// withUser requires a signed-in user.
+func (s *Server) withUser(h handler) http.HandlerFunc { return s.withStage(stageFull, h) }
+
+// loadSession finds the request's session in v.org and its user, and
+// keeps it alive.
+func (s *Server) loadSession(r *http.Request, v *visit) (bool, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return false, nil
+	}
+	now := s.Clock.Now()
+	ses, err := s.Store.SessionByHash(r.Context(), secret.HashToken(c.Value), now, sessionIdle)
+	if isNotFound(err) || (err == nil && ses.OrgID != v.org.ID) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	user, err := s.Store.UserByID(r.Context(), v.org.ID, ses.UserID)
+	if isNotFound(err) || (err == nil && user.Status != store.UserActive) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ses.Data != "" {
+		if err := json.Unmarshal([]byte(ses.Data), &v.data); err != nil {
+			return false, nil
+		}
+	}
+	if now.Sub(ses.LastSeenAt) > touchEvery {
+		if err := s.Store.TouchSession(r.Context(), ses.IDHash, now); err != nil {
+			return false, err
+		}
+	}
+	v.ses, v.user = ses, user
+	return true, nil
+}
+
+// startSession replaces the request's session, if any, with a new one
+// at stage: a fresh id at every step, so that an id seen before sign-in is
+// worth nothing after it.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, stage string, data sessionData) error {
+	s.endSession(w, r, store.Event{})
+	id, err := secret.Token(s.Rand, 32)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	ses := store.Session{
+		IDHash: secret.HashToken(id), OrgID: v.org.ID, UserID: v.user.ID, Stage: stage, Data: string(raw),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(sessionLifetime),
+	}
+	if v.ses.IDHash != nil && stage != stagePassword && v.ses.ExpiresAt.Before(ses.ExpiresAt) {
+		// Keep the absolute limit of the sign-in this continues.
+		ses.ExpiresAt = v.ses.ExpiresAt
+	}
+	var e store.Event
+	if stage == stageFull {
+		e = store.Event{OrgID: v.org.ID, At: now, Actor: v.user.Username, Action: "portal.login", Target: v.user.Username, Result: "ok", Source: source(r)}
+	}
+	if err := s.Store.CreateSession(r.Context(), ses, e); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	v.ses, v.data = ses, data
+	return nil
+}
+
+// endSession deletes the request's session and its cookie, recording e
+// when it has an action.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, e store.Event) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.Store.DeleteSession(r.Context(), secret.HashToken(c.Value), e); err != nil {
+			s.Log.Warn("delete session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// request is an auth.Request for the visiting user.
+func (v *visit) request(r *http.Request, code string) auth.Request {
+	return auth.Request{OrgID: v.org.ID, Username: v.user.Username, Code: code, Actor: "portal", Source: source(r)}
+}

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"html/template"
+	"time"
+)
+
+// The view models: what each page template is given. Handlers fill them;
+// templates only loop and test, and take every word from the catalogue.
+
+// Page is what every page has: the layout reads it, and each page's own
+// data sits in Data.
+type Page struct {
+	Lang      string     // "en", "nl" or "de": the page's language
+	Languages []LangLink // the switcher: every language with a link to this page in it
+	Title     string     // catalogue key of the page title
+	Org       *OrgView   // nil on pages that belong to no organization
+	User      string     // the signed-in username, empty when nobody is
+	CSRF      string     // value for every form's hidden csrf_token field
+	Flash     string     // catalogue key of a one-time notice ("password changed"), or empty
+	Error     string     // catalogue key of an error to show above the form, or empty
+	Data      any        // the page's own view model, below
+}
+
+// LangLink is one entry of the language switcher.
+type LangLink struct {
+	Code    string // "en"
+	Name    string // the language's own name: "English", "Nederlands", "Deutsch"
+	URL     string // this page with ?lang=Code
+	Current bool
+}
+
+// OrgView is the organization a page belongs to, for its heading and links.
+type OrgView struct {
+	Slug string
+	Name string
+}
+
+// EnrollPasswordView asks for the user's password before the QR code is
+// shown (page "enroll_password"). The form posts to /enroll with fields
+// code (hidden, the enrollment code), password and csrf_token.
+type EnrollPasswordView struct {
+	Code     string
+	Username string
+}
+
+// EnrollView shows how to add the token to an authenticator app and asks
+// for its first code (page "enroll"). The form posts to Action with fields
+// code (the one-time code), csrf_token, and the hidden fields in Hidden.
+type EnrollView struct {
+	Action    string            // form action URL
+	Hidden    map[string]string // hidden form fields, name → value
+	Username  string
+	QR        template.URL // data:image/png;base64,… of the otpauth URI
+	URI       template.URL // otpauth://… link, for opening on the phone itself
+	Secret    string       // Base32 secret in groups of four
+	Type      string       // "totp" or "hotp"
+	Digits    int
+	Period    int    // seconds
+	Algorithm string // "SHA1"
+	// Platform selects the instructions shown: "android", "iphone" or
+	// "other"; PlatformURLs links to this page with each platform chosen.
+	Platform     string
+	PlatformURLs map[string]string
+	// Hint is a catalogue key explaining a refused code (the phone's
+	// clock, a code typed after it changed), shown with Error.
+	Hint string
+}
+
+// EnrollDoneView says the token is active (page "enroll_done").
+type EnrollDoneView struct {
+	LoginURL string // the organization's portal login
+}
+
+// EnrollGoneView explains why an enrollment link does not work (page
+// "enroll_gone"). Reason is "expired", "used", "cancelled" or "unknown".
+type EnrollGoneView struct {
+	Reason string
+}
+
+// LoginView is the portal login (page "login"). The form posts to Action
+// with username and password, or — when Combined — username, code and
+// password, and csrf_token.
+type LoginView struct {
+	Action   string
+	Username string // prefilled after a refusal
+	Combined bool
+}
+
+// CodeView asks for the second factor (page "login_code"). The form posts
+// code and csrf_token to Action.
+type CodeView struct {
+	Action string
+}
+
+// DashboardView lists the user's authenticators (page "dashboard").
+type DashboardView struct {
+	Tokens []TokenView
+	// Forms post to these URLs; each also carries csrf_token.
+	RenameAction   string // fields: serial, name
+	RemoveAction   string // GET with ?serial=… leads to the remove confirmation
+	PasswordAction string // fields: password, new_password, new_password_confirm
+	AddAction      string // POST starts adding an authenticator
+	LogoutAction   string // POST logs out
+	HasPassword    bool
+}
+
+// TokenView is one authenticator in the dashboard.
+type TokenView struct {
+	Serial   string
+	Name     string // the user's name for it; empty shows a default by Type
+	Type     string // "totp", "hotp"
+	State    string // "active", "assigned", "suspended", …
+	Added    time.Time
+	LastUsed time.Time // zero: never
+}
+
+// RemoveView confirms removing an authenticator (page "remove"): the form
+// posts serial (hidden), password, code and csrf_token to Action.
+type RemoveView struct {
+	Action string
+	Token  TokenView
+}
+
+// AddVerifyView asks for the verification code emailed to the user before
+// an authenticator is added (page "add_verify"): the form posts code and
+// csrf_token to Action; ResendAction sends a new code.
+type AddVerifyView struct {
+	Action       string
+	ResendAction string
+	Email        string // shown partly hidden: a•••@example.org
+}
+
+// AddPasswordView asks the user to confirm their password while adding an
+// authenticator (page "add_password"): password and csrf_token to Action.
+type AddPasswordView struct {
+	Action string
+}
+
+// ErrorView is a friendly error page (page "error"): Status is the HTTP
+// status, Message a catalogue key, Next a catalogue key saying what to do.
+type ErrorView struct {
+	Status  int
+	Message string
+	Next    string
+	BackURL string // where a link leads back to, or empty
+}

@@ -1,0 +1,261 @@
+// Package web serves Twofold's pages: the enrollment page a user reaches
+// from the invitation mail, and each organization's user portal under
+// /o/{org}/ — login, second factor, and the dashboard of the user's
+// authenticators. Pages are server-rendered HTML that works without
+// JavaScript, in English, Dutch and German.
+//
+// Handlers are thin: they parse the form, call the verification core or
+// the operator actions, and render. Every login path goes through the same
+// auth.Verifier as the API, so lockout, replay and the one answer hold here
+// too. Every form carries a CSRF token; every page sends a strict
+// Content-Security-Policy.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// Store is what the pages need from persistence.
+type Store interface {
+	OrgBySlug(ctx context.Context, slug string) (store.Org, error)
+	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
+	UserByID(ctx context.Context, orgID, id int64) (store.User, error)
+	Tokens(ctx context.Context, orgID, userID int64) ([]store.Token, error)
+	EnrollmentByCodeHash(ctx context.Context, hash []byte) (store.EnrollmentView, error)
+	CreateSession(ctx context.Context, s store.Session, e store.Event) error
+	SessionByHash(ctx context.Context, idHash []byte, now time.Time, idle time.Duration) (store.Session, error)
+	TouchSession(ctx context.Context, idHash []byte, now time.Time) error
+	DeleteSession(ctx context.Context, idHash []byte, e store.Event) error
+	SetSessionData(ctx context.Context, idHash []byte, stage, data string) error
+	RenameToken(ctx context.Context, orgID, userID int64, serial, name string, e store.Event) error
+	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
+	SetLanguage(ctx context.Context, userID int64, lang string) error
+}
+
+// Verifier is the verification core.
+type Verifier interface {
+	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	Activate(ctx context.Context, r auth.Request, serial string) (auth.Outcome, error)
+	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
+}
+
+// Opener opens sealed token secrets, to show them on the enrollment page.
+type Opener interface {
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
+// Session lifetimes: idle, and absolute from sign-in.
+const (
+	sessionIdle     = 30 * time.Minute
+	sessionLifetime = 12 * time.Hour
+	// touchEvery limits the writes that keep a session alive.
+	touchEvery = time.Minute
+)
+
+// Config holds the parts of the web Server.
+type Config struct {
+	Store    Store
+	Verifier Verifier
+	Keys     Opener
+	Admin    *admin.Service // operator actions, done on the user's behalf
+	Mailer   *Mailer
+	Render   *Renderer
+	Clock    clock.Clock
+	Rand     io.Reader
+	Log      *slog.Logger
+}
+
+// Server serves the pages.
+type Server struct {
+	Config
+}
+
+// New returns a Server.
+func New(c Config) *Server {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{Config: c}
+}
+
+// Handler returns the routes of the pages, with security headers, language
+// choice and CSRF protection around them.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", StaticHandler())
+	mux.HandleFunc("GET /enroll", s.enrollPage)
+	mux.HandleFunc("POST /enroll", s.enrollPassword)
+	mux.HandleFunc("POST /enroll/verify", s.enrollVerify)
+
+	mux.HandleFunc("GET /o/{org}/{$}", s.withUser(s.dashboard))
+	mux.HandleFunc("GET /o/{org}/login", s.withOrg(s.loginPage))
+	mux.HandleFunc("POST /o/{org}/login", s.withOrg(s.login))
+	mux.HandleFunc("GET /o/{org}/login/code", s.withStage(stagePassword, s.codePage))
+	mux.HandleFunc("POST /o/{org}/login/code", s.withStage(stagePassword, s.code))
+	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnrollPage))
+	mux.HandleFunc("POST /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnroll))
+	mux.HandleFunc("POST /o/{org}/logout", s.withOrg(s.logout))
+	mux.HandleFunc("POST /o/{org}/tokens/rename", s.withUser(s.rename))
+	mux.HandleFunc("GET /o/{org}/tokens/remove", s.withUser(s.removePage))
+	mux.HandleFunc("POST /o/{org}/tokens/remove", s.withUser(s.remove))
+	mux.HandleFunc("POST /o/{org}/password", s.withUser(s.changePassword))
+	mux.HandleFunc("POST /o/{org}/add", s.withUser(s.addStart))
+	mux.HandleFunc("GET /o/{org}/add/verify", s.withAdd(addVerify, s.addVerifyPage))
+	mux.HandleFunc("POST /o/{org}/add/verify", s.withAdd(addVerify, s.addVerify))
+	mux.HandleFunc("POST /o/{org}/add/resend", s.withAdd(addVerify, s.addResend))
+	mux.HandleFunc("GET /o/{org}/add/password", s.withAdd(addPassword, s.addPasswordPage))
+	mux.HandleFunc("POST /o/{org}/add/password", s.withAdd(addPassword, s.addPassword))
+	mux.HandleFunc("GET /o/{org}/add/app", s.withAdd(addApp, s.addAppPage))
+	mux.HandleFunc("POST /o/{org}/add/app", s.withAdd(addApp, s.addApp))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
+	})
+	return s.secure(mux)
+}
+
+// secure adds the security headers every page gets, refuses cross-site
+// form posts, and checks the CSRF token of every POST.
+func (s *Server) secure(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
+	}))
+	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+		if !isStatic(r) {
+			// Pages carry secrets, codes or CSRF tokens: never keep them.
+			h.Set("Cache-Control", "no-store")
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+			if !s.csrfOK(r) {
+				s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+func isStatic(r *http.Request) bool {
+	return len(r.URL.Path) > 8 && r.URL.Path[:8] == "/static/"
+}
+
+const csrfCookie = "__Host-twofold-csrf"
+
+// csrfToken returns the browser's CSRF token, setting the cookie that
+// holds it on first use. Forms echo it in csrf_token; a cross-site page
+// cannot read the cookie, so cannot forge the field.
+func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	tok, err := secret.Token(s.Rand, 20)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	// Later reads in this request see it too.
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+	return tok
+}
+
+func (s *Server) csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || len(c.Value) < 32 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) == 1
+}
+
+// lang picks the page language: ?lang=, then the language cookie, then
+// Accept-Language. A ?lang= choice is remembered in a cookie.
+func (s *Server) lang(w http.ResponseWriter, r *http.Request) string {
+	explicit := r.URL.Query().Get("lang")
+	if explicit != "" {
+		if l := i18n.Match(explicit, ""); l == explicit {
+			http.SetCookie(w, &http.Cookie{Name: "twofold-lang", Value: l, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+			return l
+		}
+	}
+	if c, err := r.Cookie("twofold-lang"); err == nil {
+		explicit = c.Value
+	}
+	return i18n.Match(explicit, r.Header.Get("Accept-Language"))
+}
+
+// page fills what every page has.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title string, org *store.Org, data any) Page {
+	lang := s.lang(w, r)
+	p := Page{Lang: lang, Title: title, CSRF: s.csrfToken(w, r), Data: data}
+	for _, l := range i18n.Languages {
+		q := r.URL.Query()
+		q.Set("lang", l.Code)
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: u.String(), Current: l.Code == lang})
+	}
+	if org != nil {
+		p.Org = &OrgView{Slug: org.Slug, Name: org.Name}
+	}
+	return p
+}
+
+// show renders a page.
+func (s *Server) show(w http.ResponseWriter, status int, name string, p Page) {
+	if err := s.Render.Page(w, status, name, p); err != nil {
+		s.Log.Error("render page", "page", name, "err", err)
+	}
+}
+
+// fail shows the friendly error page. err, when not nil, is logged: it
+// is a failure of Twofold, not of the person.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, status int, message, next string) {
+	if err != nil {
+		s.Log.Error("page failed", "path", r.URL.Path, "err", err)
+	}
+	p := s.page(w, r, "error.title", nil, ErrorView{Status: status, Message: message, Next: next})
+	s.show(w, status, "error", p)
+}
+
+// unavailable is the answer when the database or mail cannot be reached.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, err, http.StatusServiceUnavailable, "error.unavailable", "error.unavailable_next")
+}
+
+// redirect answers a form post with a redirect to a page (303 See Other,
+// so that reloading does not post again).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// source is the address a request came from, for the audit log.
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// isNotFound reports a missing row.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
