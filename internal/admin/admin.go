@@ -18,6 +18,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -88,6 +89,7 @@ type NewUser struct {
 	Username, Email, DisplayName string
 	Password                     string // empty: the user has no password yet
 	Role                         string // store.RoleUser (default) or store.RoleAdmin
+	Language                     string // "en", "nl" or "de" for mail; empty: learnt from the pages the user visits
 }
 
 // AddUser adds a user to org.
@@ -107,6 +109,9 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 			return store.User{}, invalid("email %q is not an address like alice@example.org", n.Email)
 		}
 	}
+	if n.Language != "" && i18n.Match(n.Language, "") != n.Language {
+		return store.User{}, invalid("language must be one of en, nl, de, not %q", n.Language)
+	}
 	switch n.Role {
 	case "":
 		n.Role = store.RoleUser
@@ -123,7 +128,7 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	}
 	u, err := s.Store.CreateUser(ctx, store.User{
 		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: n.DisplayName, PasswordHash: hash,
-		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(),
+		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(), Language: n.Language,
 	}, s.event(org.ID, "user.add", org.Slug+"/"+username))
 	if errors.Is(err, store.ErrExists) {
 		return store.User{}, invalid("user %q exists already in organization %q", username, org.Slug)

@@ -576,6 +576,9 @@ func TestAddAuthenticator(t *testing.T) {
 		if tok := s.lastToken("alice"); tok.State != store.TokenActive {
 			t.Fatalf("new token is %s", tok.State)
 		}
+		if ms := s.mails(); len(ms) != 2 || ms[1].Header.Get("Subject") == ms[0].Header.Get("Subject") {
+			t.Fatalf("%d mails, want the verification code and then the notice that an authenticator was added", len(ms))
+		}
 	})
 }
 
