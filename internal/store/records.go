@@ -21,18 +21,21 @@ type Org struct {
 
 // User is an account within one organization.
 type User struct {
-	ID           int64
-	OrgID        int64
-	Username     string // canonical form, see package auth
-	Email        string
-	DisplayName  string
-	PasswordHash string // argon2id PHC string; empty when the user has no password
-	Role         string
-	Status       string
-	Failures     int
-	LockedUntil  time.Time
-	CreatedAt    time.Time
-	Language     string // the language the user reads mail in; empty: not known yet
+	ID            int64
+	OrgID         int64
+	Username      string // canonical form, see package auth
+	Email         string
+	DisplayName   string
+	PasswordHash  string // argon2id PHC string; empty when the user has no password
+	Role          string
+	Status        string
+	Failures      int
+	LockedUntil   time.Time
+	CreatedAt     time.Time
+	Language      string // the language the user reads mail in; empty: not known yet
+	PINHash       string // argon2id hash of the server PIN; empty: none set
+	PINMustChange bool   // the PIN was assigned and must be changed at the next sign-in
+	LastMethod    string // the second-factor method chosen last ("app", "email", "backup")
 }
 
 // Token is an authenticator of a user.
@@ -247,14 +250,15 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 }
 
 const userColumns = `id, org_id, username, email, display_name, password_hash, role, status,
-	failures, locked_until, created_at, language`
+	failures, locked_until, created_at, language, pin_hash, pin_must_change, last_method`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var locked, created int64
+	var mustChange int
 	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.Status,
-		&u.Failures, &locked, &created, &u.Language)
-	u.LockedUntil, u.CreatedAt = fromMS(locked), fromMS(created)
+		&u.Failures, &locked, &created, &u.Language, &u.PINHash, &mustChange, &u.LastMethod)
+	u.LockedUntil, u.CreatedAt, u.PINMustChange = fromMS(locked), fromMS(created), mustChange != 0
 	return u, err
 }
 

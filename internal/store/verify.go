@@ -11,7 +11,7 @@ import (
 // served by an index: users (org_id, username), tokens (user_id), the
 // primary keys, and api_keys (hash).
 const (
-	subjectSQL = `SELECT u.id, u.status, u.password_hash, o.policy_rev,
+	subjectSQL = `SELECT u.id, u.status, u.password_hash, u.pin_hash, o.policy_rev,
 		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
 		FROM users u JOIN orgs o ON o.id = u.org_id
 		LEFT JOIN tokens t ON t.user_id = u.id AND t.state IN ('active', 'assigned')
@@ -69,6 +69,7 @@ type Subject struct {
 	UserID       int64
 	Status       string
 	PasswordHash string
+	PINHash      string
 	PolicyRev    int64
 	// Tokens are the user's active and assigned tokens.
 	Tokens []Token
@@ -89,7 +90,7 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 			digits, period, drift   sql.NullInt64
 			secret                  []byte
 		)
-		if err := rows.Scan(&sub.UserID, &sub.Status, &sub.PasswordHash, &sub.PolicyRev,
+		if err := rows.Scan(&sub.UserID, &sub.Status, &sub.PasswordHash, &sub.PINHash, &sub.PolicyRev,
 			&id, &serial, &typ, &state, &secret, &alg, &digits, &period, &lastStep, &drift); err != nil {
 			return Subject{}, fmt.Errorf("store: subject: %w", err)
 		}
