@@ -3,6 +3,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,6 +50,7 @@ type Keyring struct {
 	newest uint32
 	sealer cipher.AEAD            // aeads[newest]
 	aeads  map[uint32]cipher.AEAD // built once per key: key expansion is not free
+	macKey []byte                 // derived from the newest key, see MAC
 }
 
 // keyEntry is one master key and its id.
@@ -89,7 +93,25 @@ func newKeyring(entries []keyEntry, rand io.Reader) (*Keyring, error) {
 		k.newest = e.id
 		k.sealer = aead
 	}
+	// A key of its own for MACs: one key must not serve two algorithms.
+	mk, err := hkdf.Key(sha256.New, entries[len(entries)-1].key, nil, "twofold code mac", 32)
+	if err != nil {
+		return nil, fmt.Errorf("secret: derive mac key: %w", err)
+	}
+	k.macKey = mk
 	return k, nil
+}
+
+// MAC returns a keyed hash of data (HMAC-SHA256 under a key derived from
+// the newest master key). It is how short codes — an emailed six-digit
+// code — are stored only as hashes: a plain hash of one of a million
+// codes is reversed by trying them all, a MAC is not without the master
+// key. A MAC made before a key rotation no longer matches after it, which
+// short-lived codes can afford.
+func (k *Keyring) MAC(data []byte) []byte {
+	m := hmac.New(sha256.New, k.macKey)
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 // NewestID returns the id of the key Seal uses.

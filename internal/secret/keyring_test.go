@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -384,4 +385,28 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestMAC(t *testing.T) {
+	k1, _ := NewKeyring([][]byte{bytes.Repeat([]byte{1}, 32)}, nil)
+	k1again, _ := NewKeyring([][]byte{bytes.Repeat([]byte{1}, 32)}, nil)
+	k2, _ := NewKeyring([][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)}, nil)
+	a, b := k1.MAC([]byte("123456")), k1again.MAC([]byte("123456"))
+	if !bytes.Equal(a, b) || len(a) != 32 {
+		t.Fatalf("the same key and code give %x and %x, want the same 32 bytes", a, b)
+	}
+	if bytes.Equal(a, k1.MAC([]byte("123457"))) {
+		t.Fatal("two codes give one MAC")
+	}
+	if bytes.Equal(a, k2.MAC([]byte("123456"))) {
+		t.Fatal("a rotated keyring gives the old MAC")
+	}
+	if bytes.Equal(a, sha256Sum("123456")) {
+		t.Fatal("the MAC is a plain hash")
+	}
+}
+
+func sha256Sum(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }
