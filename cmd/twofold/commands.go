@@ -31,7 +31,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
-		c.apikeyCmd(), c.checkCmd(), c.keysCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -189,7 +190,7 @@ func TestCreateOrg(t *testing.T) {
 					t.Fatalf("OrgBySlug(%q) = %+v, %v; want %+v", slug, got, err, org)
 				}
 				p, err := policy.Parse(got.Policy)
-				if err != nil || p != policy.Default() {
+				if err != nil || !reflect.DeepEqual(p, policy.Default()) {
 					t.Errorf("stored policy %s parses to %+v, %v; want %+v", got.Policy, p, err, policy.Default())
 				}
 				e.wantEvent(t, org.ID, 0, "org.create", slug)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -45,6 +46,8 @@ var (
 	ErrBadCode     = errors.New("wrong code")
 	ErrReplay      = errors.New("code already used")
 	ErrUnsealable  = errors.New("token secret cannot be opened")
+	ErrBadPIN      = errors.New("wrong PIN")
+	ErrNoChallenge = errors.New("unknown, used or expired transaction")
 )
 
 // reasonName is the audit and metrics label of each reason.
@@ -58,6 +61,8 @@ var reasonName = map[error]string{
 	ErrBadCode:     "bad_code",
 	ErrReplay:      "replay",
 	ErrUnsealable:  "unsealable",
+	ErrBadPIN:      "bad_pin",
+	ErrNoChallenge: "no_challenge",
 }
 
 // Store is what the core needs from persistence.
@@ -67,17 +72,30 @@ type Store interface {
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
 	Consume(ctx context.Context, c store.Consumption) error
 	Audit(ctx context.Context, e store.Event) error
+	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
+	CreateChallenge(ctx context.Context, c store.Challenge, lim store.SendLimit, e store.Event) (store.Challenge, error)
+	ResendChallenge(ctx context.Context, id, userID int64, mac []byte, now, expires time.Time, lim store.SendLimit, e store.Event) error
+	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
+	AcceptChallenge(ctx context.Context, c store.Challenge, mac []byte, at time.Time, e store.Event) error
 }
 
-// Opener opens sealed token secrets.
-type Opener interface {
+// Keys opens sealed token secrets and makes keyed hashes of short codes.
+type Keys interface {
 	Open(sealed, additionalData []byte) ([]byte, error)
+	MAC(data []byte) []byte
+}
+
+// CodeSender delivers an emailed one-time code to a user.
+type CodeSender interface {
+	SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error
 }
 
 // Verifier checks codes. It is safe for concurrent use.
 type Verifier struct {
 	store  Store
-	keys   Opener
+	keys   Keys
+	sender CodeSender
+	rand   io.Reader
 	clock  clock.Clock
 	hasher secret.Hasher
 	log    *slog.Logger
@@ -100,7 +118,9 @@ type cachedPolicy struct {
 // Config holds a Verifier's parts. Registerer may be nil.
 type Config struct {
 	Store      Store
-	Keys       Opener
+	Keys       Keys
+	Sender     CodeSender // delivers emailed codes; nil: no email codes
+	Rand       io.Reader  // for email codes and transaction ids
 	Clock      clock.Clock
 	Hasher     secret.Hasher // its parameters make the decoy hash for unknown users
 	Log        *slog.Logger
@@ -110,7 +130,7 @@ type Config struct {
 // NewVerifier returns a Verifier.
 func NewVerifier(c Config) *Verifier {
 	v := &Verifier{
-		store: c.Store, keys: c.Keys, clock: c.Clock, hasher: c.Hasher, log: c.Log,
+		store: c.Store, keys: c.Keys, sender: c.Sender, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
 		policies: make(map[int64]cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
 		hashing:  make(chan struct{}, runtime.GOMAXPROCS(0)),
@@ -164,6 +184,8 @@ type Request struct {
 	// Password is checked too when CheckPassword is set.
 	Password      string
 	CheckPassword bool
+	// TransactionID names the challenge (an emailed code) that Code answers.
+	TransactionID string
 	// Actor and Source go to the audit log: who asked ("api:vpn",
 	// "cli") and from where.
 	Actor, Source string
@@ -175,6 +197,11 @@ type Outcome struct {
 	Accepted bool
 	Reason   error
 	Serial   string // the token that accepted
+	// Method is what accepted: "app" (an authenticator app's code),
+	// "email" or "backup".
+	Method string
+	// BackupLeft is how many backup codes are left after one was used.
+	BackupLeft int
 }
 
 // Verify checks a code for a login: it is accepted from any of the user's
@@ -224,16 +251,16 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	username := CanonicalUsername(r.Username)
 	ev := store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: a.action, Target: username, Source: r.Source}
 
-	var code string
-	var err error
+	var in, next input
 	if !a.passwordOnly {
-		if code, err = otp.Normalize(r.Code, 6, 8); err != nil {
+		var ok bool
+		if in, ok = parseInput(r.Code); !ok {
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
 	}
-	var next string
 	if a.resync {
-		if next, err = otp.Normalize(a.next, 6, 8); err != nil {
+		var ok bool
+		if next, ok = parseInput(a.next); !ok {
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
 	}
@@ -260,6 +287,11 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	if err != nil {
 		return v.fail(err)
 	}
+	withPIN := pol.PINMode == policy.PINServer && !a.resync
+	if !a.passwordOnly && !in.plausible(withPIN) {
+		// Decided before any guess is counted: it tells nothing.
+		return v.refuse(ctx, ev, ErrMalformed)
+	}
 	if _, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, pol.LockoutThreshold, pol.LockoutDuration.D()); err != nil {
 		return v.fail(err)
 	} else if !ok {
@@ -270,25 +302,53 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 		return v.refuse(ctx, ev, ErrBadPassword)
 	}
 	if a.passwordOnly {
-		ev.Result = "accept"
-		if err := v.store.Audit(ctx, ev); err != nil {
+		return v.accept(ctx, ev, Outcome{Accepted: true})
+	}
+	pinOK := v.pinChecker(sub.PINHash)
+
+	if r.TransactionID != "" {
+		return v.answerChallenge(ctx, r, sub, in, withPIN, pinOK, ev, pol)
+	}
+	if pin, code, ok := in.backup(withPIN); ok && a.state == store.TokenActive && !a.resync {
+		if !pinOK(pin) {
+			return v.refuse(ctx, ev, ErrBadPIN)
+		}
+		ev.Target, ev.Result = username+" backup code", "accept"
+		left, err := v.store.RedeemBackupCode(ctx, sub.UserID, secret.HashToken(code), now, ev)
+		if errors.Is(err, store.ErrNotConsumed) {
+			return v.refuse(ctx, ev, ErrBadCode)
+		}
+		if err != nil {
 			return v.fail(err)
 		}
-		return Outcome{Accepted: true}, nil
+		v.outcomes["accept"].Inc()
+		return Outcome{Accepted: true, Method: "backup", BackupLeft: left}, nil
 	}
 
 	reason := ErrNoToken
 	for _, t := range sub.Tokens {
-		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) {
+		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || (t.Type != "totp" && t.Type != "hotp") {
 			continue
 		}
 		if reason == ErrNoToken {
 			reason = ErrBadCode
 		}
+		pin, code, ok := in.otp(withPIN, t.Digits)
+		if !ok {
+			continue
+		}
+		if !pinOK(pin) {
+			reason = ErrBadPIN
+			continue
+		}
 		var step int64
 		var drift int
 		if a.resync {
-			step, drift, err = v.matchPair(t, code, next, now, pol)
+			_, second, ok := next.otp(false, t.Digits)
+			if !ok {
+				continue
+			}
+			step, drift, err = v.matchPair(t, code, second, now, pol)
 		} else {
 			step, drift, err = v.match(t, code, now, pol)
 		}
@@ -310,9 +370,37 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 			return v.fail(err)
 		}
 		v.outcomes["accept"].Inc()
-		return Outcome{Accepted: true, Serial: t.Serial}, nil
+		return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
 	}
 	return v.refuse(ctx, ev, reason)
+}
+
+// accept records an accepted check that consumed nothing.
+func (v *Verifier) accept(ctx context.Context, ev store.Event, out Outcome) (Outcome, error) {
+	ev.Result = "accept"
+	if err := v.store.Audit(ctx, ev); err != nil {
+		return v.fail(err)
+	}
+	v.outcomes["accept"].Inc()
+	return out, nil
+}
+
+// pinChecker returns a check of the server PIN against hash, spending an
+// argon2id computation only once per distinct PIN tried. Without a PIN set,
+// only the empty PIN matches: the user has none to type yet.
+func (v *Verifier) pinChecker(hash string) func(pin string) bool {
+	seen := map[string]bool{}
+	return func(pin string) bool {
+		if hash == "" {
+			return pin == ""
+		}
+		if ok, done := seen[pin]; done {
+			return ok
+		}
+		ok := v.passwordMatches(hash, pin)
+		seen[pin] = ok
+		return ok
+	}
 }
 
 // match finds the step or counter at which code is valid for t and the

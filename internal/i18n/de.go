@@ -23,7 +23,6 @@ var de = map[string]string{
 	"enroll_password.title":       "Bestätigen Sie, dass Sie es sind",
 	"enroll_password.intro":       "Geben Sie das Passwort Ihres Kontos %s ein, um Ihre Authenticator-App einzurichten.",
 	"enroll_password.intro_plain": "Geben Sie Ihr Passwort ein, um Ihre Authenticator-App einzurichten.",
-	"enroll_password.wrong":       "Dieses Passwort stimmt nicht. Bitte versuchen Sie es erneut.",
 
 	// Enrollment: the QR code and the first one-time code.
 	"enroll.title":             "Authenticator-App einrichten",
@@ -45,6 +44,7 @@ var de = map[string]string{
 	"enroll.ms_steps":          "Tippen Sie auf „+“ (Konto hinzufügen) → „Anderes Konto“ (oder „Geschäfts- oder Schulkonto“) → „QR-Code scannen“.",
 	"enroll.google":            "Google Authenticator:",
 	"enroll.google_steps":      "Tippen Sie auf „+“ → „QR-Code scannen“.",
+	"enroll.other_app":         "Eine andere App:",
 	"enroll.other_steps":       "Tippen Sie auf „Konto hinzufügen“ oder „+“ und wählen Sie dann das Scannen eines QR-Codes.",
 	"enroll.camera_allow":      "Fragt die App nach der Kamera? Erlauben Sie den Zugriff.",
 	"enroll.qr_alt":            "QR-Code zum Scannen mit Ihrer Authenticator-App",
@@ -66,11 +66,6 @@ var de = map[string]string{
 	"enroll.code_help_totp":    "Geben Sie den %d-stelligen Code ein, den die App anzeigt. Alle %d Sekunden erscheint ein neuer Code.",
 	"enroll.code_help_hotp":    "Geben Sie den %d-stelligen Code ein, den die App anzeigt.",
 	"enroll.validate":          "Bestätigen",
-	"enroll.hint_clock":        "Meist geht die Uhr des Telefons falsch, oder der Code hat sich beim Eintippen geändert. Prüfen Sie, ob Ihr Telefon Datum und Uhrzeit automatisch einstellt (Android: Einstellungen → System → Datum und Uhrzeit; iPhone: Einstellungen → Allgemein → Datum & Uhrzeit), und geben Sie dann den neuesten Code ein.",
-	"enroll.hint_clock_ahead":  "Die Uhr Ihres Telefons scheint vorzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
-	"enroll.hint_clock_behind": "Die Uhr Ihres Telefons scheint nachzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
-	"enroll.hint_code_changed": "Der Code wechselt alle 30 Sekunden. Geben Sie den Code ein, der gerade angezeigt wird, und tippen Sie auf Bestätigen, bevor er wechselt.",
-	"enroll.hint_scan_again":   "Haben Sie den QR-Code dieser Seite gescannt? Ein älterer Code für dieses Konto funktioniert nicht. Entfernen Sie das alte Konto aus der App und scannen Sie erneut.",
 
 	// Enrollment finished.
 	"enroll_done.title": "Ihre Authenticator-App ist bereit",
@@ -92,7 +87,6 @@ var de = map[string]string{
 	"login.intro":       "Bei %s anmelden.",
 	"login.intro_plain": "Bei Ihrem Konto anmelden.",
 	"login.code_help":   "Der Code, den Ihre Authenticator-App gerade anzeigt.",
-	"login.wrong":       "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
 
 	// The second step of signing in.
 	"login_code.title":       "Einmalcode eingeben",
@@ -142,7 +136,6 @@ var de = map[string]string{
 	"remove.body":      "Danach können Sie sich damit nicht mehr anmelden. Geben Sie zur Bestätigung Ihr Passwort und einen Einmalcode ein.",
 	"remove.code_help": "Aus einer Ihrer Authenticator-Apps oder einer Ihrer Back-up-Codes.",
 	"remove.submit":    "Authenticator entfernen",
-	"remove.wrong":     "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
 
 	// Adding an authenticator: the code sent by email.
 	"add_verify.title":        "Sehen Sie in Ihre E-Mails",
@@ -152,29 +145,25 @@ var de = map[string]string{
 	"add_verify.code_help":    "Der Code gilt einige Minuten.",
 	"add_verify.resend_intro": "Keine E-Mail? Sehen Sie im Spam-Ordner nach oder fordern Sie einen neuen Code an.",
 	"add_verify.resend":       "Neuen Code senden",
-	"add_verify.wait":         "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",
 
 	// Adding an authenticator: the password.
 	"add_password.title": "Passwort bestätigen",
 	"add_password.intro": "Bestätigen Sie zuerst, dass Sie es sind, um einen Authenticator hinzuzufügen.",
 
-	// Errors about a one-time code, shown above the form.
-	"code.wrong":     "Dieser Code hat nicht funktioniert. Versuchen Sie den Code, den die App jetzt anzeigt.",
-	"code.empty":     "Geben Sie Ihren Einmalcode ein.",
-	"code.expired":   "Dieser Code ist abgelaufen. Fordern Sie einen neuen an.",
-	"code.malformed": "Ein Einmalcode besteht nur aus Ziffern, zum Beispiel 123 456.",
-
-	// Errors about a new or current password, shown above the form.
-	"password.wrong":    "Dieses Passwort stimmt nicht.",
-	"password.mismatch": "Die beiden neuen Passwörter stimmen nicht überein.",
-	"password.short":    "Das neue Passwort ist zu kurz.",
-	"password.invalid":  "Dieses neue Passwort geht nicht. Bitte wählen Sie ein anderes.",
-	"password.same":     "Das neue Passwort muss sich vom aktuellen unterscheiden.",
-
-	// Errors about an authenticator's name.
-	"name.invalid": "Dieser Name geht nicht. Versuchen Sie einen kürzeren.",
-
-	// The error page: a message and what to do next (error.<x>_next).
+	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
+	"error.confirm_failed":          "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
+	"error.resend_wait":             "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",
+	"error.code_wrong":              "Dieser Code hat nicht funktioniert. Versuchen Sie den Code, den die App jetzt anzeigt.",
+	"error.code_empty":              "Geben Sie Ihren Einmalcode ein.",
+	"error.code_expired":            "Dieser Code ist abgelaufen. Fordern Sie einen neuen an.",
+	"error.code_malformed":          "Ein Einmalcode besteht nur aus Ziffern, zum Beispiel 123 456.",
+	"error.password_wrong":          "Dieses Passwort stimmt nicht.",
+	"error.password_mismatch":       "Die beiden neuen Passwörter stimmen nicht überein.",
+	"error.password_short":          "Das neue Passwort ist zu kurz.",
+	"error.password_weak":           "Dieses neue Passwort geht nicht. Bitte wählen Sie ein anderes.",
+	"error.password_same":           "Das neue Passwort muss sich vom aktuellen unterscheiden.",
+	"error.name_invalid":            "Dieser Name geht nicht. Versuchen Sie einen kürzeren.",
 	"error.title":                   "Etwas ist schiefgelaufen",
 	"error.status":                  "Fehler %d",
 	"error.back":                    "Zurück",
@@ -194,22 +183,29 @@ var de = map[string]string{
 	"error.too_many_next":           "Bitte warten Sie ein paar Minuten und versuchen Sie es dann erneut.",
 	"error.session_expired":         "Ihre Sitzung ist abgelaufen.",
 	"error.session_expired_next":    "Bitte melden Sie sich erneut an.",
-	"error.no_org":                  "Diese Organisation kennen wir nicht.",
-	"error.no_org_next":             "Prüfen Sie die Adresse oder fragen Sie Ihre Organisation nach dem richtigen Link.",
-	"error.no_token":                "Wir finden diesen Authenticator nicht.",
-	"error.back_to_dashboard":       "Gehen Sie zurück zu Ihren Authenticators und versuchen Sie es erneut.",
+	"error.org_unknown":             "Diese Organisation kennen wir nicht.",
+	"error.org_unknown_next":        "Prüfen Sie die Adresse oder fragen Sie Ihre Organisation nach dem richtigen Link.",
+	"error.token_unknown":           "Wir finden diesen Authenticator nicht.",
+	"error.token_unknown_next":      "Gehen Sie zurück zu Ihren Authenticators und versuchen Sie es erneut.",
 	"error.no_email":                "Zu Ihrem Konto ist keine E-Mail-Adresse hinterlegt.",
 	"error.no_email_next":           "Bitten Sie Ihre Organisation, Ihre E-Mail-Adresse einzutragen.",
 	"error.enroll_not_allowed":      "Sie können selbst keinen Authenticator hinzufügen.",
 	"error.enroll_not_allowed_next": "Bitten Sie Ihre Organisation, Ihnen einen Einrichtungslink zu schicken.",
 
-	// One-time notices after an action.
-	"flash.password":   "Ihr Passwort wurde geändert.",
-	"flash.renamed":    "Der neue Name wurde gespeichert.",
-	"flash.removed":    "Der Authenticator wurde entfernt.",
-	"flash.added":      "Ihre Authenticator-App wurde hinzugefügt.",
-	"flash.code_sent":  "Wir haben Ihnen einen neuen Code geschickt.",
-	"flash.signed_out": "Sie sind abgemeldet.",
+	// Why an enrollment code was probably refused (EnrollView.Hint).
+	"hint.clock":        "Meist geht die Uhr des Telefons falsch, oder der Code hat sich beim Eintippen geändert. Prüfen Sie, ob Ihr Telefon Datum und Uhrzeit automatisch einstellt (Android: Einstellungen → System → Datum und Uhrzeit; iPhone: Einstellungen → Allgemein → Datum & Uhrzeit), und geben Sie dann den neuesten Code ein.",
+	"hint.clock_ahead":  "Die Uhr Ihres Telefons scheint vorzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
+	"hint.clock_behind": "Die Uhr Ihres Telefons scheint nachzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
+	"hint.code_changed": "Der Code wechselt alle 30 Sekunden. Geben Sie den Code ein, der gerade angezeigt wird, und tippen Sie auf Bestätigen, bevor er wechselt.",
+	"hint.scan_again":   "Haben Sie den QR-Code dieser Seite gescannt? Ein älterer Code für dieses Konto funktioniert nicht. Entfernen Sie das alte Konto aus der App und scannen Sie erneut.",
+
+	// One-time notices after an action (Page.Flash).
+	"flash.password_changed": "Ihr Passwort wurde geändert.",
+	"flash.token_renamed":    "Der neue Name wurde gespeichert.",
+	"flash.token_removed":    "Der Authenticator wurde entfernt.",
+	"flash.token_added":      "Ihre Authenticator-App wurde hinzugefügt.",
+	"flash.code_sent":        "Wir haben Ihnen einen neuen Code geschickt.",
+	"flash.signed_out":       "Sie sind abgemeldet.",
 
 	// Dates.
 	"date.months":   "Jan. Feb. März Apr. Mai Juni Juli Aug. Sept. Okt. Nov. Dez.",

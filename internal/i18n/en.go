@@ -23,7 +23,6 @@ var en = map[string]string{
 	"enroll_password.title":       "Confirm it's you",
 	"enroll_password.intro":       "Enter the password of your account %s to set up your authenticator app.",
 	"enroll_password.intro_plain": "Enter your password to set up your authenticator app.",
-	"enroll_password.wrong":       "That password is not right. Try again.",
 
 	// Enrollment: the QR code and the first one-time code.
 	"enroll.title":             "Set up your authenticator app",
@@ -42,10 +41,11 @@ var en = map[string]string{
 	"enroll.step_scan":         "Scan the QR code with the app",
 	"enroll.scan_button":       "Use the scan button inside the authenticator app, not your phone's camera app.",
 	"enroll.ms":                "Microsoft Authenticator:",
-	"enroll.ms_steps":          "tap “+” (Add account) → “Other account” (or “Work or school account”) → “Scan a QR code”.",
+	"enroll.ms_steps":          "Tap “+” (Add account) → “Other account” (or “Work or school account”) → “Scan a QR code”.",
 	"enroll.google":            "Google Authenticator:",
-	"enroll.google_steps":      "tap “+” → “Scan a QR code”.",
-	"enroll.other_steps":       "Tap “Add account” or “+”, then choose to scan a QR code.",
+	"enroll.google_steps":      "Tap “+” → “Scan a QR code”.",
+	"enroll.other_app":         "Another app:",
+	"enroll.other_steps":       "Look for “Add account” or “+”, then choose to scan a QR code.",
 	"enroll.camera_allow":      "If the app asks to use the camera, allow it.",
 	"enroll.qr_alt":            "QR code to scan with your authenticator app",
 	"enroll.cant_scan":         "Can't scan the code?",
@@ -66,11 +66,6 @@ var en = map[string]string{
 	"enroll.code_help_totp":    "Type the %d-digit code the app shows. A new code appears every %d seconds.",
 	"enroll.code_help_hotp":    "Type the %d-digit code the app shows.",
 	"enroll.validate":          "Validate",
-	"enroll.hint_clock":        "Usually the phone's clock is off, or the code changed while you typed it. Check that your phone sets its date and time automatically (Android: Settings → System → Date & time; iPhone: Settings → General → Date & Time), then type the newest code.",
-	"enroll.hint_clock_ahead":  "Your phone's clock seems to run ahead. Set its date and time to automatic in the phone's settings, then type the newest code.",
-	"enroll.hint_clock_behind": "Your phone's clock seems to run behind. Set its date and time to automatic in the phone's settings, then type the newest code.",
-	"enroll.hint_code_changed": "The code changes every 30 seconds. Type the code that is on screen now, and press Validate before it changes.",
-	"enroll.hint_scan_again":   "Did you scan this page's QR code? An older code for this account won't work. Remove the old account from the app and scan again.",
 
 	// Enrollment finished.
 	"enroll_done.title": "Your authenticator app is ready",
@@ -92,7 +87,6 @@ var en = map[string]string{
 	"login.intro":       "Sign in to %s.",
 	"login.intro_plain": "Sign in to your account.",
 	"login.code_help":   "The code your authenticator app shows right now.",
-	"login.wrong":       "Sign-in failed. Check what you entered and try again.",
 
 	// The second step of signing in.
 	"login_code.title":       "Enter your one-time code",
@@ -142,7 +136,6 @@ var en = map[string]string{
 	"remove.body":      "After this you can no longer sign in with it. To confirm it's you, enter your password and a one-time code.",
 	"remove.code_help": "From any of your authenticator apps, or one of your backup codes.",
 	"remove.submit":    "Remove authenticator",
-	"remove.wrong":     "We couldn't confirm it's you. Check your password and code and try again.",
 
 	// Adding an authenticator: the code sent by email.
 	"add_verify.title":        "Check your email",
@@ -152,29 +145,25 @@ var en = map[string]string{
 	"add_verify.code_help":    "The code is valid for a few minutes.",
 	"add_verify.resend_intro": "No email? Check your spam folder, or ask for a new code.",
 	"add_verify.resend":       "Send a new code",
-	"add_verify.wait":         "A new code was sent a moment ago. Please wait a little before asking again.",
 
 	// Adding an authenticator: the password.
 	"add_password.title": "Confirm your password",
 	"add_password.intro": "To add an authenticator, first confirm it's you.",
 
-	// Errors about a one-time code, shown above the form.
-	"code.wrong":     "That code didn't work. Try the code the app shows now.",
-	"code.empty":     "Enter your one-time code.",
-	"code.expired":   "That code has expired. Ask for a new one.",
-	"code.malformed": "A one-time code has only digits, for example 123 456.",
-
-	// Errors about a new or current password, shown above the form.
-	"password.wrong":    "That password is not right.",
-	"password.mismatch": "The two new passwords are not the same.",
-	"password.short":    "The new password is too short.",
-	"password.invalid":  "That new password can't be used. Choose another one.",
-	"password.same":     "The new password must be different from the current one.",
-
-	// Errors about an authenticator's name.
-	"name.invalid": "That name can't be used. Try a shorter one.",
-
-	// The error page: a message and what to do next (error.<x>_next).
+	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.login_failed":            "Sign-in failed. Check what you entered and try again.",
+	"error.confirm_failed":          "We couldn't confirm it's you. Check your password and code and try again.",
+	"error.resend_wait":             "A new code was sent a moment ago. Please wait a little before asking again.",
+	"error.code_wrong":              "That code didn't work. Try the code the app shows now.",
+	"error.code_empty":              "Enter your one-time code.",
+	"error.code_expired":            "That code has expired. Ask for a new one.",
+	"error.code_malformed":          "A one-time code has only digits, for example 123 456.",
+	"error.password_wrong":          "That password is not right.",
+	"error.password_mismatch":       "The two new passwords are not the same.",
+	"error.password_short":          "The new password is too short.",
+	"error.password_weak":           "That new password can't be used. Choose another one.",
+	"error.password_same":           "The new password must be different from the current one.",
+	"error.name_invalid":            "That name can't be used. Try a shorter one.",
 	"error.title":                   "Something went wrong",
 	"error.status":                  "Error %d",
 	"error.back":                    "Go back",
@@ -194,22 +183,29 @@ var en = map[string]string{
 	"error.too_many_next":           "Please wait a few minutes and try again.",
 	"error.session_expired":         "Your session has ended.",
 	"error.session_expired_next":    "Please sign in again.",
-	"error.no_org":                  "We don't know this organization.",
-	"error.no_org_next":             "Check the address, or ask your organization for the right link.",
-	"error.no_token":                "We can't find that authenticator.",
-	"error.back_to_dashboard":       "Go back to your authenticators and try again.",
+	"error.org_unknown":             "We don't know this organization.",
+	"error.org_unknown_next":        "Check the address, or ask your organization for the right link.",
+	"error.token_unknown":           "We can't find that authenticator.",
+	"error.token_unknown_next":      "Go back to your authenticators and try again.",
 	"error.no_email":                "There is no email address on your account.",
 	"error.no_email_next":           "Ask your organization to add your email address.",
 	"error.enroll_not_allowed":      "You can't add an authenticator yourself.",
 	"error.enroll_not_allowed_next": "Ask your organization to send you a setup link.",
 
-	// One-time notices after an action.
-	"flash.password":   "Your password has been changed.",
-	"flash.renamed":    "The new name has been saved.",
-	"flash.removed":    "The authenticator has been removed.",
-	"flash.added":      "Your authenticator app has been added.",
-	"flash.code_sent":  "We sent you a new code.",
-	"flash.signed_out": "You are signed out.",
+	// Why an enrollment code was probably refused (EnrollView.Hint).
+	"hint.clock":        "Usually the phone's clock is off, or the code changed while you typed it. Check that your phone sets its date and time automatically (Android: Settings → System → Date & time; iPhone: Settings → General → Date & Time), then type the newest code.",
+	"hint.clock_ahead":  "Your phone's clock seems to run ahead. Set its date and time to automatic in the phone's settings, then type the newest code.",
+	"hint.clock_behind": "Your phone's clock seems to run behind. Set its date and time to automatic in the phone's settings, then type the newest code.",
+	"hint.code_changed": "The code changes every 30 seconds. Type the code that is on screen now, and press Validate before it changes.",
+	"hint.scan_again":   "Did you scan this page's QR code? An older code for this account won't work. Remove the old account from the app and scan again.",
+
+	// One-time notices after an action (Page.Flash).
+	"flash.password_changed": "Your password has been changed.",
+	"flash.token_renamed":    "The new name has been saved.",
+	"flash.token_removed":    "The authenticator has been removed.",
+	"flash.token_added":      "Your authenticator app has been added.",
+	"flash.code_sent":        "We sent you a new code.",
+	"flash.signed_out":       "You are signed out.",
 
 	// Dates.
 	"date.months":   "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",

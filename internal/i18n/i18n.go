@@ -3,18 +3,18 @@
 //
 // Keys are lower-case, dotted and named for where the words appear:
 //
-//	layout.*                    the frame around every page (switcher, footer)
-//	common.*                    labels and buttons used on several pages
-//	<page>.title                a page's title, for Page.Title ("login.title")
-//	<page>.*                    the words of one page ("enroll.step_scan"), with
-//	                            its own refusals ("login.wrong", "remove.wrong")
-//	                            and hints ("enroll.hint_clock")
-//	code.*, password.*, name.*  refusals shown above a form ("code.wrong")
-//	error.<x>, error.<x>_next   the error page: what happened, and what to do
-//	flash.<x>                   one-time notices after an action ("flash.renamed")
+//	layout.*                   the frame around every page (switcher, footer)
+//	common.*                   labels and buttons used on several pages
+//	<page>.title               a page's title, for Page.Title ("login.title")
+//	<page>.*                   the words of one page ("enroll.step_scan")
+//	error.<x>                  an error: above a form (Page.Error, "error.code_wrong")
+//	                           or on the error page (ErrorView.Message)
+//	error.<x>_next             what to do about error.<x> (ErrorView.Next)
+//	hint.<x>                   why an enrollment code was probably refused (EnrollView.Hint)
+//	flash.<x>                  a one-time notice after an action (Page.Flash)
 //	token.type.<t>, token.state.<s>  an authenticator's kind and state
-//	date.*                      month names and date formats
-//	mail.<mail>.*, mail.*       the words of one mail, and those all mails share
+//	date.*                     month names and date formats
+//	mail.<mail>.*, mail.*      the words of one mail, and those all mails share
 //
 // Messages are fmt formats; every language takes the same arguments in the
 // same order.

@@ -23,7 +23,6 @@ var nl = map[string]string{
 	"enroll_password.title":       "Bevestig dat jij het bent",
 	"enroll_password.intro":       "Vul het wachtwoord van je account %s in om je authenticator-app in te stellen.",
 	"enroll_password.intro_plain": "Vul je wachtwoord in om je authenticator-app in te stellen.",
-	"enroll_password.wrong":       "Dat wachtwoord klopt niet. Probeer het opnieuw.",
 
 	// Enrollment: the QR code and the first one-time code.
 	"enroll.title":             "Je authenticator-app instellen",
@@ -42,10 +41,11 @@ var nl = map[string]string{
 	"enroll.step_scan":         "Scan de QR-code met de app",
 	"enroll.scan_button":       "Gebruik de scanknop in de authenticator-app, niet de gewone camera-app van je telefoon.",
 	"enroll.ms":                "Microsoft Authenticator:",
-	"enroll.ms_steps":          "tik op “+” (Account toevoegen) → “Ander account” (of “Werk- of schoolaccount”) → “QR-code scannen”.",
+	"enroll.ms_steps":          "Tik op “+” (Account toevoegen) → “Ander account” (of “Werk- of schoolaccount”) → “QR-code scannen”.",
 	"enroll.google":            "Google Authenticator:",
-	"enroll.google_steps":      "tik op “+” → “QR-code scannen”.",
-	"enroll.other_steps":       "Tik op “Account toevoegen” of “+” en kies daarna voor het scannen van een QR-code.",
+	"enroll.google_steps":      "Tik op “+” → “QR-code scannen”.",
+	"enroll.other_app":         "Een andere app:",
+	"enroll.other_steps":       "Zoek naar “Account toevoegen” of “+” en kies daarna voor het scannen van een QR-code.",
 	"enroll.camera_allow":      "Vraagt de app om de camera te gebruiken? Sta dat toe.",
 	"enroll.qr_alt":            "QR-code om te scannen met je authenticator-app",
 	"enroll.cant_scan":         "Lukt scannen niet?",
@@ -66,11 +66,6 @@ var nl = map[string]string{
 	"enroll.code_help_totp":    "Typ de code van %d cijfers die de app laat zien. Elke %d seconden verschijnt een nieuwe code.",
 	"enroll.code_help_hotp":    "Typ de code van %d cijfers die de app laat zien.",
 	"enroll.validate":          "Bevestigen",
-	"enroll.hint_clock":        "Meestal staat de klok van de telefoon verkeerd, of veranderde de code terwijl je hem typte. Controleer of je telefoon datum en tijd automatisch instelt (Android: Instellingen → Systeem → Datum en tijd; iPhone: Instellingen → Algemeen → Datum en tijd) en typ daarna de nieuwste code.",
-	"enroll.hint_clock_ahead":  "De klok van je telefoon lijkt voor te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
-	"enroll.hint_clock_behind": "De klok van je telefoon lijkt achter te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
-	"enroll.hint_code_changed": "De code verandert elke 30 seconden. Typ de code die nu in beeld staat en druk op Bevestigen voordat hij verandert.",
-	"enroll.hint_scan_again":   "Heb je de QR-code van deze pagina gescand? Een oudere code voor dit account werkt niet. Verwijder het oude account uit de app en scan opnieuw.",
 
 	// Enrollment finished.
 	"enroll_done.title": "Je authenticator-app is klaar",
@@ -92,7 +87,6 @@ var nl = map[string]string{
 	"login.intro":       "Log in bij %s.",
 	"login.intro_plain": "Log in op je account.",
 	"login.code_help":   "De code die je authenticator-app nu laat zien.",
-	"login.wrong":       "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
 
 	// The second step of signing in.
 	"login_code.title":       "Vul je eenmalige code in",
@@ -142,7 +136,6 @@ var nl = map[string]string{
 	"remove.body":      "Daarna kun je er niet meer mee inloggen. Vul je wachtwoord en een eenmalige code in om te bevestigen dat jij het bent.",
 	"remove.code_help": "Van een van je authenticator-apps, of een van je back-upcodes.",
 	"remove.submit":    "Authenticator verwijderen",
-	"remove.wrong":     "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
 
 	// Adding an authenticator: the code sent by email.
 	"add_verify.title":        "Kijk in je e-mail",
@@ -152,29 +145,25 @@ var nl = map[string]string{
 	"add_verify.code_help":    "De code is een paar minuten geldig.",
 	"add_verify.resend_intro": "Geen e-mail? Kijk in je spammap, of vraag een nieuwe code aan.",
 	"add_verify.resend":       "Nieuwe code sturen",
-	"add_verify.wait":         "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",
 
 	// Adding an authenticator: the password.
 	"add_password.title": "Bevestig je wachtwoord",
 	"add_password.intro": "Bevestig eerst dat jij het bent om een authenticator toe te voegen.",
 
-	// Errors about a one-time code, shown above the form.
-	"code.wrong":     "Die code werkte niet. Probeer de code die de app nu laat zien.",
-	"code.empty":     "Vul je eenmalige code in.",
-	"code.expired":   "Die code is verlopen. Vraag een nieuwe aan.",
-	"code.malformed": "Een eenmalige code bestaat alleen uit cijfers, bijvoorbeeld 123 456.",
-
-	// Errors about a new or current password, shown above the form.
-	"password.wrong":    "Dat wachtwoord klopt niet.",
-	"password.mismatch": "De twee nieuwe wachtwoorden zijn niet hetzelfde.",
-	"password.short":    "Het nieuwe wachtwoord is te kort.",
-	"password.invalid":  "Dat nieuwe wachtwoord kan niet. Kies een ander.",
-	"password.same":     "Het nieuwe wachtwoord moet anders zijn dan het huidige.",
-
-	// Errors about an authenticator's name.
-	"name.invalid": "Die naam kan niet. Probeer een kortere.",
-
-	// The error page: a message and what to do next (error.<x>_next).
+	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
+	"error.confirm_failed":          "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
+	"error.resend_wait":             "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",
+	"error.code_wrong":              "Die code werkte niet. Probeer de code die de app nu laat zien.",
+	"error.code_empty":              "Vul je eenmalige code in.",
+	"error.code_expired":            "Die code is verlopen. Vraag een nieuwe aan.",
+	"error.code_malformed":          "Een eenmalige code bestaat alleen uit cijfers, bijvoorbeeld 123 456.",
+	"error.password_wrong":          "Dat wachtwoord klopt niet.",
+	"error.password_mismatch":       "De twee nieuwe wachtwoorden zijn niet hetzelfde.",
+	"error.password_short":          "Het nieuwe wachtwoord is te kort.",
+	"error.password_weak":           "Dat nieuwe wachtwoord kan niet. Kies een ander.",
+	"error.password_same":           "Het nieuwe wachtwoord moet anders zijn dan het huidige.",
+	"error.name_invalid":            "Die naam kan niet. Probeer een kortere.",
 	"error.title":                   "Er ging iets mis",
 	"error.status":                  "Fout %d",
 	"error.back":                    "Terug",
@@ -194,22 +183,29 @@ var nl = map[string]string{
 	"error.too_many_next":           "Wacht een paar minuten en probeer het dan opnieuw.",
 	"error.session_expired":         "Je sessie is afgelopen.",
 	"error.session_expired_next":    "Log opnieuw in.",
-	"error.no_org":                  "We kennen deze organisatie niet.",
-	"error.no_org_next":             "Controleer het adres, of vraag je organisatie om de juiste link.",
-	"error.no_token":                "We kunnen die authenticator niet vinden.",
-	"error.back_to_dashboard":       "Ga terug naar je authenticators en probeer het opnieuw.",
+	"error.org_unknown":             "We kennen deze organisatie niet.",
+	"error.org_unknown_next":        "Controleer het adres, of vraag je organisatie om de juiste link.",
+	"error.token_unknown":           "We kunnen die authenticator niet vinden.",
+	"error.token_unknown_next":      "Ga terug naar je authenticators en probeer het opnieuw.",
 	"error.no_email":                "Er staat geen e-mailadres bij je account.",
 	"error.no_email_next":           "Vraag je organisatie om je e-mailadres toe te voegen.",
 	"error.enroll_not_allowed":      "Je kunt niet zelf een authenticator toevoegen.",
 	"error.enroll_not_allowed_next": "Vraag je organisatie om je een instellink te sturen.",
 
-	// One-time notices after an action.
-	"flash.password":   "Je wachtwoord is gewijzigd.",
-	"flash.renamed":    "De nieuwe naam is opgeslagen.",
-	"flash.removed":    "De authenticator is verwijderd.",
-	"flash.added":      "Je authenticator-app is toegevoegd.",
-	"flash.code_sent":  "We hebben je een nieuwe code gestuurd.",
-	"flash.signed_out": "Je bent uitgelogd.",
+	// Why an enrollment code was probably refused (EnrollView.Hint).
+	"hint.clock":        "Meestal staat de klok van de telefoon verkeerd, of veranderde de code terwijl je hem typte. Controleer of je telefoon datum en tijd automatisch instelt (Android: Instellingen → Systeem → Datum en tijd; iPhone: Instellingen → Algemeen → Datum en tijd) en typ daarna de nieuwste code.",
+	"hint.clock_ahead":  "De klok van je telefoon lijkt voor te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
+	"hint.clock_behind": "De klok van je telefoon lijkt achter te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
+	"hint.code_changed": "De code verandert elke 30 seconden. Typ de code die nu in beeld staat en druk op Bevestigen voordat hij verandert.",
+	"hint.scan_again":   "Heb je de QR-code van deze pagina gescand? Een oudere code voor dit account werkt niet. Verwijder het oude account uit de app en scan opnieuw.",
+
+	// One-time notices after an action (Page.Flash).
+	"flash.password_changed": "Je wachtwoord is gewijzigd.",
+	"flash.token_renamed":    "De nieuwe naam is opgeslagen.",
+	"flash.token_removed":    "De authenticator is verwijderd.",
+	"flash.token_added":      "Je authenticator-app is toegevoegd.",
+	"flash.code_sent":        "We hebben je een nieuwe code gestuurd.",
+	"flash.signed_out":       "Je bent uitgelogd.",
 
 	// Dates.
 	"date.months":   "jan feb mrt apr mei jun jul aug sep okt nov dec",

@@ -15,50 +15,110 @@ import (
 type Policy struct {
 	// MFARequired makes every portal login ask for a second factor; a user
 	// without an authenticator is walked through adding one first.
-	MFARequired bool `json:"mfa_required"`
+	MFARequired bool `json:"mfa_required" help:"ask every portal login for a second factor (true or false)"`
 	// LoginForm is "two-step" (username and password, then the code) or
 	// "combined" (username, code and password on one page).
-	LoginForm string `json:"login_form"`
+	LoginForm string `json:"login_form" help:"two-step (password, then code) or combined (all on one page)"`
 
 	// LockoutThreshold is how many second-factor guesses are evaluated per
 	// user before the account locks (1–100).
-	LockoutThreshold int `json:"lockout_threshold"`
+	LockoutThreshold int `json:"lockout_threshold" help:"wrong codes in a row before the user is locked (1 to 100)"`
 	// LockoutDuration is how long a lock lasts.
-	LockoutDuration Duration `json:"lockout_duration"`
+	LockoutDuration Duration `json:"lockout_duration" help:"how long a lock lasts (1m to 24h)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
-	OTPAlgorithm string   `json:"otp_algorithm"`
-	OTPDigits    int      `json:"otp_digits"`
-	OTPPeriod    Duration `json:"otp_period"`
+	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
+	OTPDigits    int      `json:"otp_digits" help:"digits per code of new tokens: 6 or 8"`
+	OTPPeriod    Duration `json:"otp_period" help:"how long a code of a new TOTP token lasts: 30s or 60s"`
 
 	// TOTPWindow is how many steps either side of the expected one a TOTP
 	// code may come from; HOTPWindow is how far ahead of the last accepted
 	// counter an HOTP code is looked for.
-	TOTPWindow int `json:"totp_window"`
-	HOTPWindow int `json:"hotp_window"`
+	TOTPWindow int `json:"totp_window" help:"TOTP steps accepted either side of the current one (0 to 2)"`
+	HOTPWindow int `json:"hotp_window" help:"HOTP counters looked ahead for a code (1 to 50)"`
 	// ResyncWindow bounds the search for two consecutive codes when a
 	// token is resynchronised (steps either side for TOTP, counters ahead
 	// for HOTP). It also bounds the drift remembered for a TOTP token.
-	ResyncWindow int `json:"resync_window"`
+	ResyncWindow int `json:"resync_window" help:"how far resync looks for two consecutive codes (the larger window to 1000)"`
 
 	// EnrollmentLifetime is how long an enrollment link stays valid.
-	EnrollmentLifetime Duration `json:"enrollment_lifetime"`
+	EnrollmentLifetime Duration `json:"enrollment_lifetime" help:"how long an enrollment link stays valid (1h to 720h)"`
+
+	// Methods are the second factors users may choose (MethodApp, …).
+	// Backup codes are always allowed: nobody is locked out for good.
+	Methods []string `json:"methods" help:"second factors users may choose: app, email, push, sms (comma-separated)"`
+
+	// PINMode is PINNone, PINServer (a PIN typed before every code,
+	// checked by the server) or PINToken (the PIN is kept by the app).
+	PINMode string `json:"pin_mode" help:"none, server (PIN typed before the code) or token (PIN kept by the app)"`
+	// PINMinLength and PINMaxLength bound a server PIN (4–16).
+	PINMinLength int `json:"pin_min_length" help:"shortest server PIN (4 to 16)"`
+	PINMaxLength int `json:"pin_max_length" help:"longest server PIN (4 to 16)"`
+	// PINDigitsOnly limits server PINs to digits; otherwise letters are allowed too.
+	PINDigitsOnly bool `json:"pin_digits_only" help:"server PINs are digits only (true) or letters and digits (false)"`
+	// PINChangeOnFirstUse makes a user change a PIN the operator assigned.
+	PINChangeOnFirstUse bool `json:"pin_change_on_first_use" help:"a PIN assigned by the operator must be changed at the next sign-in"`
+
+	// EmailCodeDigits and EmailCodeLifetime shape emailed codes.
+	EmailCodeDigits   int      `json:"email_code_digits" help:"digits of an emailed code (6 to 8)"`
+	EmailCodeLifetime Duration `json:"email_code_lifetime" help:"how long an emailed code is valid (1m to 1h)"`
+	// A new code may be mailed at most once per EmailResendEvery and
+	// EmailResendMax times per EmailResendWindow.
+	EmailResendEvery  Duration `json:"email_resend_every" help:"shortest wait before another code is mailed (10s to 10m)"`
+	EmailResendMax    int      `json:"email_resend_max" help:"most codes mailed within email_resend_window (1 to 20)"`
+	EmailResendWindow Duration `json:"email_resend_window" help:"the time email_resend_max counts over (1m to 24h)"`
+}
+
+// PIN modes.
+const (
+	PINNone   = "none"
+	PINServer = "server"
+	PINToken  = "token"
+)
+
+// Second-factor methods.
+const (
+	MethodApp   = "app"
+	MethodEmail = "email"
+	MethodPush  = "push"
+	MethodSMS   = "sms"
+)
+
+// Allows reports whether users may use method m.
+func (p Policy) Allows(m string) bool {
+	for _, x := range p.Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // Default returns the service provider's defaults (DESIGN.md section 6).
 func Default() Policy {
 	return Policy{
-		MFARequired:        true,
-		LoginForm:          "two-step",
-		LockoutThreshold:   5,
-		LockoutDuration:    Duration(10 * time.Minute),
-		OTPAlgorithm:       "SHA1",
-		OTPDigits:          6,
-		OTPPeriod:          Duration(30 * time.Second),
-		TOTPWindow:         1,
-		HOTPWindow:         10,
-		ResyncWindow:       40,
-		EnrollmentLifetime: Duration(72 * time.Hour),
+		MFARequired:         true,
+		LoginForm:           "two-step",
+		LockoutThreshold:    5,
+		LockoutDuration:     Duration(10 * time.Minute),
+		OTPAlgorithm:        "SHA1",
+		OTPDigits:           6,
+		OTPPeriod:           Duration(30 * time.Second),
+		TOTPWindow:          1,
+		HOTPWindow:          10,
+		ResyncWindow:        40,
+		EnrollmentLifetime:  Duration(72 * time.Hour),
+		Methods:             []string{MethodApp, MethodEmail},
+		PINMode:             PINNone,
+		PINMinLength:        4,
+		PINMaxLength:        16,
+		PINDigitsOnly:       true,
+		PINChangeOnFirstUse: true,
+		EmailCodeDigits:     6,
+		EmailCodeLifetime:   Duration(10 * time.Minute),
+		EmailResendEvery:    Duration(30 * time.Second),
+		EmailResendMax:      5,
+		EmailResendWindow:   Duration(15 * time.Minute),
 	}
 }
 
@@ -70,6 +130,25 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+	for _, m := range p.Methods {
+		check(m == MethodApp || m == MethodEmail || m == MethodPush || m == MethodSMS,
+			"methods may hold app, email, push and sms, not %q", m)
+	}
+	check(len(p.Methods) > 0, "methods must name at least one method")
+	check(p.PINMode == PINNone || p.PINMode == PINServer || p.PINMode == PINToken,
+		"pin_mode must be none, server or token, not %q", p.PINMode)
+	check(p.PINMinLength >= 4 && p.PINMinLength <= p.PINMaxLength && p.PINMaxLength <= 16,
+		"pin_min_length and pin_max_length must satisfy 4 <= min <= max <= 16, not %d and %d", p.PINMinLength, p.PINMaxLength)
+	check(p.EmailCodeDigits >= 6 && p.EmailCodeDigits <= 8,
+		"email_code_digits must be between 6 and 8, not %d", p.EmailCodeDigits)
+	check(p.EmailCodeLifetime.D() >= time.Minute && p.EmailCodeLifetime.D() <= time.Hour,
+		"email_code_lifetime must be between 1m and 1h, not %s", p.EmailCodeLifetime)
+	check(p.EmailResendEvery.D() >= 10*time.Second && p.EmailResendEvery.D() <= 10*time.Minute,
+		"email_resend_every must be between 10s and 10m, not %s", p.EmailResendEvery)
+	check(p.EmailResendMax >= 1 && p.EmailResendMax <= 20,
+		"email_resend_max must be between 1 and 20, not %d", p.EmailResendMax)
+	check(p.EmailResendWindow.D() >= time.Minute && p.EmailResendWindow.D() <= 24*time.Hour,
+		"email_resend_window must be between 1m and 24h, not %s", p.EmailResendWindow)
 	check(p.LoginForm == "two-step" || p.LoginForm == "combined",
 		"login_form must be two-step or combined, not %q", p.LoginForm)
 	check(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 100,
@@ -93,17 +172,28 @@ func (p Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Parse decodes a stored policy. Keys missing from data keep their
-// defaults, so policies stored before a setting existed stay valid.
+// Parse decodes a stored policy and validates it. Keys missing from data
+// keep their defaults, so policies stored before a setting existed stay valid.
 func Parse(data []byte) (Policy, error) {
+	p, err := Decode(data)
+	if err != nil {
+		return Policy{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+// Decode reads a stored policy like Parse but does not validate it, so
+// that a policy stored with a value no longer allowed can still be read
+// and corrected.
+func Decode(data []byte) (Policy, error) {
 	p := Default()
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &p); err != nil {
 			return Policy{}, fmt.Errorf("policy: %w", err)
 		}
-	}
-	if err := p.Validate(); err != nil {
-		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
 	return p, nil
 }

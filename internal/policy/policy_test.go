@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestParseKeepsDefaultsForMissingKeys(t *testing.T) {
 	want := Default()
 	want.LockoutThreshold = 3
 	want.LockoutDuration = Duration(time.Hour)
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("Parse() = %+v, want %+v", p, want)
 	}
 }
@@ -76,7 +77,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Fatalf("json = %s, want durations written as text", b)
 	}
 	p, err := Parse(b)
-	if err != nil || p != Default() {
+	if err != nil || !reflect.DeepEqual(p, Default()) {
 		t.Fatalf("Parse(Marshal(Default())) = %+v, %v; want Default()", p, err)
 	}
 }

@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"html"
 	"html/template"
 	"image"
 	"image/color"
 	"image/png"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,17 +130,17 @@ func renderSamples(lang string) []renderSample {
 
 	add("enroll_password", "enroll_password", page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m", Username: "j.devries"}))
 	p := page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m"})
-	p.Error = "enroll_password.wrong"
+	p.Error = "error.password_wrong"
 	add("enroll_password-error", "enroll_password", p)
 	add("enroll", "enroll", page("/enroll?", enroll("android")))
 	add("enroll-iphone", "enroll", page("/enroll?", enroll("iphone")))
 	add("enroll-other", "enroll", page("/enroll?", enroll("other")))
 	add("enroll-none", "enroll", page("/enroll?", enroll("")))
 	v := enroll("android")
-	v.Hint = "enroll.hint_clock"
+	v.Hint = "hint.clock"
 	v.Hidden["code"] = "must not be a second code field"
 	p = page("/enroll?", v)
-	p.Error = "code.wrong"
+	p.Error = "error.code_wrong"
 	add("enroll-error", "enroll", p)
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
@@ -148,16 +153,16 @@ func renderSamples(lang string) []renderSample {
 	}
 	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login"}))
 	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
-	p.Error = "login.wrong"
+	p.Error = "error.login_failed"
 	add("login-combined", "login", p)
 	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
 	p = page("/o/acme/?", dashboard)
-	p.User, p.Flash = "j.devries", "flash.renamed"
+	p.User, p.Flash = "j.devries", "flash.token_renamed"
 	add("dashboard", "dashboard", p)
 	empty := dashboard
 	empty.Tokens, empty.HasPassword = nil, false
 	p = page("/o/acme/?", empty)
-	p.User, p.Error = "j.devries", "password.mismatch"
+	p.User, p.Error = "j.devries", "error.password_mismatch"
 	add("dashboard-empty", "dashboard", p)
 	p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0]})
 	p.User = "j.devries"
@@ -468,6 +473,13 @@ func TestRenderMails(t *testing.T) {
 			if !strings.Contains(text, "Twofold") || !strings.Contains(html, "Twofold") {
 				t.Errorf("%s %s: Twofold not named", l.Code, name)
 			}
+			greeting := i18n.T(l.Code, "mail.greeting_plain")
+			if name != "verify_code" {
+				greeting = i18n.T(l.Code, "mail.greeting", "j.devries")
+			}
+			if strings.Count(text, greeting) != 1 || strings.Count(html, greeting) != 1 {
+				t.Errorf("%s %s: greeting %q not exactly once", l.Code, name, greeting)
+			}
 			if !strings.Contains(html, `<html lang="`+l.Code+`">`) {
 				t.Errorf("%s %s: html lang", l.Code, name)
 			}
@@ -606,5 +618,62 @@ func TestWriteSamplePages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestRenderKeysExist checks that every catalogue key the templates name,
+// and every key-like string in this package's Go code (errors, notices,
+// hints, titles), is in the catalogue.
+func TestRenderKeysExist(t *testing.T) {
+	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)"`)
+	err := fs.WalkDir(renderTemplateFS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := renderTemplateFS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
+			if !strings.HasSuffix(m[1], "_") && !i18n.Has(m[1]) {
+				t.Errorf("%s: %q is not in the catalogue", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prefixes used with print or keyfor: every value must be there too.
+	for _, key := range []string{"enroll.platform.android", "enroll.platform.iphone", "enroll.platform.other",
+		"enroll.install_android", "enroll.install_iphone", "enroll.install_other", "enroll.install_any",
+		"enroll_gone.reason.unknown", "token.type.other", "token.state.other"} {
+		if !i18n.Has(key) {
+			t.Errorf("%q is not in the catalogue", key)
+		}
+	}
+
+	looksLikeKey := regexp.MustCompile(`^((error|flash|hint)\.[a-z_]+|[a-z_]+\.title)$`)
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err == nil && looksLikeKey.MatchString(s) && !i18n.Has(s) {
+				t.Errorf("%s: %q is not in the catalogue", fset.Position(lit.Pos()), s)
+			}
+			return true
+		})
 	}
 }

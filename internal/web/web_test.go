@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -228,7 +230,48 @@ func has(t *testing.T, p page, what ...string) {
 	}
 }
 
-func en(key string) string { return i18n.T("en", key) }
+// en is the English message key as a page shows it; a key missing from
+// the catalogue fails the test rather than matching its own marker.
+func en(key string) string {
+	if !slices.Contains(i18n.Keys(), key) {
+		panic("the catalogue has no message " + key)
+	}
+	return html.EscapeString(i18n.T("en", key))
+}
+
+// TestHandlersUseKnownMessages reads the handlers for the message keys
+// they name and checks each is in the catalogue, in every language.
+func TestHandlersUseKnownMessages(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	key := regexp.MustCompile(`"((?:error|flash|hint|[a-z_]+)\.[a-z_.]+)"`)
+	known := map[string]bool{}
+	for _, k := range i18n.Keys() {
+		known[k] = true
+	}
+	audit := map[string]bool{"portal.login": true, "portal.logout": true, "token.rename": true}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "render.go" || f == "views.go" {
+			continue // the renderer builds keys from prefixes; it has tests of its own
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range key.FindAllStringSubmatch(string(src), -1) {
+			if audit[m[1]] {
+				continue
+			}
+			checked++
+			if !known[m[1]] {
+				t.Errorf("%s uses message %q, which the catalogue lacks", f, m[1])
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("found only %d message keys in the handlers; the pattern is broken", checked)
+	}
+}
 
 func TestEnrollmentByInvitation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
