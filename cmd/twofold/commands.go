@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
@@ -14,6 +15,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/config"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
+	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 func newRoot(c *cli) *cobra.Command {
@@ -150,7 +152,55 @@ func (c *cli) userCmd() *cobra.Command {
 		}),
 	}
 	passwd.Flags().Bool("password-stdin", true, "read the password from standard input (the only way; the flag is for scripts that say so)")
-	cmd.AddCommand(add, passwd)
+	var pinStdin bool
+	pin := &cobra.Command{
+		Use:   "pin ORG/USER [--pin-stdin]",
+		Short: "Assign a user's server PIN: random (printed once) or read from standard input",
+		Long: `Assign a user's server PIN, typed before every code when the organization's
+policy says pin_mode=server. Without --pin-stdin a random PIN is made and printed
+once. The user must change an assigned PIN at the next sign-in when the policy
+says pin_change_on_first_use=true.`,
+		Args: cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			var given string
+			if pinStdin {
+				var err error
+				if given, err = c.line("a PIN"); err != nil {
+					return err
+				}
+			}
+			p, err := a.admin.SetPIN(cmd.Context(), org, user, given, false)
+			if err != nil {
+				return err
+			}
+			if !pinStdin {
+				fmt.Fprintf(c.stderr, "PIN of %s/%s (shown once):\n", org.Slug, auth.CanonicalUsername(user))
+				fmt.Fprintln(c.stdout, p)
+			} else {
+				fmt.Fprintf(c.stdout, "PIN of %s/%s set\n", org.Slug, auth.CanonicalUsername(user))
+			}
+			return nil
+		}),
+	}
+	pin.Flags().BoolVar(&pinStdin, "pin-stdin", false, "read the PIN from the first line of standard input")
+
+	backup := &cobra.Command{
+		Use:   "backup-codes ORG/USER",
+		Short: "Make a new set of ten backup codes for a user (printed once; the old set stops working)",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			codes, err := a.admin.GenerateBackupCodes(cmd.Context(), org, user)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stderr, "backup codes of %s/%s (shown once; each works once):\n", org.Slug, auth.CanonicalUsername(user))
+			for _, code := range codes {
+				fmt.Fprintln(c.stdout, code)
+			}
+			return nil
+		}),
+	}
+	cmd.AddCommand(add, passwd, pin, backup)
 	return cmd
 }
 
@@ -174,6 +224,9 @@ an operator with "twofold token activate".`,
 				return err
 			}
 			fmt.Fprintf(c.stdout, "assigned %s token %s to %s/%s\n", en.Token.Type, en.Token.Serial, org.Slug, auth.CanonicalUsername(user))
+			if en.Token.Type == "email" {
+				return c.mailFirstCode(cmd, a, org, user, en.Token.Serial)
+			}
 			if err := c.sendLink(cmd, a, org, user, en, noEmail); err != nil {
 				return err
 			}
@@ -183,7 +236,7 @@ an operator with "twofold token activate".`,
 			return nil
 		}),
 	}
-	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based) or hotp (counter-based)")
+	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based), hotp (counter-based) or email (codes by mail)")
 	enroll.Flags().StringVar(&name, "name", "", "a name for the token, shown to the user")
 	enroll.Flags().BoolVar(&showSecret, "show-secret", false, "also print the otpauth:// URI, for provisioning by script")
 	enroll.Flags().BoolVar(&noEmail, "no-email", false, "do not mail the link; only print it")
@@ -299,6 +352,7 @@ an operator with "twofold token activate".`,
 		}),
 	}
 
+	var transaction string
 	activate := &cobra.Command{
 		Use:     "activate ORG/USER [SERIAL]",
 		Short:   "Activate an assigned token with its first code, read from standard input",
@@ -313,10 +367,14 @@ an operator with "twofold token activate".`,
 			if err != nil {
 				return err
 			}
-			out, err := c.verifier(a).Activate(cmd.Context(), c.request(org, user, code), serial)
+			r := c.request(org, user, code)
+			r.TransactionID = transaction
+			out, err := c.verifier(a, nil, nil).Activate(cmd.Context(), r, serial)
 			return c.verdict(out, err, serial+" is active", "code refused; "+serial+" stays assigned (check the phone's clock, or wait for the next code)")
 		}),
 	}
+
+	activate.Flags().StringVar(&transaction, "transaction", "", "for an email token: the transaction printed when its code was mailed")
 
 	resync := &cobra.Command{
 		Use:     "resync ORG/USER [SERIAL]",
@@ -336,7 +394,7 @@ an operator with "twofold token activate".`,
 			if err != nil {
 				return err
 			}
-			out, err := c.verifier(a).Resync(cmd.Context(), c.request(org, user, code), serial, next)
+			out, err := c.verifier(a, nil, nil).Resync(cmd.Context(), c.request(org, user, code), serial, next)
 			return c.verdict(out, err, serial+" is back in step", "codes refused: they must be two consecutive codes from the token")
 		}),
 	}
@@ -400,7 +458,7 @@ rules. Exit status: 0 accept, 1 reject, 2 when the check could not be made.`,
 					return err
 				}
 				r.Code = code
-				out, err := c.verifier(a).Verify(cmd.Context(), r)
+				out, err := c.verifier(a, nil, nil).Verify(cmd.Context(), r)
 				if err != nil {
 					return err
 				}
@@ -487,6 +545,21 @@ func (c *cli) sendLink(cmd *cobra.Command, a *app, org store.Org, user string, e
 	return nil
 }
 
+// mailFirstCode mails the code that activates an email token.
+func (c *cli) mailFirstCode(cmd *cobra.Command, a *app, org store.Org, user, serial string) error {
+	v, err := c.mailingVerifier(a)
+	if err != nil {
+		return err
+	}
+	txid, err := v.StartEmail(cmd.Context(), c.request(org, user, ""), true)
+	if err != nil {
+		return fmt.Errorf("mail the first code: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "a code was mailed to the user; activate with:\n  echo CODE | twofold token activate %s/%s %s --transaction %s\n",
+		org.Slug, auth.CanonicalUsername(user), serial, txid)
+	return nil
+}
+
 func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	n, err := a.admin.Reseal(cmd.Context())
 	if err != nil {
@@ -496,8 +569,24 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	return nil
 }
 
-func (c *cli) verifier(a *app) *auth.Verifier {
-	return auth.NewVerifier(auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log})
+// verifier builds the verification core; mailer sends emailed codes, and
+// reg, when not nil, receives its metrics.
+func (c *cli) verifier(a *app, mailer *web.Mailer, reg prometheus.Registerer) *auth.Verifier {
+	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
+		Rand: a.admin.Rand, Registerer: reg}
+	if mailer != nil {
+		cfg.Sender = web.CodeSender{Store: a.store, Mailer: mailer}
+	}
+	return auth.NewVerifier(cfg)
+}
+
+// mailingVerifier is the core with emailed codes, for commands that may send them.
+func (c *cli) mailingVerifier(a *app) (*auth.Verifier, error) {
+	m, err := a.mailer()
+	if err != nil {
+		return nil, err
+	}
+	return c.verifier(a, m, nil), nil
 }
 
 func (c *cli) request(org store.Org, user, code string) auth.Request {

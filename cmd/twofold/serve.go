@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/api"
-	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
 	"github.com/twofold-mfa/twofold/internal/web"
@@ -45,13 +44,11 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	v := auth.NewVerifier(auth.Config{
-		Store: a.store, Keys: a.keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log, Registerer: reg,
-	})
 	mailer, err := a.mailer()
 	if err != nil {
 		return err
 	}
+	v := c.verifier(a, mailer, reg)
 	pages := web.New(web.Config{
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,

@@ -194,11 +194,13 @@ type Enrolled struct {
 	URI string
 }
 
-// EnrollToken assigns a new token of type typ ("totp" or "hotp") to a
-// user. The token stays assigned until its first code is verified.
+// EnrollToken assigns a new token of type typ ("totp", "hotp" or
+// "email") to a user. The token stays assigned until its first code is
+// verified. An email token needs the user's email address; its first code
+// is mailed (auth.Verifier.StartEmail), so it has no enrollment link.
 func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
-	if typ != "totp" && typ != "hotp" {
-		return Enrolled{}, invalid("token type must be totp or hotp, not %q", typ)
+	if typ != "totp" && typ != "hotp" && typ != "email" {
+		return Enrolled{}, invalid("token type must be totp, hotp or email, not %q", typ)
 	}
 	u, err := s.User(ctx, org, username)
 	if err != nil {
@@ -228,18 +230,28 @@ func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ,
 		// The first HOTP code is counter 0; TOTP steps are far above 0.
 		LastStep: -1,
 	}
-	if typ == "totp" {
-		t.Period, t.LastStep = int(pol.OTPPeriod.D()/time.Second), 0
-	}
 	en := &store.Enrollment{
 		CodeHash: secret.HashToken(code), Status: store.EnrollmentPending,
 		ExpiresAt: now.Add(pol.EnrollmentLifetime.D()), CreatedAt: now,
+	}
+	switch typ {
+	case "totp":
+		t.Period, t.LastStep = int(pol.OTPPeriod.D()/time.Second), 0
+	case "email":
+		if u.Email == "" {
+			return Enrolled{}, invalid("user %s has no email address for an email token (add one first)", u.Username)
+		}
+		// Codes are made per challenge; the sealed key is never used.
+		t.Digits, t.LastStep, en = pol.EmailCodeDigits, 0, nil
 	}
 	t, err = s.Store.CreateToken(ctx, t,
 		func(t store.Token) ([]byte, error) { return s.Keys.Seal(key, store.SecretAD(t)) },
 		en, s.event(org.ID, "token.enroll", org.Slug+"/"+u.Username+" "+strings.ToUpper(typ+serial)))
 	if err != nil {
 		return Enrolled{}, err
+	}
+	if en == nil {
+		return Enrolled{Token: t}, nil
 	}
 	k := otp.Key{
 		Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,

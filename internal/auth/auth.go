@@ -307,7 +307,7 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	pinOK := v.pinChecker(sub.PINHash)
 
 	if r.TransactionID != "" {
-		return v.answerChallenge(ctx, r, sub, in, withPIN, pinOK, ev, pol)
+		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinOK, ev, pol)
 	}
 	if pin, code, ok := in.backup(withPIN); ok && a.state == store.TokenActive && !a.resync {
 		if !pinOK(pin) {

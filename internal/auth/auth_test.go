@@ -28,7 +28,18 @@ type env struct {
 	admin *admin.Service
 	v     *auth.Verifier
 	org   store.Org
+	mail  *recorder
 }
+
+// recorder keeps the codes the core mails.
+type recorder struct{ codes []string }
+
+func (r *recorder) SendCode(_ context.Context, _, _ int64, code string, _ time.Duration) error {
+	r.codes = append(r.codes, code)
+	return nil
+}
+
+func (r *recorder) last() string { return r.codes[len(r.codes)-1] }
 
 func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
@@ -40,11 +51,12 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	}
 	e := &env{t: t, ctx: context.Background(), clock: clk, store: s}
 	e.admin = &admin.Service{Store: s, Keys: keys, Hasher: cheap, Clock: clk, PublicURL: "https://mfa.example", Actor: "test"}
-	e.v = auth.NewVerifier(auth.Config{Store: s, Keys: keys, Clock: clk, Hasher: cheap})
+	e.mail = &recorder{}
+	e.v = auth.NewVerifier(auth.Config{Store: s, Keys: keys, Clock: clk, Hasher: cheap, Sender: e.mail})
 	if e.org, err = e.admin.CreateOrg(e.ctx, "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: "alice", Password: "correct horse"}); err != nil {
+	if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: "alice", Password: "correct horse", Email: "alice@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -125,7 +125,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 
 // answerChallenge checks a code against the challenge r names. The guess
 // has been reserved already.
-func (v *Verifier) answerChallenge(ctx context.Context, r Request, sub store.Subject, in input, withPIN bool, pinOK func(string) bool, ev store.Event, pol policy.Policy) (Outcome, error) {
+func (v *Verifier) answerChallenge(ctx context.Context, r Request, state string, sub store.Subject, in input, withPIN bool, pinOK func(string) bool, ev store.Event, pol policy.Policy) (Outcome, error) {
 	now := ev.At
 	hash := secret.HashToken(r.TransactionID)
 	c, err := v.store.ChallengeByTxID(ctx, r.OrgID, hash)
@@ -134,6 +134,15 @@ func (v *Verifier) answerChallenge(ctx context.Context, r Request, sub store.Sub
 	}
 	if err != nil {
 		return v.fail(err)
+	}
+	// The challenge's token must be in the state this check serves: a
+	// code that activates an assigned token signs nobody in.
+	tokenOK := false
+	for _, t := range sub.Tokens {
+		tokenOK = tokenOK || (t.ID == c.TokenID && t.State == state)
+	}
+	if !tokenOK {
+		return v.refuse(ctx, ev, ErrNoChallenge)
 	}
 	pin, code, ok := in.otp(withPIN, pol.EmailCodeDigits)
 	if !ok {

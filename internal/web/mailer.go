@@ -53,3 +53,25 @@ func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
 	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
 }
+
+// CodeSender mails the verification core's emailed one-time codes.
+type CodeSender struct {
+	Store interface {
+		OrgByID(ctx context.Context, id int64) (store.Org, error)
+		UserByID(ctx context.Context, orgID, id int64) (store.User, error)
+	}
+	Mailer *Mailer
+}
+
+// SendCode mails code to the user; it satisfies auth.CodeSender.
+func (c CodeSender) SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error {
+	org, err := c.Store.OrgByID(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	u, err := c.Store.UserByID(ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	return c.Mailer.VerifyCode(ctx, org, u, code, valid)
+}

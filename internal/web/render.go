@@ -61,7 +61,7 @@ type Renderer struct {
 }
 
 // renderMailSet is one mail's templates: "subject" and "text" in the text
-// set, "html" in the HTML set.
+// set; in the HTML set, the mail layout ("layout") around the mail's "body".
 type renderMailSet struct {
 	text *texttemplate.Template
 	html *template.Template
@@ -326,8 +326,6 @@ func renderFuncs() template.FuncMap {
 			}
 			return out
 		},
-		// stylesheet is the layout's stylesheet address.
-		"stylesheet": StylesheetURL,
 	}
 }
 
