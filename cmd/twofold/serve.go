@@ -53,7 +53,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
-	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log), Pages: pages.Handler(), Metrics: reg, Log: a.log})
+	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(), Metrics: reg, Log: a.log})
 
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {

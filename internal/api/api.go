@@ -3,13 +3,19 @@
 // Applications (VPN gateways, web applications) check their users' codes
 // with POST /api/v1/validate, authenticated by an organization's API key.
 // Every refusal — unknown user, wrong code, wrong password, locked, code
-// used already — is the same answer, {"result":"reject"}; the reason goes
-// to the audit log only. The one refusal that is an error instead is a
-// code that is not 6 to 8 digits, which is decided before any account is
-// looked up and so tells nothing about one.
+// used already, no email token, unknown transaction — is the same answer,
+// {"result":"reject"}; the reason goes to the audit log only. The one
+// refusal that is an error instead is a code that is not 6 to 8 digits,
+// which is decided before any account is looked up and so tells nothing
+// about one.
+//
+// The same endpoint starts an email challenge ("methods": ["email"]),
+// which answers {"result":"challenge","transaction_id":…}; the code the
+// user receives is then validated with that transaction_id, and
+// GET /api/v1/transactions/{id} tells how the challenge stands.
 //
 // The validate path is hot: it does not log above debug level, answers
-// with pre-built bytes, and parses the body once.
+// codes with pre-built bytes, and parses the body once.
 package api
 
 import (
@@ -26,6 +32,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -33,24 +40,32 @@ import (
 // Verifier is what the API needs from the verification core.
 type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
+	ResendEmail(ctx context.Context, r auth.Request) error
 }
 
-// Keys finds API keys.
-type Keys interface {
+// Store is what the API needs from persistence: it finds API keys, and
+// challenges for their status. *store.Store is one.
+type Store interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error)
+	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
 }
 
 // The paths served.
 const (
-	pathValidate = "/api/v1/validate"
-	pathOpenAPI  = "/api/v1/openapi.json"
+	pathValidate       = "/api/v1/validate"
+	pathTransaction    = prefixTransactions + "{id}" // as the OpenAPI document says it
+	prefixTransactions = "/api/v1/transactions/"
+	pathOpenAPI        = "/api/v1/openapi.json"
 )
 
 // routes lists every path the handler serves with the methods it allows,
 // as the Allow header says them. The tests hold openapi.json to it.
 var routes = map[string]string{
-	pathValidate: "POST",
-	pathOpenAPI:  "GET, HEAD",
+	pathValidate:    "POST",
+	pathTransaction: "GET",
+	pathOpenAPI:     "GET, HEAD",
 }
 
 // maxBody is the largest validate body accepted.
@@ -125,21 +140,49 @@ var (
 		http.Header{"Allow": {routes[pathValidate]}})
 	onlyGet = errorResponse(http.StatusMethodNotAllowed, "use GET here",
 		http.Header{"Allow": {routes[pathOpenAPI]}})
+	onlyGetTransaction = errorResponse(http.StatusMethodNotAllowed, "use GET here",
+		http.Header{"Allow": {routes[pathTransaction]}})
+	tooSoon = errorResponse(http.StatusTooManyRequests,
+		"a code was mailed to this user moments ago or too often: wait before asking for another (by default one per 30 seconds, five per 15 minutes)", nil)
+	noTransaction = errorResponse(http.StatusNotFound, "no such transaction", nil)
+
+	// statuses are the answers of GET /api/v1/transactions/{id}.
+	statuses = map[string]*response{
+		store.ChallengePending:  fixed(http.StatusOK, `{"status":"pending"}`, nil),
+		store.ChallengeAccepted: fixed(http.StatusOK, `{"status":"accepted"}`, nil),
+		store.ChallengeDenied:   fixed(http.StatusOK, `{"status":"denied"}`, nil),
+		store.ChallengeExpired:  fixed(http.StatusOK, `{"status":"expired"}`, nil),
+	}
 	openAPI = fixed(http.StatusOK, string(openAPIDocument), nil)
 )
 
 type handler struct {
-	v    Verifier
-	keys Keys
-	log  *slog.Logger
+	v     Verifier
+	store Store
+	clock clock.Clock
+	log   *slog.Logger
+}
+
+// An Option changes a handler made by New.
+type Option func(*handler)
+
+// WithClock makes the handler tell the time by clk instead of the system
+// clock; it decides when a pending transaction has expired. Give it the
+// verifier's clock.
+func WithClock(clk clock.Clock) Option {
+	return func(h *handler) { h.clock = clk }
 }
 
 // New returns the handler for /api/v1/ (mount it at "/api/v1/" on a ServeMux). log may be nil.
-func New(v Verifier, keys Keys, log *slog.Logger) http.Handler {
+func New(v Verifier, st Store, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &handler{v: v, keys: keys, log: log}
+	h := &handler{v: v, store: st, clock: clock.System{}, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +200,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		write(w, openAPI)
 	default:
-		write(w, notFound)
+		id, ok := strings.CutPrefix(r.URL.Path, prefixTransactions)
+		if !ok || id == "" || strings.Contains(id, "/") {
+			write(w, notFound)
+			return
+		}
+		if r.Method != http.MethodGet {
+			write(w, onlyGetTransaction)
+			return
+		}
+		h.transaction(w, r, id)
 	}
 }
 
@@ -181,7 +233,27 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	write(w, errorResponse(status, msg, nil))
 }
 
-func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
+// challengeAnswer is the answer that a challenge was started: the
+// application sends the code the user receives back with the
+// transaction id.
+type challengeAnswer struct {
+	Result        string   `json:"result"`
+	TransactionID string   `json:"transaction_id"`
+	Methods       []string `json:"methods"`
+}
+
+// writeChallenge answers that the challenge txid waits for a code.
+func writeChallenge(w http.ResponseWriter, txid string) {
+	body, err := json.Marshal(challengeAnswer{Result: "challenge", TransactionID: txid, Methods: []string{methodEmail}})
+	if err != nil {
+		panic(err) // strings always encode
+	}
+	write(w, &response{status: http.StatusOK, body: body, length: []string{strconv.Itoa(len(body))}})
+}
+
+// authenticate returns the API key the request carries, or answers the
+// request itself and returns false. op names the endpoint in log lines.
+func (h *handler) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, op, source string) (store.APIKey, bool) {
 	key, ok := bearer(r.Header)
 	if !ok {
 		if len(r.Header["Authorization"]) == 0 {
@@ -189,24 +261,31 @@ func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 		} else {
 			write(w, notBearer)
 		}
-		return
+		return store.APIKey{}, false
 	}
+	k, err := h.store.APIKeyByHash(ctx, secret.HashToken(key))
+	if errors.Is(err, store.ErrNotFound) {
+		if h.log.Enabled(ctx, slog.LevelDebug) {
+			h.log.DebugContext(ctx, op+": unknown or revoked API key", "remote", source)
+		}
+		write(w, invalidKey)
+		return store.APIKey{}, false
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, op+": cannot look up the API key; answered 503", "remote", source, "err", err)
+		write(w, unavailable)
+		return store.APIKey{}, false
+	}
+	return k, true
+}
+
+func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 	// Detached from the connection: see verifyTimeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), verifyTimeout)
 	defer cancel()
 	source := remoteIP(r.RemoteAddr)
-
-	k, err := h.keys.APIKeyByHash(ctx, secret.HashToken(key))
-	if errors.Is(err, store.ErrNotFound) {
-		if h.log.Enabled(ctx, slog.LevelDebug) {
-			h.log.DebugContext(ctx, "validate: unknown or revoked API key", "remote", source)
-		}
-		write(w, invalidKey)
-		return
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "validate: cannot look up the API key; answered 503", "remote", source, "err", err)
-		write(w, unavailable)
+	k, ok := h.authenticate(ctx, w, r, "validate", source)
+	if !ok {
 		return
 	}
 
@@ -233,33 +312,147 @@ func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	out, err := h.v.Verify(ctx, auth.Request{
+	req := auth.Request{
 		OrgID:         k.OrgID,
 		Username:      in.Username,
 		Code:          in.Code,
 		Password:      in.Password,
 		CheckPassword: in.HasPassword,
+		TransactionID: in.TransactionID,
 		Actor:         "api:" + k.Name,
 		Source:        source,
-	})
+	}
+	switch {
+	case in.Methods != nil:
+		h.startChallenge(ctx, w, k, req)
+	case in.Resend:
+		h.resend(ctx, w, k, req)
+	default:
+		h.verify(ctx, w, k, req)
+	}
+}
+
+// verify checks a code, on its own or as the answer to a challenge.
+func (h *handler) verify(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request) {
+	out, err := h.v.Verify(ctx, req)
 	switch {
 	case err != nil:
 		// Never the code, password or key: err comes from the store.
-		h.log.ErrorContext(ctx, "validate: cannot verify; answered 503", "key", k.Name, "remote", source, "err", err)
+		h.log.ErrorContext(ctx, "validate: cannot verify; answered 503", "key", k.Name, "remote", req.Source, "err", err)
 		write(w, unavailable)
 	case out.Accepted:
 		if h.log.Enabled(ctx, slog.LevelDebug) {
-			h.log.DebugContext(ctx, "validate: accept", "key", k.Name, "remote", source, "token", out.Serial)
+			h.log.DebugContext(ctx, "validate: accept", "key", k.Name, "remote", req.Source, "token", out.Serial, "method", out.Method)
 		}
 		write(w, accept)
 	case errors.Is(out.Reason, auth.ErrMalformed):
 		write(w, malformedCode)
 	default:
-		if h.log.Enabled(ctx, slog.LevelDebug) {
-			h.log.DebugContext(ctx, "validate: reject", "key", k.Name, "remote", source, "reason", out.Reason)
-		}
-		write(w, reject)
+		h.rejected(ctx, w, k, req, out.Reason)
 	}
+}
+
+// startChallenge mails the user a code, after checking the password when
+// the request has one. Email is the one method there is yet, so the
+// methods asked for are all email.
+func (h *handler) startChallenge(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request) {
+	if req.CheckPassword {
+		// Checked first, so that no code is mailed to a stranger's
+		// request; it counts against the lockout like any guess.
+		out, err := h.v.CheckPassword(ctx, req)
+		if err != nil {
+			h.log.ErrorContext(ctx, "validate: cannot check the password; answered 503", "key", k.Name, "remote", req.Source, "err", err)
+			write(w, unavailable)
+			return
+		}
+		if !out.Accepted {
+			h.rejected(ctx, w, k, req, out.Reason)
+			return
+		}
+	}
+	txid, err := h.v.StartEmail(ctx, req, false)
+	switch {
+	case errors.Is(err, auth.ErrNoEmailToken):
+		h.rejected(ctx, w, k, req, err)
+	case errors.Is(err, auth.ErrTooSoon):
+		write(w, tooSoon)
+	case err != nil:
+		h.log.ErrorContext(ctx, "validate: cannot start an email challenge; answered 503", "key", k.Name, "remote", req.Source, "err", err)
+		write(w, unavailable)
+	default:
+		if h.log.Enabled(ctx, slog.LevelDebug) {
+			h.log.DebugContext(ctx, "validate: challenge", "key", k.Name, "remote", req.Source, "method", methodEmail)
+		}
+		writeChallenge(w, txid)
+	}
+}
+
+// resend mails a new code for the challenge req names.
+func (h *handler) resend(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request) {
+	err := h.v.ResendEmail(ctx, req)
+	switch {
+	case errors.Is(err, auth.ErrNoChallenge), errors.Is(err, auth.ErrNoEmailToken):
+		h.rejected(ctx, w, k, req, err)
+	case errors.Is(err, auth.ErrTooSoon):
+		write(w, tooSoon)
+	case err != nil:
+		h.log.ErrorContext(ctx, "validate: cannot send the code again; answered 503", "key", k.Name, "remote", req.Source, "err", err)
+		write(w, unavailable)
+	default:
+		if h.log.Enabled(ctx, slog.LevelDebug) {
+			h.log.DebugContext(ctx, "validate: code sent again", "key", k.Name, "remote", req.Source, "method", methodEmail)
+		}
+		writeChallenge(w, req.TransactionID)
+	}
+}
+
+// rejected sends the one answer to every refusal; the reason goes to the
+// debug log only.
+func (h *handler) rejected(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request, reason error) {
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.DebugContext(ctx, "validate: reject", "key", k.Name, "remote", req.Source, "reason", reason)
+	}
+	write(w, reject)
+}
+
+// maxTxID is the longest transaction id looked up; Twofold's are 26 characters.
+const maxTxID = 128
+
+// transaction answers the status of the challenge named id.
+func (h *handler) transaction(w http.ResponseWriter, r *http.Request, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), verifyTimeout)
+	defer cancel()
+	source := remoteIP(r.RemoteAddr)
+	k, ok := h.authenticate(ctx, w, r, "transaction", source)
+	if !ok {
+		return
+	}
+	if len(id) > maxTxID {
+		write(w, noTransaction)
+		return
+	}
+	// Never the id in a log line: with the code it completes a login.
+	c, err := h.store.ChallengeByTxID(ctx, k.OrgID, secret.HashToken(id))
+	if errors.Is(err, store.ErrNotFound) {
+		write(w, noTransaction)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "transaction: cannot look up the transaction; answered 503", "key", k.Name, "remote", source, "err", err)
+		write(w, unavailable)
+		return
+	}
+	status := c.Status
+	if status == store.ChallengePending && !h.clock.Now().Before(c.ExpiresAt) {
+		status = store.ChallengeExpired
+	}
+	resp, ok := statuses[status]
+	if !ok {
+		h.log.ErrorContext(ctx, "transaction: the stored status is not one the API knows; answered 503", "key", k.Name, "remote", source, "status", status)
+		write(w, unavailable)
+		return
+	}
+	write(w, resp)
 }
 
 // bearer returns the key of an "Authorization: Bearer <key>" header. The

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
 
@@ -224,7 +226,25 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 				400, `"username" appears twice`, nil},
 			{"Data after the object is refused.", good + `{}`, nil, 400, "after the JSON object", nil},
 			{"An empty username is refused.", `{"username": "", "code": "` + code + `"}`, nil, 400, "username is missing or empty", nil},
-			{"A missing code is refused.", `{"username": "alice"}`, nil, 400, "code is missing or empty", nil},
+			{"A body with neither code nor methods is refused.", `{"username": "alice"}`, nil, 400, "code or methods is required", nil},
+			{"An empty code is refused.", `{"username": "alice", "code": ""}`, nil, 400, "code is missing or empty", nil},
+			{"Code and methods together are refused.", `{"username": "alice", "code": "` + code + `", "methods": ["email"]}`, nil,
+				400, "code or methods, not both", nil},
+			{"Empty methods are refused.", `{"username": "alice", "methods": []}`, nil, 400, "methods is empty", nil},
+			{"An unknown method is refused, naming the known ones.", `{"username": "alice", "methods": ["push"]}`, nil,
+				400, `unknown method "push": the methods are email`, nil},
+			{"Resend without a transaction is refused.", `{"username": "alice", "resend": true}`, nil, 400, "resend needs the transaction_id", nil},
+			{"A transaction without a code is refused.", `{"username": "alice", "transaction_id": "abc"}`, nil,
+				400, "code is required with transaction_id", nil},
+			{"POST to a transaction is refused.", good, []func(*http.Request){path("/api/v1/transactions/abc")},
+				405, "use GET", map[string]string{"Allow": "GET"}},
+			{"A transaction without Authorization is refused.", "", []func(*http.Request){method(http.MethodGet), path("/api/v1/transactions/abc"), header("Authorization", "")},
+				401, "Authorization: Bearer <key>", map[string]string{"WWW-Authenticate": "Bearer"}},
+			{"A transaction with an unknown key is refused.", "", []func(*http.Request){method(http.MethodGet), path("/api/v1/transactions/abc"), header("Authorization", "Bearer tfk_notakeyatall")},
+				401, "invalid API key", nil},
+			{"The transactions path without an id is not found.", "", []func(*http.Request){method(http.MethodGet), path("/api/v1/transactions/")}, 404, "openapi.json", nil},
+			{"A transaction path with a slash in the id is not found.", "", []func(*http.Request){method(http.MethodGet), path("/api/v1/transactions/a/b")}, 404, "openapi.json", nil},
+			{"An overlong transaction id is not found.", "", []func(*http.Request){method(http.MethodGet), path("/api/v1/transactions/" + strings.Repeat("a", 200))}, 404, "no such transaction", nil},
 			{"A code that is a number is refused.", `{"username": "alice", "code": ` + code + `}`, nil, 400, "code must be a JSON string", nil},
 			{"A null password is refused.", `{"username": "alice", "code": "` + code + `", "password": null}`, nil,
 				400, "password must be a JSON string", nil},
@@ -280,7 +300,7 @@ func TestValidateFailsClosedWhenTheDatabaseIsDown(t *testing.T) {
 		cases := []struct {
 			name string
 			v    Verifier
-			keys Keys
+			keys Store
 		}{
 			{"When the key cannot be looked up, the answer is 503.", f.v, closed},
 			{"When the code cannot be checked, the answer is 503.",
@@ -305,6 +325,50 @@ func TestValidateFailsClosedWhenTheDatabaseIsDown(t *testing.T) {
 				}
 			}
 		}
+		// Starting a challenge, sending its code again and asking for its
+		// status fail closed too.
+		f.addEmailUser("grace", "")
+		down := auth.NewVerifier(auth.Config{Store: closed, Keys: f.keys, Sender: f.mail, Clock: f.clk, Hasher: f.hasher})
+		for _, c := range []struct {
+			name string
+			v    Verifier
+			st   Store
+			req  func(srv *httptest.Server) result
+		}{
+			{"When a challenge cannot be started, the answer is 503.", down, f.st, func(srv *httptest.Server) result {
+				return f.validate(srv, `{"username": "grace", "methods": ["email"]}`)
+			}},
+			{"When a code cannot be sent again, the answer is 503.", down, f.st, func(srv *httptest.Server) result {
+				return f.validate(srv, `{"username": "grace", "transaction_id": "abc", "resend": true}`)
+			}},
+			{"When a password cannot be checked before a challenge, the answer is 503.", down, f.st, func(srv *httptest.Server) result {
+				return f.validate(srv, `{"username": "grace", "methods": ["email"], "password": "pw"}`)
+			}},
+			{"When a transaction cannot be looked up, the answer is 503.", f.v, splitStore{keys: f.st, challenges: closed}, func(srv *httptest.Server) result {
+				req, err := http.NewRequest(http.MethodGet, srv.URL+prefixTransactions+"abc", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+f.key)
+				return f.do(req)
+			}},
+		} {
+			logs := &logBuffer{}
+			srv := httptest.NewServer(New(c.v, c.st, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: dropTime}))))
+			got := c.req(srv)
+			srv.Close()
+			if got.status != http.StatusServiceUnavailable || !bytes.Equal(got.body, unavailable.body) {
+				t.Errorf("%s\ngot %d %s, want 503 %s", c.name, got.status, got.body, unavailable.body)
+			}
+			checkJSONHeaders(t, c.name, got)
+			if errs := logs.records(t, slog.LevelError); len(errs) != 1 {
+				t.Errorf("%s\nlogged %d errors, want 1:\n%s", c.name, len(errs), logs.String())
+			}
+		}
+		if sent := f.mail.sent(); len(sent) != 0 {
+			t.Errorf("codes were mailed while the database was down: %+v", sent)
+		}
+
 		// The code was not used up by the failed attempts.
 		if got := f.validate(f.srv, f.body("alice", f.code("alice", 0))); !bytes.Equal(got.body, accept.body) {
 			t.Errorf("alice's code after the database came back: %d %s, want accept", got.status, got.body)
@@ -316,6 +380,17 @@ func TestValidateFailsClosedWhenTheDatabaseIsDown(t *testing.T) {
 			t.Errorf("with the server's own store closed: %d %s, want 503", got.status, got.body)
 		}
 	})
+}
+
+// splitStore finds keys in one store and challenges in another.
+type splitStore struct{ keys, challenges Store }
+
+func (s splitStore) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error) {
+	return s.keys.APIKeyByHash(ctx, hash)
+}
+
+func (s splitStore) ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error) {
+	return s.challenges.ChallengeByTxID(ctx, orgID, hash)
 }
 
 func TestOpenAPIDocumentDescribesTheHandler(t *testing.T) {
@@ -395,18 +470,52 @@ func TestOpenAPIDocumentDescribesTheHandler(t *testing.T) {
 	if err := json.Unmarshal(doc.Paths["/validate"]["post"], &validate); err != nil {
 		t.Fatal(err)
 	}
-	for _, status := range []string{"200", "400", "401", "405", "413", "415", "503"} {
+	for _, status := range []string{"200", "400", "401", "405", "413", "415", "429", "503"} {
 		if _, ok := validate.Responses[status]; !ok {
 			t.Errorf("POST /validate does not document status %s", status)
 		}
+	}
+	var transaction struct {
+		Parameters []struct{ Name, In string }
+		Responses  map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(doc.Paths["/transactions/{id}"]["get"], &transaction); err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"200", "401", "404", "405", "503"} {
+		if _, ok := transaction.Responses[status]; !ok {
+			t.Errorf("GET /transactions/{id} does not document status %s", status)
+		}
+	}
+	if len(transaction.Parameters) != 1 || transaction.Parameters[0].Name != "id" || transaction.Parameters[0].In != "path" {
+		t.Errorf("GET /transactions/{id} parameters %+v, want the path parameter id", transaction.Parameters)
+	}
+	var statusEnum struct {
+		Enum []string `json:"enum"`
+	}
+	if err := json.Unmarshal(doc.Components.Schemas["TransactionStatus"].Properties["status"], &statusEnum); err != nil ||
+		!slices.Equal(slices.Sorted(slices.Values(statusEnum.Enum)), slices.Sorted(maps.Keys(statuses))) {
+		t.Errorf("TransactionStatus status enum %v (%v), want the statuses the handler answers %v", statusEnum.Enum, err, slices.Sorted(maps.Keys(statuses)))
 	}
 	if s := doc.Components.SecuritySchemes["apiKey"]; s.Type != "http" || s.Scheme != "bearer" {
 		t.Errorf("security scheme apiKey = %+v, want http bearer", s)
 	}
 	req := doc.Components.Schemas["ValidateRequest"]
-	if got := slices.Sorted(maps.Keys(req.Properties)); !slices.Equal(got, []string{"code", "password", "username"}) ||
-		!slices.Equal(req.Required, []string{"username", "code"}) {
-		t.Errorf("ValidateRequest members %v, required %v; want code, password, username and username, code required", got, req.Required)
+	wantMembers := []string{"code", "methods", "password", "resend", "transaction_id", "username"}
+	if got := slices.Sorted(maps.Keys(req.Properties)); !slices.Equal(got, wantMembers) ||
+		!slices.Equal(req.Required, []string{"username"}) {
+		t.Errorf("ValidateRequest members %v, required %v; want %v and username required", got, req.Required, wantMembers)
+	}
+	var methodsSchema struct {
+		Items struct {
+			Enum []string `json:"enum"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(req.Properties["methods"], &methodsSchema); err != nil || !slices.Equal(methodsSchema.Items.Enum, knownMethods) {
+		t.Errorf("ValidateRequest methods items enum %v (%v), want %v", methodsSchema.Items.Enum, err, knownMethods)
+	}
+	if got := slices.Sorted(maps.Keys(doc.Components.Schemas["ValidateResponse"].Properties)); !slices.Equal(got, []string{"methods", "result", "transaction_id"}) {
+		t.Errorf("ValidateResponse members %v, want methods, result, transaction_id", got)
 	}
 	if _, ok := doc.Components.Schemas["Error"].Properties["error"]; !ok {
 		t.Errorf("no Error schema with an error member")

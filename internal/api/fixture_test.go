@@ -60,6 +60,8 @@ type fixture struct {
 
 	*instance // the first server instance
 
+	mail *codeRecorder // the codes mailed
+
 	mu      sync.Mutex
 	secrets map[string][]byte // TOTP secret by username
 	said    []string          // codes and passwords sent, which no log may show
@@ -90,6 +92,7 @@ func newFixture(t testing.TB, b storetest.Backend) *fixture {
 		logs:    logs,
 		log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: dropTime})),
 		secrets: make(map[string][]byte),
+		mail:    &codeRecorder{},
 		client: &http.Client{
 			Transport: &http.Transport{MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000},
 			Timeout:   time.Minute,
@@ -128,8 +131,8 @@ func newFixture(t testing.TB, b storetest.Backend) *fixture {
 // database, as a second Twofold instance would be.
 func (f *fixture) newInstance() *instance {
 	st := f.backend.Open(f.t, f.clk)
-	v := auth.NewVerifier(auth.Config{Store: st, Keys: f.keys, Clock: f.clk, Hasher: f.hasher, Log: f.log})
-	h := New(v, st, f.log)
+	v := auth.NewVerifier(auth.Config{Store: st, Keys: f.keys, Sender: f.mail, Rand: rand.Reader, Clock: f.clk, Hasher: f.hasher, Log: f.log})
+	h := New(v, st, f.log, WithClock(f.clk))
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
 	srv := httptest.NewServer(mux)
@@ -159,6 +162,52 @@ func (f *fixture) addUser(name, password string, token bool) {
 	if err != nil || !out.Accepted {
 		f.t.Fatalf("activate %s's token: %+v, %v", name, out, err)
 	}
+}
+
+// addEmailUser adds a user with an active email token and no other.
+func (f *fixture) addEmailUser(name, password string) store.User {
+	f.t.Helper()
+	u, err := f.svc.AddUser(f.ctx, f.org, admin.NewUser{Username: name, Email: name + "@acme.test", Password: password})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_, err = f.st.CreateToken(f.ctx, store.Token{
+		OrgID: f.org.ID, UserID: u.ID, Serial: "EM-" + name, Type: "email", Name: "mail", State: store.TokenActive,
+		Algorithm: "SHA1", Digits: 6, LastStep: 0, CreatedAt: f.clk.Now(),
+	}, func(t store.Token) ([]byte, error) {
+		return f.keys.Seal([]byte("x"), store.SecretAD(t))
+	}, nil, store.Event{OrgID: f.org.ID, At: f.clk.Now(), Actor: "test", Action: "token.create", Target: name, Result: "ok"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u
+}
+
+// codeRecorder stands in for the mailer of emailed codes: it remembers
+// the codes sent. Mail itself is tested elsewhere.
+type codeRecorder struct {
+	mu    sync.Mutex
+	codes []sentCode
+}
+
+type sentCode struct {
+	OrgID, UserID int64
+	Code          string
+	Valid         time.Duration
+}
+
+func (m *codeRecorder) SendCode(_ context.Context, orgID, userID int64, code string, valid time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.codes = append(m.codes, sentCode{orgID, userID, code, valid})
+	return nil
+}
+
+// sent returns the codes mailed so far.
+func (m *codeRecorder) sent() []sentCode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]sentCode(nil), m.codes...)
 }
 
 // code returns user's code for the current step plus offset.

@@ -86,6 +86,9 @@ func (v *Verifier) StartEmail(ctx context.Context, r Request, activate bool) (st
 // ResendEmail mails a new code for a pending challenge; the older code
 // stops working. The failure count is left as it is.
 func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
+	if v.sender == nil {
+		return ErrNoEmailToken
+	}
 	now := v.clock.Now()
 	hash := secret.HashToken(r.TransactionID)
 	c, err := v.store.ChallengeByTxID(ctx, r.OrgID, hash)
@@ -95,11 +98,20 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	org, err := v.store.OrgByID(ctx, r.OrgID)
+	// Only the user the challenge belongs to may have it sent again, and
+	// only while it can still be answered.
+	username := CanonicalUsername(r.Username)
+	if !plausibleUsername(username) || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt) {
+		return ErrNoChallenge
+	}
+	sub, err := v.store.Subject(ctx, r.OrgID, username)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sub.UserID != c.UserID) {
+		return ErrNoChallenge
+	}
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	pol, err := v.policy(ctx, r.OrgID, org.PolicyRev)
+	pol, err := v.policy(ctx, r.OrgID, sub.PolicyRev)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -108,7 +120,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 		return err
 	}
 	err = v.store.ResendChallenge(ctx, c.ID, c.UserID, v.codeMAC(hash, code), now, now.Add(pol.EmailCodeLifetime.D()), sendLimit(pol),
-		store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: "challenge.resend", Target: CanonicalUsername(r.Username), Result: "ok", Source: r.Source})
+		store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: "challenge.resend", Target: username, Result: "ok", Source: r.Source})
 	switch {
 	case errors.Is(err, store.ErrRateLimited):
 		return ErrTooSoon

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -242,6 +243,34 @@ func TestNewEmailCodeDoesNotResetFailures(t *testing.T) {
 		u, _ := e.store.UserByName(e.ctx, e.org.ID, "alice")
 		if u.Failures != 5 || u.LockedUntil.IsZero() {
 			t.Fatalf("after five wrong codes, each with a new challenge: failures %d, locked until %v; want 5 and locked", u.Failures, u.LockedUntil)
+		}
+	})
+}
+
+func TestResendEmailIsForItsOwnUserAndPendingOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: "bob", Email: "bob@acme.example"}); err != nil {
+			t.Fatal(err)
+		}
+		e.admin.EnrollToken(e.ctx, e.org, "alice", "email", "")
+		tx, err := e.v.StartEmail(e.ctx, e.request(""), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(30 * time.Second)
+		r := e.request("")
+		r.Username, r.TransactionID = "bob", tx
+		if err := e.v.ResendEmail(e.ctx, r); err != auth.ErrNoChallenge {
+			t.Fatalf("bob resending alice's code: %v, want ErrNoChallenge", err)
+		}
+		e.clock.Advance(11 * time.Minute)
+		r.Username = "alice"
+		if err := e.v.ResendEmail(e.ctx, r); err != auth.ErrNoChallenge {
+			t.Fatalf("resending an expired challenge: %v, want ErrNoChallenge", err)
+		}
+		if len(e.mail.codes) != 1 {
+			t.Fatalf("%d codes mailed, want only the first", len(e.mail.codes))
 		}
 	})
 }
