@@ -684,3 +684,182 @@ func (b *browser) screenshot(step, name string) {
 	}
 	b.t.Logf("%s: screenshot %s", b.lang, filepath.Join(dirs[len(dirs)-1], file))
 }
+
+// TestEndToEndEmailCodeLogin signs in with a code mailed to a real SMTP
+// server (flow 3 of the design): the user has an email token, enrolled and
+// activated with the CLI; in headless Chromium the code step says a code
+// was mailed, "Re-send code" at once asks to wait, after the policy's
+// email_resend_every (10 s) it mails a new code, the first code is then
+// refused and the second accepted.
+func TestEndToEndEmailCodeLogin(t *testing.T) {
+	chromium := testenv.Command(t, "chromium", "chromium")
+	in, mailbox, publicURL := startPortal(t)
+	const slug, username, password = "acme", "erin", "correct horse battery staple"
+	in.ok("", "org", "create", slug, "--name", "Acme Corp")
+	in.ok("", "policy", "set", slug, "email_resend_every=10s")
+	in.ok(password+"\n", "user", "add", slug+"/"+username, "--email", "erin@example.org", "--language", "en", "--password-stdin")
+	enrolled := time.Now()
+	out := in.ok("", "token", "enroll", slug+"/"+username, "--type", "email")
+	activate := regexp.MustCompile(`token activate (\S+) (\S+) --transaction (\S+)`).FindStringSubmatch(out)
+	if activate == nil {
+		t.Fatalf("token enroll --type email printed no activation command:\n%s", out)
+	}
+	in.ok(mailbox.codeIn(t, 0)+"\n", "token", "activate", activate[1], activate[2], "--transaction", activate[3])
+	// The activation's code counts against email_resend_every too.
+	time.Sleep(time.Until(enrolled.Add(11 * time.Second)))
+
+	b := newBrowser(t, chromium, "en")
+	b.navigate("login page", publicURL+"/o/"+slug+"/login")
+	b.fill("login username", "input[name=username]", username)
+	b.fill("login password", "input[name=password]", password)
+	sent := time.Now()
+	b.submit("submit username and password", "input[name=password]")
+	if loc := b.location("code page"); loc.Path != "/o/"+slug+"/login/code" {
+		b.fatalf("code page", "after the password the browser is at %s", loc)
+	}
+	if text := b.visibleText(); !strings.Contains(text, "e•••@example.org") || !strings.Contains(text, "Re-send code") {
+		b.fatalf("code page", "the page does not say a code was mailed to e•••@example.org, or has no Re-send code")
+	}
+	first := mailbox.codeIn(t, 1)
+	b.screenshot("screenshot of the email code page", "login-email")
+
+	const resend = `form[action$="/login/resend"] button[type=submit]`
+	b.click("re-send at once", resend)
+	if text := b.visibleText(); !strings.Contains(text, "wait a little") {
+		b.errorf("re-send at once", "the page does not ask to wait before another code")
+	}
+	if wait := time.Until(sent.Add(11 * time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
+	b.click("re-send after the wait", resend)
+	if text := b.visibleText(); !strings.Contains(text, "We sent you a new code") {
+		b.errorf("re-send after the wait", "the page does not say a new code was sent")
+	}
+	second := mailbox.codeIn(t, 2)
+
+	const codeInput = `input[name=code]`
+	if first != second {
+		b.fill("the first, replaced code", codeInput, first)
+		b.submit("submit the first code", codeInput)
+		if loc := b.location("first code refused"); loc.Path != "/o/"+slug+"/login/code" || !strings.Contains(b.visibleText(), "didn't work") {
+			b.fatalf("first code refused", "the replaced code was not refused (at %s)", loc)
+		}
+	}
+	b.fill("the second code", codeInput, second)
+	b.submit("submit the second code", codeInput)
+	if loc := b.location("dashboard"); loc.Path != "/o/"+slug+"/" {
+		b.fatalf("dashboard", "after the second code the browser is at %s", loc)
+	}
+}
+
+// TestEndToEndBackupCodeLogin: a user with an authenticator app makes
+// backup codes in the dashboard (reading them from the page, ticking "I
+// have saved these codes"), then "loses the phone" and signs in with a
+// backup code; the dashboard says 9 are left, and the notice mail arrives
+// at the SMTP server.
+func TestEndToEndBackupCodeLogin(t *testing.T) {
+	chromium := testenv.Command(t, "chromium", "chromium")
+	in, mailbox, publicURL := startPortal(t)
+	const slug, username, password = "acme", "bob", "correct horse battery staple"
+	in.ok("", "org", "create", slug, "--name", "Acme Corp")
+	in.ok(password+"\n", "user", "add", slug+"/"+username, "--email", "bob@example.org", "--language", "en", "--password-stdin")
+	out := in.ok("", "token", "enroll", slug+"/"+username, "--type", "totp", "--show-secret")
+	key, err := otp.ParseURI(regexp.MustCompile(`otpauth://\S+`).FindString(out))
+	if err != nil {
+		t.Fatalf("token enroll --show-secret: %v\n%s", err, out)
+	}
+	gen, _ := otp.NewGenerator(key.Secret, key.Algorithm, key.Digits)
+	// Activate with the previous step's code (inside the window), so that
+	// the current step is still free for the sign-in: no waiting.
+	step := otp.Step(time.Now(), key.Period)
+	in.ok(gen.Code(uint64(step-1))+"\n", "token", "activate", slug+"/"+username)
+
+	const codeInput = `input[name=code]`
+	b := newBrowser(t, chromium, "en")
+	signIn := func() {
+		b.navigate("login page", publicURL+"/o/"+slug+"/login")
+		b.fill("login username", "input[name=username]", username)
+		b.fill("login password", "input[name=password]", password)
+		b.submit("submit username and password", "input[name=password]")
+	}
+	signIn()
+	b.fill("app code", codeInput, gen.Code(uint64(otp.Step(time.Now(), key.Period))))
+	b.submit("submit the app code", codeInput)
+	if loc := b.location("dashboard"); loc.Path != "/o/"+slug+"/" {
+		b.fatalf("dashboard", "after the code the browser is at %s", loc)
+	}
+
+	// Make the backup codes.
+	b.fill("password for backup codes", "#backup-password", password)
+	b.submit("make backup codes", "#backup-password")
+	codes := regexp.MustCompile(`[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}`).FindAllString(evaluate[string](b, "codes", `document.querySelector("textarea[readonly]").value`), -1)
+	if len(codes) != 10 {
+		b.fatalf("backup codes page", "the box holds %d codes, want 10", len(codes))
+	}
+	if href := b.attr("download link", "a[download]", "href"); !strings.HasPrefix(href, "data:text/plain") || !strings.Contains(href, codes[0]) {
+		b.errorf("download link", "the download link %.60q… does not hold the codes as text", href)
+	}
+	b.screenshot("screenshot of the backup codes page", "backup-codes")
+	b.do("tick I have saved these codes", chromedp.Click(chromedp.CSS("#saved"), chromedp.NodeVisible))
+	b.submit("continue after saving the codes", "#saved")
+	if text := b.visibleText(); !strings.Contains(text, "10 of 10 backup codes left") {
+		b.errorf("dashboard after making codes", "the dashboard does not say 10 of 10 are left")
+	}
+
+	// The phone is lost: sign in again with a backup code.
+	b.click("sign out", `form[action$="/logout"] button[type=submit]`)
+	signIn()
+	b.screenshot("screenshot of the code page with its methods", "login-methods")
+	b.click("choose a backup code", `button[value=backup]`)
+	b.fill("backup code", codeInput, codes[4])
+	b.submit("submit the backup code", codeInput)
+	if loc := b.location("dashboard after the backup code"); loc.Path != "/o/"+slug+"/" {
+		b.fatalf("dashboard after the backup code", "the browser is at %s", loc)
+	}
+	if text := b.visibleText(); !strings.Contains(text, "You signed in with a backup code; 9 left.") || !strings.Contains(text, "9 of 10 backup codes left") {
+		b.errorf("dashboard after the backup code", "the dashboard does not say 9 backup codes are left")
+	}
+	msg := mailbox.waitFor(t, "en", "You have 9 backup codes left.")
+	if !contains(msg.rcpt, "bob@example.org") || !strings.Contains(msg.subject, "backup code") {
+		t.Errorf("notice: %q to %q", msg.subject, msg.rcpt)
+	}
+}
+
+// startPortal starts a mailbox and `twofold serve` with it, on SQLite.
+func startPortal(t *testing.T) (*installation, *mailbox, string) {
+	t.Helper()
+	mailbox := startMailbox(t)
+	port := freePort(t)
+	publicURL := fmt.Sprintf("https://localhost:%d", port)
+	in := newInstallation(t, storetest.SQLite(t))
+	in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	in.env["TWOFOLD_PUBLIC_URL"] = publicURL
+	in.env["TWOFOLD_SMTP_URL"] = "smtp://" + mailbox.addr
+	startServer(t, in, publicURL)
+	return in, mailbox, publicURL
+}
+
+// codeIn waits for message i (counting from 0) and returns the one-time
+// code in its text.
+func (mb *mailbox) codeIn(t *testing.T, i int) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mb.mu.Lock()
+		msgs := append([]delivery(nil), mb.msgs...)
+		mb.mu.Unlock()
+		if len(msgs) > i {
+			m, err := parseMail(msgs[i].data)
+			if err != nil {
+				t.Fatalf("mail %d: %v", i, err)
+			}
+			code := regexp.MustCompile(`\b\d{6}\b`).FindString(m.text)
+			if code == "" {
+				t.Fatalf("mail %d (%q) holds no code:\n%s", i, m.subject, m.text)
+			}
+			return code
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mail %d never arrived; %d did", i, len(msgs))
+		}
+	}
+}

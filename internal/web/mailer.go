@@ -49,6 +49,15 @@ func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store
 	})
 }
 
+// BackupUsed tells a user a backup code was used to sign in, and how
+// many are left.
+func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, left int, when time.Time) error {
+	return m.send(ctx, u, "backup_used", NoticeMail{
+		OrgName: org.Name, Username: u.Username, When: when, Left: left,
+		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
+	})
+}
+
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
 	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})

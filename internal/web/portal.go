@@ -83,15 +83,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.signIn(w, r, v)
 		return
 	}
-	next, stage := loginURL(v.org)+"/code", stagePassword
 	if !s.hasActive(r, v) {
-		next, stage = loginURL(v.org)+"/enroll", stageFirstEnroll
+		if err := s.startSession(w, r, v, stageFirstEnroll, sessionData{}); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		redirect(w, r, loginURL(v.org)+"/enroll")
+		return
 	}
-	if err := s.startSession(w, r, v, stage, sessionData{}); err != nil {
+	if err := s.startSession(w, r, v, stagePassword, sessionData{}); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
-	redirect(w, r, next)
+	// The code step opens with the method used last; an emailed code is
+	// sent right away.
+	choices, err := s.methods(r, v, pol)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	v.data.Method = defaultMethod(choices, v.user.LastMethod)
+	if v.data.Method == policy.MethodEmail {
+		if v.data.TxID, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false); err != nil && !errors.Is(err, auth.ErrTooSoon) && !errors.Is(err, auth.ErrNoEmailToken) {
+			s.Log.Error("email code not sent", "user", v.user.Username, "err", err)
+		}
+	}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, loginURL(v.org)+"/code")
 }
 
 // hasActive reports whether the user has an active authenticator; on a
@@ -110,31 +131,34 @@ func (s *Server) hasActive(r *http.Request, v *visit) bool {
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.signInDone(w, r, v, "")
+}
+
+// signInDone completes a sign-in and shows the dashboard with the notice
+// of done; under a server PIN policy a user who must choose a PIN does so
+// first.
+func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, done string) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	if needsPIN(pol, v.user) {
+		if err := s.startSession(w, r, v, stagePIN, sessionData{Done: done}); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		redirect(w, r, loginURL(v.org)+"/pin")
+		return
+	}
 	if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
-	redirect(w, r, homeURL(v.org))
-}
-
-func (s *Server) codePage(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.show(w, http.StatusOK, "login_code", s.page(w, r, "login_code.title", &v.org, CodeView{Action: loginURL(v.org) + "/code"}))
-}
-
-// code checks the second factor of a two-step login.
-func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
-	out, err := s.Verifier.Verify(r.Context(), v.request(r, r.PostFormValue("code")))
-	if err != nil {
-		s.unavailable(w, r, err)
-		return
+	to := homeURL(v.org)
+	if done != "" {
+		to += "?done=" + done
 	}
-	if !out.Accepted {
-		p := s.page(w, r, "login_code.title", &v.org, CodeView{Action: loginURL(v.org) + "/code"})
-		p.Error = codeError(out.Reason)
-		s.show(w, http.StatusOK, "login_code", p)
-		return
-	}
-	s.signIn(w, r, v)
+	redirect(w, r, to)
 }
 
 // userAdmin is the operator actions, done on the signed-in user's behalf.
@@ -225,6 +249,18 @@ func tokenLabel(t store.Token) string {
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := s.page(w, r, "dashboard.title", &v.org, nil)
 	p.Flash = flashKey(r.URL.Query().Get("done"))
+	if p.Flash == "flash.backup_used" {
+		left, err := s.Store.BackupCodesLeft(r.Context(), v.user.ID)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if left == 0 {
+			p.Flash = "flash.backup_used_last"
+		} else {
+			p.FlashArgs = []any{left}
+		}
+	}
 	s.dashboardWith(w, r, v, p)
 }
 
@@ -238,6 +274,9 @@ func flashKey(done string) string {
 	return map[string]string{
 		"renamed": "flash.token_renamed", "removed": "flash.token_removed",
 		"password": "flash.password_changed", "added": "flash.token_added",
+		"added_email": "flash.email_added", "pin": "flash.pin_changed",
+		"backup_made": "flash.backup_made", "backup_unconfirmed": "flash.backup_unconfirmed",
+		"backup_used": "flash.backup_used",
 	}[done]
 }
 
@@ -381,10 +420,23 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 		s.unavailable(w, r, err)
 		return
 	}
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	left, err := s.Store.BackupCodesLeft(r.Context(), v.user.ID)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	base := homeURL(v.org)
 	view := DashboardView{
 		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", PasswordAction: base + "password",
 		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "",
+		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
+	}
+	if pol.PINMode == policy.PINServer {
+		view.PIN = &PINView{Action: base + "pin", HasPIN: v.user.PINHash != "", Rules: pinRules(pol)}
 	}
 	for _, t := range ts {
 		if t.State != store.TokenRevoked && t.State != store.TokenAssigned {
@@ -411,6 +463,8 @@ const (
 	addVerify   = "verify"
 	addPassword = "password"
 	addApp      = "app"
+	addChoose   = "choose"
+	addEmail    = "email"
 	// verifyCodeLifetime is how long the mailed code is valid; resends
 	// are at most one per verifyResendEvery.
 	verifyCodeLifetime = 10 * time.Minute
@@ -530,7 +584,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (s *Server) addPasswordPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.user.PasswordHash == "" {
-		s.toAddApp(w, r, v)
+		s.toAddChoose(w, r, v)
 		return
 	}
 	p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
@@ -552,7 +606,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.show(w, http.StatusOK, "add_password", p)
 		return
 	}
-	s.toAddApp(w, r, v)
+	s.toAddChoose(w, r, v)
 }
 
 func (s *Server) toAddApp(w http.ResponseWriter, r *http.Request, v *visit) {

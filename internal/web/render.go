@@ -36,14 +36,16 @@ type InviteMail struct {
 	Expires  time.Time
 }
 
-// NoticeMail is the data of the "token_added", "token_removed" and
-// "password_changed" mails (TokenName is unused by the last).
+// NoticeMail is the data of the "token_added", "token_removed",
+// "password_changed" and "backup_used" mails (TokenName is unused by the
+// last two; Left, the backup codes left, only by "backup_used").
 type NoticeMail struct {
 	OrgName   string
 	Username  string
 	TokenName string
 	When      time.Time
 	PortalURL string // the portal, under TWOFOLD_PUBLIC_URL; empty leaves the link out
+	Left      int
 }
 
 // VerifyCodeMail is the data of the "verify_code" mail.
@@ -267,6 +269,8 @@ func renderFuncs() template.FuncMap {
 	return template.FuncMap{
 		// t looks up a message: {{t $.Lang "key" args…}}.
 		"t": i18n.T,
+		// targs looks up a message with its arguments in a slice.
+		"targs": func(lang, key string, args []any) string { return i18n.T(lang, key, args...) },
 		// date and datetime format a time in a language; zero is "never".
 		"date":     i18n.Date,
 		"datetime": i18n.DateTime,

@@ -123,6 +123,10 @@ func renderSamples(lang string) []renderSample {
 		AddAction:      "/o/acme/add",
 		LogoutAction:   "/o/acme/logout",
 		HasPassword:    true,
+		BackupAction:   "/o/acme/backup",
+		BackupLeft:     7,
+		BackupTotal:    10,
+		PIN:            &PINView{Action: "/o/acme/pin", HasPIN: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}},
 	}
 
 	var s []renderSample
@@ -156,11 +160,46 @@ func renderSamples(lang string) []renderSample {
 	p.Error = "error.login_failed"
 	add("login-combined", "login", p)
 	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
+	methods := func(current string) CodeView {
+		v := CodeView{Action: "/o/acme/login/code", Method: current, MethodAction: "/o/acme/login/method", ResendAction: "/o/acme/login/resend",
+			Email: "j•••@acme.example", Sent: true}
+		for _, m := range []MethodChoice{{Code: "app"}, {Code: "email", Weaker: true, Email: "j•••@acme.example"},
+			{Code: "push", Disabled: true, Reason: "method.push_unavailable"}, {Code: "sms", Disabled: true, Reason: "method.sms_unavailable"}, {Code: "backup"}} {
+			m.Current = m.Code == current
+			v.Methods = append(v.Methods, m)
+		}
+		return v
+	}
+	add("login_code-methods", "login_code", page("/o/acme/login/code?", methods("app")))
+	p = page("/o/acme/login/code?", methods("email"))
+	p.Flash = "flash.code_sent"
+	add("login_code-email", "login_code", p)
+	p = page("/o/acme/login/code?", methods("backup"))
+	p.Error = "error.backup_malformed"
+	add("login_code-backup", "login_code", p)
+	pinCode := methods("app")
+	pinCode.PIN = true
+	add("login_code-pin", "login_code", page("/o/acme/login/code?", pinCode))
+	p = page("/o/acme/login/pin?", PINView{Action: "/o/acme/login/pin", MustChange: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}})
+	p.User, p.Error, p.ErrorArgs = "j.devries", "error.pin_length", []any{4, 8}
+	add("pin", "pin", p)
+	codes := []string{"abcd-efgh-2345-67ab", "k7mn-pq2r-st3v-wx4y", "a2b3-c4d5-e6f7-g2h3", "zz2a-bb3c-cc4d-dd5e", "mn67-pq23-rs45-tu67",
+		"vw2x-yz3a-bc4d-ef5g", "gh6j-kl7m-np2q-rs3t", "uv4w-xy5z-ab6c-de7f", "fg2h-jk3l-mn4p-qr5s", "st6u-vw7x-yz2a-bc3d"}
+	p = page("/o/acme/backup?", BackupCodesView{Codes: codes, Text: strings.Join(codes, "\n"), FileName: "backup-codes-acme.txt",
+		Download: template.URL("data:text/plain;charset=utf-8," + strings.Join(codes, "%0A")), Action: "/o/acme/backup/done"})
+	p.User = "j.devries"
+	add("backup_codes", "backup_codes", p)
+	p = page("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example"})
+	p.User = "j.devries"
+	add("add_choose", "add_choose", p)
+	p = page("/o/acme/add/email?", AddEmailView{Action: "/o/acme/add/email", ResendAction: "/o/acme/add/email/resend", Email: "j•••@acme.example"})
+	p.User = "j.devries"
+	add("add_email", "add_email", p)
 	p = page("/o/acme/?", dashboard)
 	p.User, p.Flash = "j.devries", "flash.token_renamed"
 	add("dashboard", "dashboard", p)
 	empty := dashboard
-	empty.Tokens, empty.HasPassword = nil, false
+	empty.Tokens, empty.HasPassword, empty.BackupLeft, empty.PIN = nil, false, 0, nil
 	p = page("/o/acme/?", empty)
 	p.User, p.Error = "j.devries", "error.password_mismatch"
 	add("dashboard-empty", "dashboard", p)
@@ -228,7 +267,8 @@ func TestRenderPages(t *testing.T) {
 			})
 		}
 	}
-	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error"} {
+	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error",
+		"pin", "backup_codes", "add_choose", "add_email"} {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}
@@ -282,8 +322,13 @@ func renderCheckPage(t *testing.T, lang, body string) {
 		if !strings.Contains(body, `<label for="`+a["id"]+`">`) {
 			t.Errorf("input without a label: %s", tag)
 		}
-		if a["name"] == "code" && (a["autocomplete"] != "one-time-code" || a["inputmode"] != "numeric") {
+		// A backup code has letters: its field asks for text, the others for digits.
+		backup := strings.Contains(a["class"], "code-long")
+		if a["name"] == "code" && !backup && (a["autocomplete"] != "one-time-code" || a["inputmode"] != "numeric") {
 			t.Errorf("code input without one-time-code/numeric: %s", tag)
+		}
+		if a["name"] == "code" && backup && (a["autocomplete"] != "off" || a["inputmode"] != "text") {
+			t.Errorf("backup code input without autocomplete=off and inputmode=text: %s", tag)
 		}
 	}
 	if len(forms) == 0 && renderInputRE.MatchString(body) {
@@ -444,6 +489,7 @@ func renderMailSamples() map[string]any {
 		"token_added":      notice,
 		"token_removed":    notice,
 		"password_changed": notice,
+		"backup_used":      NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Left: 3, PortalURL: "https://mfa.acme.example/o/acme/"},
 		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
 	}
 }

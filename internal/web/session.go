@@ -17,6 +17,7 @@ const (
 	stageFirstEnroll = "first-enroll" // first factor checked, adding the first authenticator
 	stageFull        = "full"         // signed in
 	stageEnroll      = "enroll"       // password checked on an enrollment page
+	stagePIN         = "pin"          // both factors checked, a server PIN must be set first
 )
 
 // sessionData is a session's state, stored as JSON with it.
@@ -29,6 +30,13 @@ type sessionData struct {
 	CodeHash    string `json:"code_hash,omitempty"`
 	CodeExpires int64  `json:"code_expires,omitempty"`
 	CodeSent    int64  `json:"code_sent,omitempty"`
+	// Method is the second factor chosen at login ("app", "email",
+	// "backup"); TxID names the emailed code's challenge (at login, or
+	// activating an email token).
+	Method string `json:"method,omitempty"`
+	TxID   string `json:"txid,omitempty"`
+	// Done is the ?done= notice shown once the PIN is set.
+	Done string `json:"done,omitempty"`
 }
 
 // visit is what a handler knows about the request: the organization, and

@@ -18,7 +18,9 @@ type Page struct {
 	User      string     // the signed-in username, empty when nobody is
 	CSRF      string     // value for every form's hidden csrf_token field
 	Flash     string     // catalogue key of a one-time notice ("password changed"), or empty
+	FlashArgs []any      // the notice's arguments (%d backup codes left)
 	Error     string     // catalogue key of an error to show above the form, or empty
+	ErrorArgs []any      // the error's arguments (the PIN lengths)
 	Data      any        // the page's own view model, below
 }
 
@@ -91,6 +93,30 @@ type LoginView struct {
 // code and csrf_token to Action.
 type CodeView struct {
 	Action string
+	// Method is the way chosen: "app" (the authenticator app's code),
+	// "email" (a mailed code) or "backup" (a backup code).
+	Method string
+	// Methods are the ways the user can sign in, to switch between:
+	// empty when there is only one. Each posts method to MethodAction.
+	Methods      []MethodChoice
+	MethodAction string
+	// Email: the masked address, whether a code is on its way (Sent),
+	// and where "Re-send code" posts.
+	Email        string
+	Sent         bool
+	ResendAction string
+	// PIN: the policy asks for the server PIN typed before the code.
+	PIN bool
+}
+
+// MethodChoice is one way to sign in on the code page.
+type MethodChoice struct {
+	Code     string // "app", "email", "backup", "sms", "push"
+	Current  bool   // the way the page asks for now
+	Disabled bool   // shown but not offered
+	Reason   string // catalogue key saying why it is disabled
+	Weaker   bool   // labelled as less secure than an authenticator app
+	Email    string // for "email": the masked address
 }
 
 // DashboardView lists the user's authenticators (page "dashboard").
@@ -103,6 +129,43 @@ type DashboardView struct {
 	AddAction      string // POST starts adding an authenticator
 	LogoutAction   string // POST logs out
 	HasPassword    bool
+	// Backup codes: how many of a set of BackupTotal are left (0: none
+	// made or all used); BackupAction posts password (when HasPassword)
+	// to make a new set.
+	BackupAction string
+	BackupLeft   int
+	BackupTotal  int
+	// PIN is the "Change PIN" form under a server PIN policy, else nil.
+	PIN *PINView
+}
+
+// PINView is a form that sets the server PIN: on the dashboard (fields
+// pin when HasPIN, new_pin, new_pin_confirm) and, as page "pin", the step
+// after signing in when a PIN must be chosen (MustChange: the operator
+// assigned it; otherwise the user has none yet).
+type PINView struct {
+	Action     string
+	HasPIN     bool
+	MustChange bool
+	Rules      PINRules
+}
+
+// PINRules are the policy's rules for a PIN, to tell the user.
+type PINRules struct {
+	Min, Max   int
+	DigitsOnly bool
+}
+
+// BackupCodesView shows a new set of backup codes once (page
+// "backup_codes"): Text is the codes one per line for the readonly box,
+// Download a data: link of the same as a text file. The form posts saved
+// (the checkbox) and csrf_token to Action.
+type BackupCodesView struct {
+	Codes    []string
+	Text     string
+	Download template.URL
+	FileName string
+	Action   string
 }
 
 // TokenView is one authenticator in the dashboard.
@@ -129,6 +192,22 @@ type AddVerifyView struct {
 	Action       string
 	ResendAction string
 	Email        string // shown partly hidden: a•••@example.org
+}
+
+// AddChooseView lets the user choose what to add (page "add_choose"):
+// the form posts method ("app" or "email") and csrf_token to Action.
+type AddChooseView struct {
+	Action string
+	Email  string // masked address the codes would go to
+}
+
+// AddEmailView asks for the first emailed code of a new email token (page
+// "add_email"): code and csrf_token to Action; ResendAction mails a new one.
+type AddEmailView struct {
+	Action       string
+	ResendAction string
+	Email        string
+	PIN          bool
 }
 
 // AddPasswordView asks the user to confirm their password while adding an

@@ -45,6 +45,8 @@ type Store interface {
 	RenameToken(ctx context.Context, orgID, userID int64, serial, name string, e store.Event) error
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
 	SetLanguage(ctx context.Context, userID int64, lang string) error
+	BackupCodesLeft(ctx context.Context, userID int64) (int, error)
+	SetLastMethod(ctx context.Context, userID int64, method string) error
 }
 
 // Verifier is the verification core.
@@ -52,6 +54,10 @@ type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	Activate(ctx context.Context, r auth.Request, serial string) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	// StartEmail mails a code and returns the transaction id naming it;
+	// ResendEmail mails a new one for r.TransactionID.
+	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
+	ResendEmail(ctx context.Context, r auth.Request) error
 }
 
 // Opener opens sealed token secrets, to show them on the enrollment page.
@@ -107,6 +113,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/login", s.withOrg(s.login))
 	mux.HandleFunc("GET /o/{org}/login/code", s.withStage(stagePassword, s.codePage))
 	mux.HandleFunc("POST /o/{org}/login/code", s.withStage(stagePassword, s.code))
+	mux.HandleFunc("POST /o/{org}/login/method", s.withStage(stagePassword, s.chooseMethod))
+	mux.HandleFunc("POST /o/{org}/login/resend", s.withStage(stagePassword, s.resendCode))
+	mux.HandleFunc("GET /o/{org}/login/pin", s.withStage(stagePIN, s.setPINPage))
+	mux.HandleFunc("POST /o/{org}/login/pin", s.withStage(stagePIN, s.setPIN))
 	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnrollPage))
 	mux.HandleFunc("POST /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnroll))
 	mux.HandleFunc("POST /o/{org}/logout", s.withOrg(s.logout))
@@ -114,12 +124,20 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /o/{org}/tokens/remove", s.withUser(s.removePage))
 	mux.HandleFunc("POST /o/{org}/tokens/remove", s.withUser(s.remove))
 	mux.HandleFunc("POST /o/{org}/password", s.withUser(s.changePassword))
+	mux.HandleFunc("POST /o/{org}/pin", s.withUser(s.changePIN))
+	mux.HandleFunc("POST /o/{org}/backup", s.withUser(s.makeBackupCodes))
+	mux.HandleFunc("POST /o/{org}/backup/done", s.withUser(s.backupCodesSaved))
 	mux.HandleFunc("POST /o/{org}/add", s.withUser(s.addStart))
 	mux.HandleFunc("GET /o/{org}/add/verify", s.withAdd(addVerify, s.addVerifyPage))
 	mux.HandleFunc("POST /o/{org}/add/verify", s.withAdd(addVerify, s.addVerify))
 	mux.HandleFunc("POST /o/{org}/add/resend", s.withAdd(addVerify, s.addResend))
 	mux.HandleFunc("GET /o/{org}/add/password", s.withAdd(addPassword, s.addPasswordPage))
 	mux.HandleFunc("POST /o/{org}/add/password", s.withAdd(addPassword, s.addPassword))
+	mux.HandleFunc("GET /o/{org}/add/choose", s.withAdd(addChoose, s.addChoosePage))
+	mux.HandleFunc("POST /o/{org}/add/choose", s.withAdd(addChoose, s.addChoose))
+	mux.HandleFunc("GET /o/{org}/add/email", s.withAdd(addEmail, s.addEmailPage))
+	mux.HandleFunc("POST /o/{org}/add/email", s.withAdd(addEmail, s.addEmail))
+	mux.HandleFunc("POST /o/{org}/add/email/resend", s.withAdd(addEmail, s.addEmailResend))
 	mux.HandleFunc("GET /o/{org}/add/app", s.withAdd(addApp, s.addAppPage))
 	mux.HandleFunc("POST /o/{org}/add/app", s.withAdd(addApp, s.addApp))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -45,6 +45,8 @@ type site struct {
 	client *http.Client
 	outbox string
 	org    store.Org
+	// verifier is the portal's verification core, which mails email codes.
+	verifier *auth.Verifier
 }
 
 func newSite(t *testing.T, b storetest.Backend) *site {
@@ -68,10 +70,10 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 	s.srv.StartTLS()
 	t.Cleanup(s.srv.Close)
 	s.admin = &admin.Service{Store: st, Keys: keys, Hasher: cheap, Clock: clk, PublicURL: s.srv.URL, Actor: "test"}
-	v := auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap})
+	mailer := &web.Mailer{Render: render, Sender: sender, PublicURL: s.srv.URL}
+	s.verifier = auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap, Sender: web.CodeSender{Store: st, Mailer: mailer}})
 	s.srv.Config.Handler = web.New(web.Config{
-		Store: st, Verifier: v, Keys: keys, Admin: s.admin, Clock: clk, Render: render,
-		Mailer: &web.Mailer{Render: render, Sender: sender, PublicURL: s.srv.URL},
+		Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: render, Mailer: mailer,
 	}).Handler()
 	s.client = s.browser()
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {
@@ -602,8 +604,13 @@ func TestAddAuthenticator(t *testing.T) {
 			t.Fatalf("verify: %d %s", p.status, p.header.Get("Location"))
 		}
 		p = s.post(c, "/o/acme/add/password", url.Values{"password": {"correct horse"}})
+		if p.header.Get("Location") != "/o/acme/add/choose" {
+			t.Fatalf("password: %d %s, want the choice of app or email", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/add/choose"), `value="app"`, `value="email"`, en("method.weaker"))
+		p = s.post(c, "/o/acme/add/choose", url.Values{"method": {"app"}})
 		if p.header.Get("Location") != "/o/acme/add/app" {
-			t.Fatalf("password: %d %s", p.status, p.header.Get("Location"))
+			t.Fatalf("choose app: %d %s", p.status, p.header.Get("Location"))
 		}
 		p = s.get(c, "/o/acme/add/app")
 		uri := regexp.MustCompile(`href="(otpauth://[^"]+)"`).FindStringSubmatch(p.body)

@@ -1,0 +1,545 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// The ways to sign in at the code step, besides the policy's methods.
+const methodBackup = "backup"
+
+// methods lists the ways the user can give a second factor, in the order
+// the code page shows them: the authenticator app, email (when the policy
+// allows it), push and text message (shown, not offered yet), and backup
+// codes while some are left.
+func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]MethodChoice, error) {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	var app, email bool
+	for _, t := range ts {
+		if t.State != store.TokenActive {
+			continue
+		}
+		switch t.Type {
+		case "totp", "hotp":
+			app = true
+		case "email":
+			email = true
+		}
+	}
+	var out []MethodChoice
+	if app {
+		out = append(out, MethodChoice{Code: policy.MethodApp})
+	}
+	if email && pol.Allows(policy.MethodEmail) && v.user.Email != "" {
+		out = append(out, MethodChoice{Code: policy.MethodEmail, Weaker: true, Email: maskEmail(v.user.Email)})
+	}
+	if pol.Allows(policy.MethodPush) {
+		out = append(out, MethodChoice{Code: policy.MethodPush, Disabled: true, Reason: "method.push_unavailable"})
+	}
+	if pol.Allows(policy.MethodSMS) {
+		// No text message provider ships yet.
+		out = append(out, MethodChoice{Code: policy.MethodSMS, Disabled: true, Reason: "method.sms_unavailable"})
+	}
+	left, err := s.Store.BackupCodesLeft(r.Context(), v.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	if left > 0 {
+		out = append(out, MethodChoice{Code: methodBackup})
+	}
+	return out, nil
+}
+
+// offered reports whether m is one of the enabled choices.
+func offered(choices []MethodChoice, m string) bool {
+	for _, c := range choices {
+		if c.Code == m && !c.Disabled {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultMethod is the method used last when it is still offered, else the
+// first one offered; the app when none is.
+func defaultMethod(choices []MethodChoice, last string) string {
+	if offered(choices, last) {
+		return last
+	}
+	for _, c := range choices {
+		if !c.Disabled {
+			return c.Code
+		}
+	}
+	return policy.MethodApp
+}
+
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := s.page(w, r, "login_code.title", &v.org, nil)
+	if r.URL.Query().Get("sent") == "1" {
+		p.Flash = "flash.code_sent"
+	}
+	s.showCode(w, r, v, p)
+}
+
+// showCode renders the code step for the session's method.
+func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	choices, err := s.methods(r, v, pol)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	method := v.data.Method
+	if !offered(choices, method) {
+		method = defaultMethod(choices, v.user.LastMethod)
+	}
+	base := loginURL(v.org)
+	view := CodeView{
+		Action: base + "/code", Method: method, MethodAction: base + "/method", ResendAction: base + "/resend",
+		Email: maskEmail(v.user.Email), Sent: method == policy.MethodEmail && v.data.TxID != "",
+		PIN: pol.PINMode == policy.PINServer,
+	}
+	if len(choices) > 1 {
+		for _, c := range choices {
+			c.Current = c.Code == method
+			view.Methods = append(view.Methods, c)
+		}
+	}
+	p.Title, p.Data = "login_code.title", view
+	if method == policy.MethodEmail {
+		p.Title = "login_code.email_title"
+	} else if method == methodBackup {
+		p.Title = "login_code.backup_title"
+	}
+	s.show(w, http.StatusOK, "login_code", p)
+}
+
+// code checks the second factor of a two-step login. An app code and a
+// backup code go in the same field; an emailed code answers the session's
+// challenge.
+func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
+	req := v.request(r, r.PostFormValue("code"))
+	if v.data.Method == policy.MethodEmail {
+		req.TransactionID = v.data.TxID
+	}
+	out, err := s.Verifier.Verify(r.Context(), req)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		p := s.page(w, r, "login_code.title", &v.org, nil)
+		p.Error = codeError(out.Reason)
+		if v.data.Method == methodBackup && p.Error == "error.code_malformed" {
+			p.Error = "error.backup_malformed"
+		}
+		s.showCode(w, r, v, p)
+		return
+	}
+	if out.Method != "" {
+		if err := s.Store.SetLastMethod(r.Context(), v.user.ID, out.Method); err != nil {
+			s.Log.Warn("last method not saved", "user", v.user.Username, "err", err)
+		}
+	}
+	done := ""
+	if out.Method == methodBackup {
+		done = "backup_used"
+		if v.user.Email != "" {
+			if err := s.Mailer.BackupUsed(r.Context(), v.org, v.user, out.BackupLeft, s.Clock.Now()); err != nil {
+				s.Log.Error("notice not sent", "mail", "backup_used", "user", v.user.Username, "err", err)
+			}
+		}
+	}
+	s.signInDone(w, r, v, done)
+}
+
+// chooseMethod switches the code step to another method; choosing email
+// mails a code.
+func (s *Server) chooseMethod(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	choices, err := s.methods(r, v, pol)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	method := r.PostFormValue("method")
+	if !offered(choices, method) {
+		redirect(w, r, loginURL(v.org)+"/code")
+		return
+	}
+	v.data.Method = method
+	errKey := ""
+	if method == policy.MethodEmail && v.data.TxID == "" {
+		v.data.TxID, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
+		switch {
+		case errors.Is(err, auth.ErrTooSoon):
+			errKey = "error.resend_wait"
+		case errors.Is(err, auth.ErrNoEmailToken):
+			errKey = "error.email_unavailable"
+		case err != nil:
+			s.unavailable(w, r, err)
+			return
+		}
+	}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if errKey != "" {
+		p := s.page(w, r, "login_code.title", &v.org, nil)
+		p.Error = errKey
+		s.showCode(w, r, v, p)
+		return
+	}
+	redirect(w, r, loginURL(v.org)+"/code")
+}
+
+// resendCode mails a new code for the session's challenge; the older one
+// stops working. A challenge that has gone (used up or expired) is
+// replaced by a new one.
+func (s *Server) resendCode(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.data.Method != policy.MethodEmail {
+		redirect(w, r, loginURL(v.org)+"/code")
+		return
+	}
+	var err error
+	if v.data.TxID != "" {
+		req := v.request(r, "")
+		req.TransactionID = v.data.TxID
+		err = s.Verifier.ResendEmail(r.Context(), req)
+	}
+	if v.data.TxID == "" || errors.Is(err, auth.ErrNoChallenge) {
+		var txid string
+		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false); err == nil {
+			v.data.TxID = txid
+			err = s.setData(r, v)
+		}
+	}
+	if errors.Is(err, auth.ErrTooSoon) || errors.Is(err, auth.ErrNoEmailToken) {
+		p := s.page(w, r, "login_code.title", &v.org, nil)
+		p.Error = "error.resend_wait"
+		if errors.Is(err, auth.ErrNoEmailToken) {
+			p.Error = "error.email_unavailable"
+		}
+		s.showCode(w, r, v, p)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, loginURL(v.org)+"/code?sent=1")
+}
+
+// needsPIN reports whether the user must choose a server PIN before going
+// on: the policy asks for one and the user has none, or has one the
+// operator assigned.
+func needsPIN(pol policy.Policy, u store.User) bool {
+	return pol.PINMode == policy.PINServer && (u.PINHash == "" || u.PINMustChange)
+}
+
+func pinRules(pol policy.Policy) PINRules {
+	return PINRules{Min: pol.PINMinLength, Max: pol.PINMaxLength, DigitsOnly: pol.PINDigitsOnly}
+}
+
+// pinError checks a new PIN against the policy and says what is wrong
+// with it: a catalogue key and its arguments, or "" when it is allowed.
+func pinError(pol policy.Policy, pin, confirm string) (string, []any) {
+	if pin != confirm {
+		return "error.pin_mismatch", nil
+	}
+	if admin.CheckPIN(pol, pin) == nil {
+		return "", nil
+	}
+	if len(pin) < pol.PINMinLength || len(pin) > pol.PINMaxLength {
+		return "error.pin_length", []any{pol.PINMinLength, pol.PINMaxLength}
+	}
+	if pol.PINDigitsOnly {
+		return "error.pin_digits", nil
+	}
+	return "error.pin_chars", nil
+}
+
+func (s *Server) setPINPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.showSetPIN(w, r, v, "", nil)
+}
+
+func (s *Server) showSetPIN(w http.ResponseWriter, r *http.Request, v *visit, errKey string, args []any) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	p := s.page(w, r, "pin.title", &v.org, PINView{Action: loginURL(v.org) + "/pin", MustChange: v.user.PINHash != "", Rules: pinRules(pol)})
+	p.User, p.Error, p.ErrorArgs = v.user.Username, errKey, args
+	s.show(w, http.StatusOK, "pin", p)
+}
+
+// setPIN sets the PIN chosen in the step after signing in, then goes on
+// to the dashboard. The user proved both factors already.
+func (s *Server) setPIN(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	pin, confirm := r.PostFormValue("new_pin"), r.PostFormValue("new_pin_confirm")
+	if key, args := pinError(pol, pin, confirm); key != "" {
+		s.showSetPIN(w, r, v, key, args)
+		return
+	}
+	if _, err := s.userAdmin(v).SetPIN(r.Context(), v.org, v.user.Username, pin, true); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	done := v.data.Done
+	if done == "" {
+		done = "pin"
+	}
+	s.signInTo(w, r, v, homeURL(v.org)+"?done="+url.QueryEscape(done))
+}
+
+// changePIN changes the server PIN from the dashboard: the current PIN,
+// when there is one, proves it is the user; each try counts against the
+// lockout like any other guess.
+func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	showError := func(key string, args []any) {
+		p := s.page(w, r, "dashboard.title", &v.org, nil)
+		p.Error, p.ErrorArgs = key, args
+		s.dashboardWith(w, r, v, p)
+	}
+	if pol.PINMode != policy.PINServer {
+		redirect(w, r, homeURL(v.org))
+		return
+	}
+	pin, confirm := r.PostFormValue("new_pin"), r.PostFormValue("new_pin_confirm")
+	if key, args := pinError(pol, pin, confirm); key != "" {
+		showError(key, args)
+		return
+	}
+	if v.user.PINHash != "" {
+		_, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, s.Clock.Now(), pol.LockoutThreshold, pol.LockoutDuration.D())
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		match, err := secret.Verify(v.user.PINHash, r.PostFormValue("pin"))
+		if !reserved || err != nil || !match {
+			showError("error.pin_wrong", nil)
+			return
+		}
+	}
+	if _, err := s.userAdmin(v).SetPIN(r.Context(), v.org, v.user.Username, pin, true); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"?done=pin")
+}
+
+// makeBackupCodes makes a new set of backup codes, voiding the old one,
+// after the user confirms their password, and shows the codes: the only
+// time they are seen. They are not kept anywhere, so the page is not a
+// redirect target.
+func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.user.PasswordHash != "" {
+		req := v.request(r, "")
+		req.Password = r.PostFormValue("password")
+		out, err := s.Verifier.CheckPassword(r.Context(), req)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if !out.Accepted {
+			p := s.page(w, r, "dashboard.title", &v.org, nil)
+			p.Error = "error.password_wrong"
+			s.dashboardWith(w, r, v, p)
+			return
+		}
+	}
+	codes, err := s.userAdmin(v).GenerateBackupCodes(r.Context(), v.org, v.user.Username)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	lang := s.lang(w, r)
+	text := strings.Join(codes, "\n")
+	file := i18n.T(lang, "backup_codes.file_heading", v.user.Username, v.org.Name) + "\n" +
+		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, s.Clock.Now())) + "\n\n" + text + "\n"
+	view := BackupCodesView{
+		Codes: codes, Text: text, FileName: "backup-codes-" + v.org.Slug + ".txt",
+		Download: template.URL("data:text/plain;charset=utf-8," + strings.ReplaceAll(url.PathEscape(file), "+", "%2B")),
+		Action:   homeURL(v.org) + "backup/done",
+	}
+	p := s.page(w, r, "backup_codes.title", &v.org, view)
+	p.User = v.user.Username
+	s.show(w, http.StatusOK, "backup_codes", p)
+}
+
+// backupCodesSaved ends the backup codes page. The codes are in use
+// either way; without the tick the dashboard says to make new ones if
+// they were not saved.
+func (s *Server) backupCodesSaved(w http.ResponseWriter, r *http.Request, v *visit) {
+	if r.PostFormValue("saved") == "" {
+		redirect(w, r, homeURL(v.org)+"?done=backup_unconfirmed")
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"?done=backup_made")
+}
+
+// toAddChoose goes on, after the password, to the choice between an
+// authenticator app and email — or straight to the app when email is not
+// possible.
+func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	if !pol.Allows(policy.MethodEmail) || v.user.Email == "" || s.hasActiveEmail(r, v) {
+		s.toAddApp(w, r, v)
+		return
+	}
+	v.data = sessionData{Add: addChoose}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/choose")
+}
+
+// hasActiveEmail reports whether the user signs in with email already.
+func (s *Server) hasActiveEmail(r *http.Request, v *visit) bool {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return false
+	}
+	for _, t := range ts {
+		if t.Type == "email" && t.State == store.TokenActive {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := s.page(w, r, "add_choose.title", &v.org, AddChooseView{Action: homeURL(v.org) + "add/choose", Email: maskEmail(v.user.Email)})
+	p.User = v.user.Username
+	s.show(w, http.StatusOK, "add_choose", p)
+}
+
+// addChoose goes on with the app, or enrolls an email token and mails its
+// first code.
+func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
+	if r.PostFormValue("method") != policy.MethodEmail {
+		s.toAddApp(w, r, v)
+		return
+	}
+	en, err := s.userAdmin(v).EnrollToken(r.Context(), v.org, v.user.Username, "email", "")
+	if errors.Is(err, admin.ErrInvalid) {
+		s.toAddApp(w, r, v)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	txid, err := s.Verifier.StartEmail(r.Context(), v.request(r, ""), true)
+	if err != nil && !errors.Is(err, auth.ErrTooSoon) {
+		s.unavailable(w, r, err)
+		return
+	}
+	v.data = sessionData{Add: addEmail, Serial: en.Token.Serial, TxID: txid}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/email")
+}
+
+func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := s.page(w, r, "add_email.title", &v.org, nil)
+	if r.URL.Query().Get("sent") == "1" {
+		p.Flash = "flash.code_sent"
+	}
+	s.showAddEmail(w, r, v, p)
+}
+
+func (s *Server) showAddEmail(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	base := homeURL(v.org) + "add/email"
+	p.Data = AddEmailView{Action: base, ResendAction: base + "/resend", Email: maskEmail(v.user.Email), PIN: pol.PINMode == policy.PINServer}
+	p.User = v.user.Username
+	s.show(w, http.StatusOK, "add_email", p)
+}
+
+// addEmail checks the first emailed code, which activates the email token.
+func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
+	req := v.request(r, r.PostFormValue("code"))
+	req.TransactionID = v.data.TxID
+	out, err := s.Verifier.Activate(r.Context(), req, v.data.Serial)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !out.Accepted {
+		p := s.page(w, r, "add_email.title", &v.org, nil)
+		p.Error = codeError(out.Reason)
+		s.showAddEmail(w, r, v, p)
+		return
+	}
+	s.notify(r, "token_added", v, i18n.T(v.user.Language, "token.type.email"))
+	v.data = sessionData{}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"?done=added_email")
+}
+
+func (s *Server) addEmailResend(w http.ResponseWriter, r *http.Request, v *visit) {
+	req := v.request(r, "")
+	req.TransactionID = v.data.TxID
+	err := s.Verifier.ResendEmail(r.Context(), req)
+	if errors.Is(err, auth.ErrNoChallenge) {
+		var txid string
+		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), true); err == nil {
+			v.data.TxID = txid
+			err = s.setData(r, v)
+		}
+	}
+	if errors.Is(err, auth.ErrTooSoon) {
+		p := s.page(w, r, "add_email.title", &v.org, nil)
+		p.Error = "error.resend_wait"
+		s.showAddEmail(w, r, v, p)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"add/email?sent=1")
+}

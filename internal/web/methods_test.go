@@ -1,0 +1,413 @@
+package web_test
+
+import (
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/store"
+	"github.com/twofold-mfa/twofold/internal/store/storetest"
+)
+
+// setPolicy stores the organization's policy.
+func (s *site) setPolicy(js string) {
+	s.t.Helper()
+	if err := s.store.SetPolicy(s.ctx, s.org.ID, []byte(js), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
+		s.t.Fatal(err)
+	}
+	var err error
+	if s.org, err = s.store.OrgBySlug(s.ctx, "acme"); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// mailText returns the body of mail i (negative: from the end) and its subject.
+func (s *site) mailText(i int) (subject, body string) {
+	s.t.Helper()
+	ms := s.mails()
+	if i < 0 {
+		i += len(ms)
+	}
+	if i < 0 || i >= len(ms) {
+		s.t.Fatalf("no mail %d of %d", i, len(ms))
+	}
+	b, _ := io.ReadAll(ms[i].Body)
+	return ms[i].Header.Get("Subject"), string(b)
+}
+
+var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
+
+// lastMailedCode returns the code in the newest mail.
+func (s *site) lastMailedCode() string {
+	s.t.Helper()
+	_, body := s.mailText(-1)
+	code := sixDigits.FindString(body)
+	if code == "" {
+		s.t.Fatalf("no code in the mail:\n%s", body)
+	}
+	return code
+}
+
+// emailToken gives user an active email token, activated with the first
+// mailed code.
+func (s *site) emailToken(user string) {
+	s.t.Helper()
+	en, err := s.admin.EnrollToken(s.ctx, s.org, user, "email", "")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req := auth.Request{OrgID: s.org.ID, Username: user}
+	txid, err := s.verifier.StartEmail(s.ctx, req, true)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Code, req.TransactionID = s.lastMailedCode(), txid
+	if out, err := s.verifier.Activate(s.ctx, req, en.Token.Serial); err != nil || !out.Accepted {
+		s.t.Fatalf("activate email token: %+v %v", out, err)
+	}
+	s.clock.Advance(time.Minute)
+}
+
+// password signs in with the password only, leaving the browser at the code step.
+func (s *site) password(user, password string) *http.Client {
+	s.t.Helper()
+	c := s.browser()
+	p := s.post(c, "/o/acme/login", url.Values{"username": {user}, "password": {password}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/o/acme/login/code" {
+		s.t.Fatalf("login: %d %s, want a redirect to the code step", p.status, p.header.Get("Location"))
+	}
+	return c
+}
+
+func (s *site) user(name string) store.User {
+	s.t.Helper()
+	u, err := s.store.UserByName(s.ctx, s.org.ID, name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+var backupCodeRE = regexp.MustCompile(`\b[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}\b`)
+
+// makeBackupCodes makes backup codes in the dashboard and returns them.
+func (s *site) makeBackupCodes(c *http.Client, password string) []string {
+	s.t.Helper()
+	p := s.post(c, "/o/acme/backup", url.Values{"password": {password}})
+	if p.status != http.StatusOK {
+		s.t.Fatalf("make backup codes: %d", p.status)
+	}
+	box := regexp.MustCompile(`(?s)<textarea[^>]*readonly[^>]*>(.*?)</textarea>`).FindStringSubmatch(p.body)
+	if box == nil {
+		s.t.Fatalf("no readonly box with the codes:\n%s", p.body)
+	}
+	codes := backupCodeRE.FindAllString(box[1], -1)
+	if len(codes) != 10 {
+		s.t.Fatalf("%d codes in the box, want 10: %q", len(codes), box[1])
+	}
+	return codes
+}
+
+func TestBackupCodesInTheDashboard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		c := s.login("alice", "correct horse", g)
+		has(t, s.get(c, "/o/acme/"), en("dashboard.backup_none"), en("dashboard.backup_make"), `action="/o/acme/backup"`)
+
+		p := s.post(c, "/o/acme/backup", url.Values{"password": {"wrong"}})
+		has(t, p, en("error.password_wrong"))
+		if backupCodeRE.MatchString(p.body) {
+			t.Fatal("codes shown after a wrong password")
+		}
+		if left, _ := s.store.BackupCodesLeft(s.ctx, s.user("alice").ID); left != 0 {
+			t.Fatalf("%d codes made after a wrong password", left)
+		}
+
+		p = s.post(c, "/o/acme/backup", url.Values{"password": {"correct horse"}})
+		has(t, p, en("backup_codes.saved"), `type="checkbox"`, `required`, `download="backup-codes-acme.txt"`, en("backup_codes.download"))
+		void := backupCodeRE.FindAllString(p.body, -1)
+		if !strings.Contains(p.header.Get("Cache-Control"), "no-store") {
+			t.Error("the page with the codes may be cached")
+		}
+		current := s.makeBackupCodes(c, "correct horse")
+		// The download link holds the same codes as a text file.
+		link := regexp.MustCompile(`href="(data:text/plain;charset=utf-8,[^"]+)"`).FindStringSubmatch(p.body)
+		if link == nil {
+			t.Fatal("no download link")
+		}
+		file, err := url.PathUnescape(strings.TrimPrefix(strings.ReplaceAll(link[1], "&amp;", "&"), "data:text/plain;charset=utf-8,"))
+		if err != nil || len(backupCodeRE.FindAllString(file, -1)) != 10 || !strings.Contains(file, "alice") {
+			t.Fatalf("download: %v\n%s", err, file)
+		}
+
+		// Continuing without the tick says to make new ones if they were not saved.
+		if p := s.post(c, "/o/acme/backup/done", url.Values{}); p.header.Get("Location") != "/o/acme/?done=backup_unconfirmed" {
+			t.Fatalf("done without the tick: %d %s", p.status, p.header.Get("Location"))
+		}
+		if p := s.post(c, "/o/acme/backup/done", url.Values{"saved": {"1"}}); p.header.Get("Location") != "/o/acme/?done=backup_made" {
+			t.Fatalf("done: %d %s", p.status, p.header.Get("Location"))
+		}
+		p = s.get(c, "/o/acme/?done=backup_made")
+		has(t, p, en("flash.backup_made"), esc(i18n.T("en", "dashboard.backup_left", 10, 10)), en("dashboard.backup_new"))
+		for _, code := range current {
+			if strings.Contains(p.body, code) {
+				t.Fatal("the dashboard shows a backup code again")
+			}
+		}
+		// The first set of the two made above is void.
+		c2 := s.password("alice", "correct horse")
+		s.post(c2, "/o/acme/login/method", url.Values{"method": {"backup"}})
+		p = s.post(c2, "/o/acme/login/code", url.Values{"code": {void[0]}})
+		has(t, p, en("error.code_wrong"))
+	})
+}
+
+func esc(s string) string { return html.EscapeString(s) }
+
+func TestLoginWithABackupCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		codes := s.makeBackupCodes(s.login("alice", "correct horse", g), "correct horse")
+		before := len(s.mails())
+
+		// The phone is lost: sign in with a backup code instead.
+		c := s.password("alice", "correct horse")
+		p := s.get(c, "/o/acme/login/code")
+		has(t, p, en("login_code.others"), `value="backup"`, en("method.backup"))
+		if p := s.post(c, "/o/acme/login/method", url.Values{"method": {"backup"}}); p.header.Get("Location") != "/o/acme/login/code" {
+			t.Fatalf("choose backup: %d %s", p.status, p.header.Get("Location"))
+		}
+		p = s.get(c, "/o/acme/login/code")
+		has(t, p, en("login_code.backup_title"), `inputmode="text"`)
+		p = s.post(c, "/o/acme/login/code", url.Values{"code": {strings.ToUpper(codes[3])}})
+		if p.header.Get("Location") != "/o/acme/?done=backup_used" {
+			t.Fatalf("backup code: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		p = s.get(c, "/o/acme/?done=backup_used")
+		has(t, p, esc(i18n.T("en", "flash.backup_used", 9)), esc(i18n.T("en", "dashboard.backup_left", 9, 10)))
+
+		ms := s.mails()
+		if len(ms) != before+1 {
+			t.Fatalf("%d new mails, want the notice that a backup code was used", len(ms)-before)
+		}
+		subject, body := s.mailText(-1)
+		if !strings.Contains(subject, "backup code") || !strings.Contains(body, i18n.T("en", "mail.backup_used.left", 9)) {
+			t.Fatalf("notice: %q\n%s", subject, body)
+		}
+		if got := s.user("alice").LastMethod; got != "backup" {
+			t.Errorf("last method %q, want backup", got)
+		}
+
+		// Each code works once.
+		c = s.password("alice", "correct horse")
+		p = s.post(c, "/o/acme/login/code", url.Values{"code": {codes[3]}})
+		if p.status != http.StatusOK {
+			t.Fatalf("used backup code again: %d %s", p.status, p.header.Get("Location"))
+		}
+		has(t, p, en("error.code_wrong"))
+	})
+}
+
+func TestCodeStepListsTheMethods(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.setPolicy(`{"methods": ["app", "email", "sms", "push"]}`)
+		s.addUser("alice", "correct horse")
+		s.active("alice")
+		s.emailToken("alice")
+		c := s.password("alice", "correct horse")
+		p := s.get(c, "/o/acme/login/code")
+		has(t, p, en("method.app"), en("method.weaker"), "a•••@acme.example", en("method.sms_unavailable"), en("method.push_unavailable"))
+		for _, m := range []string{"sms", "push"} {
+			if !regexp.MustCompile(`value="` + m + `" disabled`).MatchString(p.body) {
+				t.Errorf("%s is not shown disabled", m)
+			}
+		}
+		if strings.Contains(p.body, `value="backup"`) {
+			t.Error("backup codes offered to a user who has none")
+		}
+		// A disabled or unknown method cannot be chosen by posting it.
+		for _, m := range []string{"sms", "push", "backup", "nonsense"} {
+			s.post(c, "/o/acme/login/method", url.Values{"method": {m}})
+			if p := s.get(c, "/o/acme/login/code"); !strings.Contains(p.body, en("login_code.title")) {
+				t.Errorf("after choosing %s the page does not ask for the app's code", m)
+			}
+		}
+
+		// Where the policy forbids email, it is not offered even to a user with an email token.
+		s.setPolicy(`{"methods": ["app"]}`)
+		p = s.get(s.password("alice", "correct horse"), "/o/acme/login/code")
+		if strings.Contains(p.body, `value="email"`) || strings.Contains(p.body, en("method.sms")) {
+			t.Errorf("email or text message offered against the policy:\n%s", p.body)
+		}
+	})
+}
+
+func TestLoginWithAnEmailedCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		s.active("alice")
+		s.emailToken("alice")
+		mailed := len(s.mails())
+
+		c := s.password("alice", "correct horse")
+		if n := len(s.mails()); n != mailed {
+			t.Fatalf("%d mails sent before email was chosen", n-mailed)
+		}
+		if p := s.post(c, "/o/acme/login/method", url.Values{"method": {"email"}}); p.header.Get("Location") != "/o/acme/login/code" {
+			t.Fatalf("choose email: %d %s", p.status, p.header.Get("Location"))
+		}
+		first := s.lastMailedCode()
+		p := s.get(c, "/o/acme/login/code")
+		has(t, p, en("login_code.email_title"), "a•••@acme.example", en("login_code.resend"))
+
+		// Re-send at once: wait a moment.
+		p = s.post(c, "/o/acme/login/resend", url.Values{})
+		has(t, p, en("error.resend_wait"))
+		s.clock.Advance(31 * time.Second)
+		p = s.post(c, "/o/acme/login/resend", url.Values{})
+		if p.header.Get("Location") != "/o/acme/login/code?sent=1" {
+			t.Fatalf("re-send: %d %s", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/login/code?sent=1"), en("flash.code_sent"))
+		second := s.lastMailedCode()
+		if len(s.mails()) != mailed+2 {
+			t.Fatalf("%d mails, want two codes", len(s.mails())-mailed)
+		}
+		if first != second {
+			p = s.post(c, "/o/acme/login/code", url.Values{"code": {first}})
+			has(t, p, en("error.code_wrong"))
+		}
+		p = s.post(c, "/o/acme/login/code", url.Values{"code": {second}})
+		if p.header.Get("Location") != "/o/acme/" {
+			t.Fatalf("emailed code: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		if got := s.user("alice").LastMethod; got != "email" {
+			t.Fatalf("last method %q, want email", got)
+		}
+
+		// Next time email is the default: the code is mailed with the password.
+		s.clock.Advance(time.Minute)
+		c = s.password("alice", "correct horse")
+		if len(s.mails()) != mailed+3 {
+			t.Fatal("no code mailed at the password step for a user who used email last")
+		}
+		has(t, s.get(c, "/o/acme/login/code"), en("login_code.email_title"))
+		if p := s.post(c, "/o/acme/login/code", url.Values{"code": {s.lastMailedCode()}}); p.header.Get("Location") != "/o/acme/" {
+			t.Fatalf("default email login: %d %s", p.status, p.header.Get("Location"))
+		}
+	})
+}
+
+func TestServerPIN(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.setPolicy(`{"pin_mode": "server", "pin_min_length": 4, "pin_max_length": 8}`)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+
+		// No PIN yet: after both factors the user chooses one first.
+		c := s.password("alice", "correct horse")
+		has(t, s.get(c, "/o/acme/login/code"), en("login_code.pin_help"))
+		p := s.post(c, "/o/acme/login/code", url.Values{"code": {s.code(g)}})
+		if p.header.Get("Location") != "/o/acme/login/pin" {
+			t.Fatalf("code without a PIN set: %d %s, want the PIN step", p.status, p.header.Get("Location"))
+		}
+		if p := s.get(c, "/o/acme/"); p.status != http.StatusSeeOther {
+			t.Fatalf("dashboard before the PIN is set: %d", p.status)
+		}
+		has(t, s.get(c, "/o/acme/login/pin"), en("pin.intro_new"), `name="new_pin"`)
+		for _, tt := range []struct{ pin, confirm, want string }{
+			{"4821", "4822", en("error.pin_mismatch")},
+			{"48", "48", esc(i18n.T("en", "error.pin_length", 4, 8))},
+			{"48a1", "48a1", en("error.pin_digits")},
+		} {
+			has(t, s.post(c, "/o/acme/login/pin", url.Values{"new_pin": {tt.pin}, "new_pin_confirm": {tt.confirm}}), tt.want)
+		}
+		p = s.post(c, "/o/acme/login/pin", url.Values{"new_pin": {"4821"}, "new_pin_confirm": {"4821"}})
+		if p.header.Get("Location") != "/o/acme/?done=pin" {
+			t.Fatalf("set PIN: %d %s", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/"), en("dashboard.pin"), `name="new_pin"`)
+
+		// Now the PIN goes before the code.
+		s.clock.Advance(30 * time.Second)
+		c = s.password("alice", "correct horse")
+		has(t, s.post(c, "/o/acme/login/code", url.Values{"code": {s.code(g)}}), en("error.code_wrong"))
+		if p := s.post(c, "/o/acme/login/code", url.Values{"code": {"4821" + s.code(g)}}); p.header.Get("Location") != "/o/acme/" {
+			t.Fatalf("PIN and code: %d %s", p.status, p.header.Get("Location"))
+		}
+
+		// Changing it in the dashboard needs the current one.
+		has(t, s.post(c, "/o/acme/pin", url.Values{"pin": {"0000"}, "new_pin": {"1357"}, "new_pin_confirm": {"1357"}}), en("error.pin_wrong"))
+		if p := s.post(c, "/o/acme/pin", url.Values{"pin": {"4821"}, "new_pin": {"1357"}, "new_pin_confirm": {"1357"}}); p.header.Get("Location") != "/o/acme/?done=pin" {
+			t.Fatalf("change PIN: %d %s", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/?done=pin"), en("flash.pin_changed"))
+
+		// A PIN the operator assigned must be changed at the next sign-in.
+		pin, err := s.admin.SetPIN(s.ctx, s.org, "alice", "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.clock.Advance(30 * time.Second)
+		c = s.password("alice", "correct horse")
+		if p := s.post(c, "/o/acme/login/code", url.Values{"code": {pin + s.code(g)}}); p.header.Get("Location") != "/o/acme/login/pin" {
+			t.Fatalf("assigned PIN: %d %s, want the PIN step", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/login/pin"), en("pin.intro_must"))
+		s.post(c, "/o/acme/login/pin", url.Values{"new_pin": {"9753"}, "new_pin_confirm": {"9753"}})
+		if u := s.user("alice"); u.PINMustChange {
+			t.Fatal("the assigned PIN still must be changed")
+		}
+	})
+}
+
+func TestAddEmailAsAnAuthenticator(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		c := s.login("alice", "correct horse", g)
+		s.post(c, "/o/acme/add", url.Values{})
+		s.post(c, "/o/acme/add/verify", url.Values{"code": {s.lastMailedCode()}})
+		if p := s.post(c, "/o/acme/add/password", url.Values{"password": {"correct horse"}}); p.header.Get("Location") != "/o/acme/add/choose" {
+			t.Fatalf("password: %d %s", p.status, p.header.Get("Location"))
+		}
+		p := s.post(c, "/o/acme/add/choose", url.Values{"method": {"email"}})
+		if p.header.Get("Location") != "/o/acme/add/email" {
+			t.Fatalf("choose email: %d %s", p.status, p.header.Get("Location"))
+		}
+		has(t, s.get(c, "/o/acme/add/email"), "a•••@acme.example", `autocomplete="one-time-code"`)
+		has(t, s.post(c, "/o/acme/add/email", url.Values{"code": {"000000"}}), en("error.code_wrong"))
+		p = s.post(c, "/o/acme/add/email", url.Values{"code": {s.lastMailedCode()}})
+		if p.header.Get("Location") != "/o/acme/?done=added_email" {
+			t.Fatalf("first emailed code: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		if tok := s.lastToken("alice"); tok.Type != "email" || tok.State != store.TokenActive {
+			t.Fatalf("new token %s %s, want an active email token", tok.Type, tok.State)
+		}
+		has(t, s.get(c, "/o/acme/?done=added_email"), en("flash.email_added"), en("token.type.email"))
+
+		// Where the policy forbids email, the choice is skipped.
+		s.setPolicy(`{"methods": ["app"]}`)
+		s.clock.Advance(time.Minute)
+		s.post(c, "/o/acme/add", url.Values{})
+		s.post(c, "/o/acme/add/verify", url.Values{"code": {s.lastMailedCode()}})
+		if p := s.post(c, "/o/acme/add/password", url.Values{"password": {"correct horse"}}); p.header.Get("Location") != "/o/acme/add/app" {
+			t.Fatalf("password with email forbidden: %d %s, want the app", p.status, p.header.Get("Location"))
+		}
+	})
+}
