@@ -35,8 +35,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	s.show(w, http.StatusOK, "login", s.page(w, r, "login.title", &v.org,
-		LoginView{Action: loginURL(v.org), Combined: pol.LoginForm == "combined"}))
+	s.show(w, http.StatusOK, "login", s.page(w, r, "login.title", &v.org, loginView(v.org, pol, "")))
+}
+
+// loginView is the login form as the organization's policy shapes it.
+func loginView(org store.Org, pol policy.Policy, username string) LoginView {
+	return LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
 }
 
 // login checks the first step: the password, or with the combined form
@@ -49,7 +53,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	username, password, code := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("code")
 	req := auth.Request{OrgID: v.org.ID, Username: username, Password: password, Actor: "portal", Source: source(r)}
 	refuse := func(errKey string) {
-		p := s.page(w, r, "login.title", &v.org, LoginView{Action: loginURL(v.org), Username: username, Combined: pol.LoginForm == "combined"})
+		p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, username))
 		p.Error = errKey
 		s.show(w, http.StatusOK, "login", p)
 	}
@@ -328,7 +332,11 @@ func (s *Server) showRemove(w http.ResponseWriter, r *http.Request, v *visit, se
 		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
 		return
 	}
-	p := s.page(w, r, "remove.title", &v.org, RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t)})
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return
+	}
+	p := s.page(w, r, "remove.title", &v.org, RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t), PIN: pol.PINMode == policy.PINServer})
 	p.User, p.Error = v.user.Username, errKey
 	s.show(w, http.StatusOK, "remove", p)
 }

@@ -87,6 +87,7 @@ type LoginView struct {
 	Action   string
 	Username string // prefilled after a refusal
 	Combined bool
+	PIN      bool // the code field takes the server PIN first
 }
 
 // CodeView asks for the second factor (page "login_code"). The form posts
@@ -183,6 +184,7 @@ type TokenView struct {
 type RemoveView struct {
 	Action string
 	Token  TokenView
+	PIN    bool // the code field takes the server PIN first
 }
 
 // AddVerifyView asks for the verification code emailed to the user before

@@ -685,3 +685,11 @@ func TestLanguage(t *testing.T) {
 		t.Error("the language chosen with ?lang=de was not remembered")
 	}
 }
+
+func TestCodeFieldsSayThePINComesFirst(t *testing.T) {
+	s := newSite(t, storetest.SQLite(t))
+	if err := s.store.SetPolicy(s.ctx, s.org.ID, []byte(`{"login_form": "combined", "pin_mode": "server"}`), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
+		t.Fatal(err)
+	}
+	has(t, s.get(s.browser(), "/o/acme/login"), en("login_code.pin_help"))
+}
