@@ -70,15 +70,25 @@ func (s *Server) passwordChecked(r *http.Request, en store.EnrollmentView) (bool
 	return ok && v.ses.Stage == stageEnroll && v.data.Enrollment == en.Enrollment.ID, err
 }
 
-func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
-	code := r.URL.Query().Get("code")
-	en, ok := s.usableEnrollment(w, r, code)
-	if !ok {
-		return
+// openEnrollment finds the usable enrollment of a link code and whether
+// this browser has proven the user's password; when ok is false it has
+// answered the request itself.
+func (s *Server) openEnrollment(w http.ResponseWriter, r *http.Request, code string) (en store.EnrollmentView, checked, ok bool) {
+	if en, ok = s.usableEnrollment(w, r, code); !ok {
+		return en, false, false
 	}
 	checked, err := s.passwordChecked(r, en)
 	if err != nil {
 		s.unavailable(w, r, err)
+		return en, false, false
+	}
+	return en, checked, true
+}
+
+func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("code")
+	en, checked, ok := s.openEnrollment(w, r, code)
+	if !ok {
 		return
 	}
 	if !checked {
@@ -120,13 +130,8 @@ func (s *Server) enrollPassword(w http.ResponseWriter, r *http.Request) {
 // enrollVerify takes the first code; a correct one activates the token.
 func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 	link := r.PostFormValue("enrollment")
-	en, ok := s.usableEnrollment(w, r, link)
+	en, checked, ok := s.openEnrollment(w, r, link)
 	if !ok {
-		return
-	}
-	checked, err := s.passwordChecked(r, en)
-	if err != nil {
-		s.unavailable(w, r, err)
 		return
 	}
 	if !checked {

@@ -416,7 +416,7 @@ func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	if !pol.Allows(policy.MethodEmail) || v.user.Email == "" || s.hasActiveEmail(r, v) {
+	if hasEmail, err := s.hasActive(r, v, "email"); !pol.Allows(policy.MethodEmail) || v.user.Email == "" || hasEmail || err != nil {
 		s.toAddApp(w, r, v)
 		return
 	}
@@ -426,20 +426,6 @@ func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	redirect(w, r, homeURL(v.org)+"add/choose")
-}
-
-// hasActiveEmail reports whether the user signs in with email already.
-func (s *Server) hasActiveEmail(r *http.Request, v *visit) bool {
-	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
-	if err != nil {
-		return false
-	}
-	for _, t := range ts {
-		if t.Type == "email" && t.State == store.TokenActive {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -83,11 +83,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	s.rememberLanguage(w, r, v.user)
-	if combined || !pol.MFARequired && !s.hasActive(r, v) {
+	// Without knowing whether the user has an authenticator, ask for a
+	// code: failing closed.
+	active, err := s.hasActive(r, v, "")
+	active = active || err != nil
+	if combined || !pol.MFARequired && !active {
 		s.signIn(w, r, v)
 		return
 	}
-	if !s.hasActive(r, v) {
+	if !active {
 		if err := s.startSession(w, r, v, stageFirstEnroll, sessionData{}); err != nil {
 			s.unavailable(w, r, err)
 			return
@@ -119,19 +123,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	redirect(w, r, loginURL(v.org)+"/code")
 }
 
-// hasActive reports whether the user has an active authenticator; on a
-// database error it says yes, which asks for a code: failing closed.
-func (s *Server) hasActive(r *http.Request, v *visit) bool {
+// hasActive reports whether the user has an active token of type typ, or
+// of any type when typ is empty. A database error is returned as it is:
+// each caller decides which answer fails closed.
+func (s *Server) hasActive(r *http.Request, v *visit, typ string) (bool, error) {
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
 	if err != nil {
-		return true
+		return false, err
 	}
 	for _, t := range ts {
-		if t.State == store.TokenActive {
-			return true
+		if t.State == store.TokenActive && (typ == "" || t.Type == typ) {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -191,20 +196,19 @@ func (s *Server) pendingToken(r *http.Request, v *visit) (store.Token, error) {
 		return store.Token{}, err
 	}
 	v.data.Serial = en.Token.Serial
-	raw, _ := json.Marshal(v.data)
-	v.ses.Data = string(raw)
-	return en.Token, s.Store.SetSessionData(r.Context(), v.ses.IDHash, v.ses.Stage, v.ses.Data)
+	return en.Token, s.setData(r, v)
 }
 
-// firstEnrollPage walks a user without an authenticator through adding
-// one before anything else, when the policy requires a second factor.
-func (s *Server) firstEnrollPage(w http.ResponseWriter, r *http.Request, v *visit) {
+// pendingEnrollPage shows how to add the session's pending token to an
+// authenticator app: for a user without one at first sign-in, or one who
+// adds another. Its form posts back to the page's own path.
+func (s *Server) pendingEnrollPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	t, err := s.pendingToken(r, v)
 	if err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
-	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, loginURL(v.org)+"/enroll", nil, "", "")
+	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, r.URL.Path, nil, "", "")
 }
 
 func (s *Server) firstEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -624,15 +628,6 @@ func (s *Server) toAddApp(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	redirect(w, r, homeURL(v.org)+"add/app")
-}
-
-func (s *Server) addAppPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	t, err := s.pendingToken(r, v)
-	if err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, homeURL(v.org)+"add/app", nil, "", "")
 }
 
 func (s *Server) addApp(w http.ResponseWriter, r *http.Request, v *visit) {

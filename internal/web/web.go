@@ -117,7 +117,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/login/resend", s.withStage(stagePassword, s.resendCode))
 	mux.HandleFunc("GET /o/{org}/login/pin", s.withStage(stagePIN, s.setPINPage))
 	mux.HandleFunc("POST /o/{org}/login/pin", s.withStage(stagePIN, s.setPIN))
-	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnrollPage))
+	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.pendingEnrollPage))
 	mux.HandleFunc("POST /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnroll))
 	mux.HandleFunc("POST /o/{org}/logout", s.withOrg(s.logout))
 	mux.HandleFunc("POST /o/{org}/tokens/rename", s.withUser(s.rename))
@@ -138,7 +138,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /o/{org}/add/email", s.withAdd(addEmail, s.addEmailPage))
 	mux.HandleFunc("POST /o/{org}/add/email", s.withAdd(addEmail, s.addEmail))
 	mux.HandleFunc("POST /o/{org}/add/email/resend", s.withAdd(addEmail, s.addEmailResend))
-	mux.HandleFunc("GET /o/{org}/add/app", s.withAdd(addApp, s.addAppPage))
+	mux.HandleFunc("GET /o/{org}/add/app", s.withAdd(addApp, s.pendingEnrollPage))
 	mux.HandleFunc("POST /o/{org}/add/app", s.withAdd(addApp, s.addApp))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
