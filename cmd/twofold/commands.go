@@ -33,7 +33,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
-		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 	)
 	return root
 }
@@ -565,7 +565,11 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n, a.admin.Keys.NewestID())
+	r, err := a.admin.ResealRadiusSecrets(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r, a.admin.Keys.NewestID())
 	return nil
 }
 

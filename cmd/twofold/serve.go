@@ -59,6 +59,10 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another Twofold running? choose another port with --http-addr)", a.cfg.HTTPAddr, err)
 	}
+	if err := c.startRadius(cmd.Context(), a, v); err != nil {
+		ln.Close()
+		return err
+	}
 	c.welcome(a, ln.Addr(), cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 	return server.Serve(cmd.Context(), ln, h, cert, key, a.log)

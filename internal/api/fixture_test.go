@@ -196,6 +196,10 @@ type sentCode struct {
 	Valid         time.Duration
 }
 
+func (m *codeRecorder) BackupCodeUsed(context.Context, int64, int64, int, time.Time) error {
+	return nil
+}
+
 func (m *codeRecorder) SendCode(_ context.Context, orgID, userID int64, code string, valid time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -85,16 +85,18 @@ type Keys interface {
 	MAC(data []byte) []byte
 }
 
-// CodeSender delivers an emailed one-time code to a user.
-type CodeSender interface {
+// Sender mails users what the core must tell them: emailed one-time
+// codes, and that a backup code was used, whichever way it came in.
+type Sender interface {
 	SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error
+	BackupCodeUsed(ctx context.Context, orgID, userID int64, left int, at time.Time) error
 }
 
 // Verifier checks codes. It is safe for concurrent use.
 type Verifier struct {
 	store  Store
 	keys   Keys
-	sender CodeSender
+	sender Sender
 	rand   io.Reader
 	clock  clock.Clock
 	hasher secret.Hasher
@@ -119,8 +121,8 @@ type cachedPolicy struct {
 type Config struct {
 	Store      Store
 	Keys       Keys
-	Sender     CodeSender // delivers emailed codes; nil: no email codes
-	Rand       io.Reader  // for email codes and transaction ids
+	Sender     Sender    // mails codes and notices; nil: no email codes, no notices
+	Rand       io.Reader // for email codes and transaction ids
 	Clock      clock.Clock
 	Hasher     secret.Hasher // its parameters make the decoy hash for unknown users
 	Log        *slog.Logger
@@ -322,6 +324,12 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 			return v.fail(err)
 		}
 		v.outcomes["accept"].Inc()
+		if v.sender != nil {
+			// The sign-in has happened: a notice that fails is logged, not refused.
+			if err := v.sender.BackupCodeUsed(ctx, r.OrgID, sub.UserID, left, now); err != nil {
+				v.log.Error("backup code notice not sent", "user", username, "err", err)
+			}
+		}
 		return Outcome{Accepted: true, Method: "backup", BackupLeft: left}, nil
 	}
 

@@ -32,7 +32,10 @@ type env struct {
 }
 
 // recorder keeps the codes the core mails.
-type recorder struct{ codes []string }
+type recorder struct {
+	codes      []string
+	backupLeft []int // the notices of backup codes used
+}
 
 func (r *recorder) SendCode(_ context.Context, _, _ int64, code string, _ time.Duration) error {
 	r.codes = append(r.codes, code)
@@ -40,6 +43,11 @@ func (r *recorder) SendCode(_ context.Context, _, _ int64, code string, _ time.D
 }
 
 func (r *recorder) last() string { return r.codes[len(r.codes)-1] }
+
+func (r *recorder) BackupCodeUsed(_ context.Context, _, _ int64, left int, _ time.Time) error {
+	r.backupLeft = append(r.backupLeft, left)
+	return nil
+}
 
 func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()

@@ -28,6 +28,9 @@ func TestBackupCodes(t *testing.T) {
 		if out := e.verify(e.request(codes[0])); out.Accepted {
 			t.Fatal("a backup code worked twice")
 		}
+		if len(e.mail.backupLeft) != 1 || e.mail.backupLeft[0] != 9 {
+			t.Fatalf("notices of backup codes used: %v, want one saying 9 are left", e.mail.backupLeft)
+		}
 		// Typed in capitals, with spaces for hyphens.
 		if out := e.verify(e.request(strings.ToUpper(strings.ReplaceAll(codes[1], "-", " ")))); !out.Accepted {
 			t.Fatalf("a backup code typed in capitals: %+v", out)

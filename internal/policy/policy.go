@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Policy is what an organization decides about authentication. The zero
@@ -67,6 +71,58 @@ type Policy struct {
 	EmailResendEvery  Duration `json:"email_resend_every" help:"shortest wait before another code is mailed (10s to 10m)"`
 	EmailResendMax    int      `json:"email_resend_max" help:"most codes mailed within email_resend_window (1 to 20)"`
 	EmailResendWindow Duration `json:"email_resend_window" help:"the time email_resend_max counts over (1m to 24h)"`
+
+	// RadiusMode is what a RADIUS Access-Request's User-Password carries:
+	// RadiusCode (the code, after the PIN under the server-PIN policy),
+	// RadiusPasswordCode (the password followed by the code) or
+	// RadiusPassword (the password alone; an Access-Challenge then asks
+	// for the code).
+	RadiusMode string `json:"radius_mode" help:"what RADIUS User-Password holds: code, password+code, or password (then a challenge asks for the code)"`
+	// RadiusAttributes are sent in every RADIUS Access-Accept, each
+	// written Name=value with a name from RadiusAttributeKinds.
+	RadiusAttributes []string `json:"radius_attributes" help:"attributes of every RADIUS Access-Accept, as Name=value (Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout; comma-separated)"`
+}
+
+// RADIUS modes.
+const (
+	RadiusCode         = "code"
+	RadiusPasswordCode = "password+code"
+	RadiusPassword     = "password"
+)
+
+// RadiusAttributeKinds are the RADIUS attributes an organization may add to
+// its Access-Accepts, with their RFC 2865 types and whether their value is
+// text or a whole number of seconds.
+var RadiusAttributeKinds = map[string]struct {
+	Type   byte
+	Number bool
+}{
+	"Reply-Message":   {18, false},
+	"Filter-Id":       {11, false},
+	"Class":           {25, false},
+	"Session-Timeout": {27, true},
+	"Idle-Timeout":    {28, true},
+}
+
+// RadiusAttribute splits a radius_attributes entry into its name and value
+// and checks both.
+func RadiusAttribute(entry string) (name, value string, err error) {
+	name, value, ok := strings.Cut(entry, "=")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	kind, known := RadiusAttributeKinds[name]
+	switch {
+	case !ok || !known:
+		return "", "", fmt.Errorf("radius_attributes: %q should be Name=value with a name of Filter-Id, Class, Reply-Message, Session-Timeout or Idle-Timeout", entry)
+	case value == "" || len(value) > 253:
+		return "", "", fmt.Errorf("radius_attributes: the value of %s must be 1 to 253 bytes", name)
+	case kind.Number:
+		if n, err := strconv.ParseUint(value, 10, 32); err != nil || n == 0 {
+			return "", "", fmt.Errorf("radius_attributes: %s takes a whole number of seconds, not %q", name, value)
+		}
+	case !utf8.ValidString(value) || strings.ContainsFunc(value, unicode.IsControl):
+		return "", "", fmt.Errorf("radius_attributes: the value of %s must be text without control characters", name)
+	}
+	return name, value, nil
 }
 
 // PIN modes.
@@ -119,6 +175,7 @@ func Default() Policy {
 		EmailResendEvery:    Duration(30 * time.Second),
 		EmailResendMax:      5,
 		EmailResendWindow:   Duration(15 * time.Minute),
+		RadiusMode:          RadiusCode,
 	}
 }
 
@@ -169,6 +226,13 @@ func (p Policy) Validate() error {
 		"resync_window must be between the larger of totp_window and hotp_window and 1000, not %d", p.ResyncWindow)
 	check(p.EnrollmentLifetime.D() >= time.Hour && p.EnrollmentLifetime.D() <= 30*24*time.Hour,
 		"enrollment_lifetime must be between 1h and 720h, not %s", p.EnrollmentLifetime)
+	check(p.RadiusMode == RadiusCode || p.RadiusMode == RadiusPasswordCode || p.RadiusMode == RadiusPassword,
+		"radius_mode must be code, password+code or password, not %q", p.RadiusMode)
+	for _, a := range p.RadiusAttributes {
+		if _, _, err := RadiusAttribute(a); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -30,6 +30,17 @@ func TestValidate(t *testing.T) {
 		{"a 45 second period is refused", func(p *Policy) { p.OTPPeriod = Duration(45 * time.Second) }, "otp_period"},
 		{"a 60 second period is allowed", func(p *Policy) { p.OTPPeriod = Duration(time.Minute) }, ""},
 		{"a resync window smaller than the hotp window is refused", func(p *Policy) { p.ResyncWindow = 5 }, "resync_window"},
+		{"radius mode password is allowed", func(p *Policy) { p.RadiusMode = RadiusPassword }, ""},
+		{"radius mode password+code is allowed", func(p *Policy) { p.RadiusMode = RadiusPasswordCode }, ""},
+		{"an unknown radius mode is refused", func(p *Policy) { p.RadiusMode = "pin" }, "radius_mode"},
+		{"known radius attributes are allowed", func(p *Policy) {
+			p.RadiusAttributes = []string{"Filter-Id=vpn-users", "Class=staff", "Session-Timeout=28800", "Idle-Timeout=900", "Reply-Message=Hi"}
+		}, ""},
+		{"an unknown radius attribute is refused", func(p *Policy) { p.RadiusAttributes = []string{"Framed-IP-Address=10.0.0.1"} }, "radius_attributes"},
+		{"a radius attribute without a value is refused", func(p *Policy) { p.RadiusAttributes = []string{"Filter-Id="} }, "radius_attributes"},
+		{"a radius attribute without = is refused", func(p *Policy) { p.RadiusAttributes = []string{"Filter-Id"} }, "radius_attributes"},
+		{"a session timeout that is not a number is refused", func(p *Policy) { p.RadiusAttributes = []string{"Session-Timeout=1h"} }, "Session-Timeout"},
+		{"a control character in a radius attribute is refused", func(p *Policy) { p.RadiusAttributes = []string{"Filter-Id=a\x00b"} }, "radius_attributes"},
 		{"a ten second lock is refused", func(p *Policy) { p.LockoutDuration = Duration(10 * time.Second) }, "lockout_duration"},
 	}
 	for _, tt := range tests {

@@ -32,6 +32,8 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"email_resend_every", "30s"},
 		{"email_resend_max", "5"},
 		{"email_resend_window", "15m"},
+		{"radius_mode", "code"},
+		{"radius_attributes", ""},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {
@@ -73,6 +75,7 @@ func TestSettingsRoundTripThroughSet(t *testing.T) {
 		Methods: []string{MethodApp, MethodPush}, PINMode: PINServer, PINMinLength: 6, PINMaxLength: 8,
 		PINDigitsOnly: false, PINChangeOnFirstUse: false, EmailCodeDigits: 8, EmailCodeLifetime: Duration(5 * time.Minute),
 		EmailResendEvery: Duration(time.Minute), EmailResendMax: 3, EmailResendWindow: Duration(time.Hour),
+		RadiusMode: RadiusPassword, RadiusAttributes: []string{"Filter-Id=vpn-users", "Session-Timeout=3600"},
 	}
 	got := Default()
 	for _, s := range p.Settings() {

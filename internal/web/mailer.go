@@ -63,7 +63,8 @@ func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, co
 	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
 }
 
-// CodeSender mails the verification core's emailed one-time codes.
+// CodeSender mails what the verification core must tell users: emailed
+// one-time codes and the use of a backup code. It satisfies auth.Sender.
 type CodeSender struct {
 	Store interface {
 		OrgByID(ctx context.Context, id int64) (store.Org, error)
@@ -72,15 +73,30 @@ type CodeSender struct {
 	Mailer *Mailer
 }
 
-// SendCode mails code to the user; it satisfies auth.CodeSender.
+// SendCode mails code to the user.
 func (c CodeSender) SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error {
-	org, err := c.Store.OrgByID(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	u, err := c.Store.UserByID(ctx, orgID, userID)
+	org, u, err := c.recipient(ctx, orgID, userID)
 	if err != nil {
 		return err
 	}
 	return c.Mailer.VerifyCode(ctx, org, u, code, valid)
+}
+
+// BackupCodeUsed mails the user that a backup code was used, when the
+// user has an address.
+func (c CodeSender) BackupCodeUsed(ctx context.Context, orgID, userID int64, left int, at time.Time) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil || u.Email == "" {
+		return err
+	}
+	return c.Mailer.BackupUsed(ctx, org, u, left, at)
+}
+
+func (c CodeSender) recipient(ctx context.Context, orgID, userID int64) (store.Org, store.User, error) {
+	org, err := c.Store.OrgByID(ctx, orgID)
+	if err != nil {
+		return store.Org{}, store.User{}, err
+	}
+	u, err := c.Store.UserByID(ctx, orgID, userID)
+	return org, u, err
 }

@@ -160,12 +160,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	done := ""
 	if out.Method == methodBackup {
-		done = "backup_used"
-		if v.user.Email != "" {
-			if err := s.Mailer.BackupUsed(r.Context(), v.org, v.user, out.BackupLeft, s.Clock.Now()); err != nil {
-				s.Log.Error("notice not sent", "mail", "backup_used", "user", v.user.Username, "err", err)
-			}
-		}
+		done = "backup_used" // the core has mailed the notice
 	}
 	s.signInDone(w, r, v, done)
 }

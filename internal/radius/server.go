@@ -1,0 +1,522 @@
+// Package radius is Twofold's RADIUS server (RFC 2865, PAP): gateways such
+// as VPN concentrators and Citrix send an Access-Request and get an
+// Access-Accept, Access-Reject or Access-Challenge.
+//
+// Every code goes through the one verification core (package auth), so
+// RADIUS enforces the same policy, lockout and replay rules as the portal
+// and the REST API. The server promises:
+//
+//   - A packet from an address no client is registered for is dropped
+//     without an answer. The client list is held in memory and reloaded
+//     every ReloadEvery, and at most once a second when an unknown address
+//     sends, so looking a client up costs no database query.
+//   - A request's Message-Authenticator (RFC 3579) is verified when
+//     present, and one is required unless the client was registered
+//     without that requirement; a request failing either is dropped.
+//     Every answer carries a Message-Authenticator as its first attribute
+//     (the BlastRADIUS mitigation).
+//   - A retransmission (same source address and port, identifier and
+//     request authenticator within RetransmitWindow) gets the answer
+//     already sent and is not evaluated again.
+//   - The second step of a challenge is named by a random State, kept in
+//     this process's memory: with several instances behind one address the
+//     gateway must send the answer to the instance that challenged.
+//   - Every verification lands in the audit log with the client's name
+//     ("radius:NAME") and the source address.
+package radius
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// Verifier is what the server needs from the verification core.
+type Verifier interface {
+	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
+}
+
+// Store is what the server reads and writes directly.
+type Store interface {
+	RadiusClients(ctx context.Context, orgID int64) ([]store.RadiusClient, error)
+	OrgByID(ctx context.Context, id int64) (store.Org, error)
+	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
+	Audit(ctx context.Context, e store.Event) error
+}
+
+// Opener opens the sealed shared secrets.
+type Opener interface {
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
+// Defaults of Config's durations.
+const (
+	DefaultReloadEvery      = 10 * time.Second
+	DefaultRetransmitWindow = 5 * time.Second
+	DefaultChallengeTTL     = 5 * time.Minute
+)
+
+// Limits that bound the memory an abusive client can make the server use.
+const (
+	maxInFlight   = 256     // requests evaluated at once; more are dropped
+	maxCached     = 1 << 16 // answers kept for retransmissions
+	maxChallenges = 1 << 16 // pending challenges
+)
+
+// Config holds a Server's parts.
+type Config struct {
+	Store    Store
+	Keys     Opener
+	Verifier Verifier
+	Clock    clock.Clock
+	Rand     io.Reader // State and Class values; crypto/rand when nil
+	Log      *slog.Logger
+
+	ReloadEvery      time.Duration // 0: DefaultReloadEvery
+	RetransmitWindow time.Duration // 0: DefaultRetransmitWindow
+	ChallengeTTL     time.Duration // 0: DefaultChallengeTTL
+}
+
+// Server answers RADIUS Access-Requests. It is safe for concurrent use.
+type Server struct {
+	c Config
+
+	clients clientTable
+
+	mu      sync.Mutex
+	answers map[requestKey]*answer
+	pending map[string]challenge
+
+	inFlight chan struct{}
+}
+
+// requestKey identifies a request for retransmission detection.
+type requestKey struct {
+	from netip.AddrPort
+	id   byte
+	auth [16]byte
+}
+
+// answer is a request's reply; done is false while it is being evaluated.
+type answer struct {
+	reply []byte
+	done  bool
+	at    time.Time
+}
+
+// challenge is the server side of an Access-Challenge's State: the
+// password (where the mode asks for one) was right, and the next request
+// carrying the State may give the code.
+type challenge struct {
+	clientID int64
+	orgID    int64
+	username string // as typed in the first request
+	txid     string // the emailed code's transaction, once one was sent
+	lang     string
+	expires  time.Time
+}
+
+// New returns a Server.
+func New(c Config) *Server {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.ReloadEvery <= 0 {
+		c.ReloadEvery = DefaultReloadEvery
+	}
+	if c.RetransmitWindow <= 0 {
+		c.RetransmitWindow = DefaultRetransmitWindow
+	}
+	if c.ChallengeTTL <= 0 {
+		c.ChallengeTTL = DefaultChallengeTTL
+	}
+	s := &Server{
+		c:        c,
+		answers:  make(map[requestKey]*answer),
+		pending:  make(map[string]challenge),
+		inFlight: make(chan struct{}, maxInFlight),
+	}
+	s.clients.server = s
+	return s
+}
+
+// Serve answers the requests arriving on conn until ctx is done, then
+// closes conn and waits for the requests being evaluated.
+func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
+	if err := s.clients.reload(ctx); err != nil {
+		s.c.Log.Error("radius: cannot load the clients; retrying", "err", err)
+	}
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.maintain(ctx)
+	}()
+	defer wg.Wait()
+
+	buf := make([]byte, radius.MaxPacketLength+1)
+	for {
+		n, addr, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("radius: read: %w", err)
+		}
+		from, ok := addrPort(addr)
+		if !ok {
+			continue
+		}
+		select {
+		case s.inFlight <- struct{}{}:
+		default:
+			s.c.Log.Warn("radius: too many requests at once; dropping one", "source", from.String())
+			continue
+		}
+		packet := append([]byte(nil), buf[:n]...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-s.inFlight }()
+			if reply := s.Handle(ctx, packet, from); reply != nil {
+				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
+					s.c.Log.Warn("radius: cannot send the answer", "to", from.String(), "err", err)
+				}
+			}
+		}()
+	}
+}
+
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	if u, ok := a.(*net.UDPAddr); ok {
+		ap := u.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), err == nil
+}
+
+// maintain reloads the clients and forgets expired answers and challenges.
+func (s *Server) maintain(ctx context.Context) {
+	sweep := time.NewTicker(time.Second)
+	defer sweep.Stop()
+	reload := time.NewTicker(s.c.ReloadEvery)
+	defer reload.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			s.sweep()
+		case <-reload.C:
+			if err := s.clients.reload(ctx); err != nil && ctx.Err() == nil {
+				s.c.Log.Error("radius: cannot reload the clients; keeping the ones loaded", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) sweep() {
+	now := s.c.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, a := range s.answers {
+		if a.done && now.Sub(a.at) > s.c.RetransmitWindow {
+			delete(s.answers, k)
+		}
+	}
+	for k, c := range s.pending {
+		if !now.Before(c.expires) {
+			delete(s.pending, k)
+		}
+	}
+}
+
+// Handle answers one datagram received from `from`. It returns the
+// datagram to send back, or nil when the request is dropped.
+func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort) []byte {
+	b, err := wellFormed(packet)
+	if err != nil || radius.Code(b[0]) != radius.CodeAccessRequest {
+		s.c.Log.Debug("radius: dropped a packet that is not a well-formed Access-Request", "source", from.String())
+		return nil
+	}
+	c, ok := s.clients.lookup(ctx, from.Addr())
+	if !ok {
+		s.c.Log.Debug("radius: dropped a packet from an unknown address", "source", from.String())
+		return nil
+	}
+	key := requestKey{from: from, id: b[1]}
+	copy(key.auth[:], b[4:20])
+	now := s.c.Clock.Now()
+	s.mu.Lock()
+	if a, ok := s.answers[key]; ok && (!a.done || now.Sub(a.at) <= s.c.RetransmitWindow) {
+		reply := a.reply // nil while the first copy is evaluated: this one is dropped
+		s.mu.Unlock()
+		s.c.Log.Debug("radius: retransmission", "client", c.Name, "source", from.String(), "answered", reply != nil)
+		return reply
+	}
+	if len(s.answers) >= maxCached {
+		s.mu.Unlock()
+		s.c.Log.Warn("radius: too many recent requests; dropping one", "client", c.Name)
+		return nil
+	}
+	s.answers[key] = &answer{}
+	s.mu.Unlock()
+
+	reply := s.answer(ctx, c, b, from)
+
+	s.mu.Lock()
+	if reply == nil {
+		delete(s.answers, key)
+	} else {
+		s.answers[key] = &answer{reply: reply, done: true, at: s.c.Clock.Now()}
+	}
+	s.mu.Unlock()
+	return reply
+}
+
+// answer evaluates a request from a known client.
+func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.AddrPort) []byte {
+	log := s.c.Log.With("client", c.Name, "source", from.String())
+	switch err := checkRequest(b, c.secret); {
+	case errors.Is(err, errNoMessageAuth) && !c.RequireMessageAuthenticator:
+	case err != nil:
+		log.Warn("radius: dropped a request", "why", err)
+		return nil
+	}
+	req, err := radius.Parse(b, c.secret)
+	if err != nil {
+		log.Warn("radius: dropped a request", "why", err)
+		return nil
+	}
+	ev := store.Event{OrgID: c.OrgID, Actor: "radius:" + c.Name, Action: "validate", Source: from.Addr().String()}
+	username := rfc2865.UserName_GetString(req)
+	ev.Target = auth.CanonicalUsername(username)
+	respond := func(code radius.Code, fill func(*radius.Packet)) []byte {
+		resp := req.Response(code)
+		if fill != nil {
+			fill(resp)
+		}
+		out, err := encodeResponse(resp, req.Authenticator)
+		if err != nil {
+			log.Error("radius: cannot encode the answer", "err", err)
+			return nil
+		}
+		return out
+	}
+	reject := func() []byte { return respond(radius.CodeAccessReject, nil) }
+	// refuse rejects a request the core never saw, and audits why.
+	refuse := func(why string) []byte {
+		ev.At, ev.Result = s.c.Clock.Now(), why
+		if err := s.c.Store.Audit(ctx, ev); err != nil {
+			log.Error("radius: cannot audit", "err", err)
+		}
+		return reject()
+	}
+
+	hidden, ok := req.Lookup(rfc2865.UserPassword_Type)
+	if !ok {
+		return refuse("no_password")
+	}
+	pw, err := radius.UserPassword(hidden, c.secret, req.Authenticator[:])
+	if err != nil {
+		return refuse("malformed")
+	}
+	typed := string(pw)
+	clear(pw)
+
+	org, err := s.c.Store.OrgByID(ctx, c.OrgID)
+	if err != nil {
+		log.Error("radius: cannot read the organization", "err", err)
+		return reject()
+	}
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		log.Error("radius: the organization's policy is invalid", "org", org.Slug, "err", err)
+		return reject()
+	}
+	r := auth.Request{OrgID: c.OrgID, Username: username, Actor: ev.Actor, Source: ev.Source}
+
+	accept := func(out auth.Outcome, lang string) []byte {
+		class, err := secret.Token(s.c.Rand, 10)
+		if err != nil {
+			return reject()
+		}
+		return respond(radius.CodeAccessAccept, func(p *radius.Packet) {
+			replied := false
+			for _, a := range pol.RadiusAttributes {
+				name, value, err := policy.RadiusAttribute(a)
+				if err != nil {
+					continue
+				}
+				kind := policy.RadiusAttributeKinds[name]
+				replied = replied || name == "Reply-Message"
+				if kind.Number {
+					var n uint32
+					fmt.Sscan(value, &n)
+					p.Add(radius.Type(kind.Type), radius.NewInteger(n))
+				} else {
+					p.Add(radius.Type(kind.Type), radius.Attribute(value))
+				}
+			}
+			if !replied {
+				rfc2865.ReplyMessage_AddString(p, message(lang, msgAccepted))
+			}
+			rfc2865.Class_AddString(p, "twofold:"+class)
+		})
+	}
+	challengeWith := func(ch challenge, msg string) []byte {
+		state, err := secret.Token(s.c.Rand, 16)
+		if err != nil {
+			return reject()
+		}
+		ch.clientID, ch.orgID, ch.username = c.ID, c.OrgID, username
+		ch.expires = s.c.Clock.Now().Add(s.c.ChallengeTTL)
+		s.mu.Lock()
+		full := len(s.pending) >= maxChallenges
+		if !full {
+			s.pending[state] = ch
+		}
+		s.mu.Unlock()
+		if full {
+			log.Warn("radius: too many pending challenges; rejecting")
+			return reject()
+		}
+		return respond(radius.CodeAccessChallenge, func(p *radius.Packet) {
+			rfc2865.State_SetString(p, state)
+			rfc2865.ReplyMessage_SetString(p, message(ch.lang, msg))
+		})
+	}
+	verdict := func(out auth.Outcome, err error, lang string) []byte {
+		if err != nil {
+			log.Error("radius: the check could not be made", "err", err)
+			return reject()
+		}
+		if !out.Accepted {
+			return reject()
+		}
+		return accept(out, lang)
+	}
+	// askCode answers a right password with a challenge for the code.
+	askCode := func() []byte {
+		lang := "en"
+		if u, err := s.c.Store.UserByName(ctx, c.OrgID, auth.CanonicalUsername(username)); err == nil && u.Language != "" {
+			lang = u.Language
+		}
+		msg := msgAskCode
+		if !pol.Allows(policy.MethodEmail) {
+			msg = msgAskAppCode
+		}
+		return challengeWith(challenge{lang: lang}, msg)
+	}
+
+	if state, ok := req.Lookup(rfc2865.State_Type); ok {
+		s.mu.Lock()
+		ch, found := s.pending[string(state)]
+		delete(s.pending, string(state))
+		s.mu.Unlock()
+		if !found || ch.clientID != c.ID || ch.username != username || !s.c.Clock.Now().Before(ch.expires) {
+			return refuse("no_challenge")
+		}
+		if asksForEmail(typed) {
+			return s.startEmail(ctx, r, ch, challengeWith, reject, log)
+		}
+		r.Code, r.TransactionID = typed, ch.txid
+		out, err := s.c.Verifier.Verify(ctx, r)
+		return verdict(out, err, ch.lang)
+	}
+
+	switch pol.RadiusMode {
+	case policy.RadiusPassword:
+		r.Password = typed
+		out, err := s.c.Verifier.CheckPassword(ctx, r)
+		if err != nil || !out.Accepted {
+			return verdict(out, err, "")
+		}
+		return askCode()
+	case policy.RadiusPasswordCode:
+		password, code, ok := splitCode(typed, pol.OTPDigits)
+		if !ok {
+			// No code after the password: check the password alone and
+			// ask for the code (or a mailed one) in a challenge.
+			r.Password = typed
+			out, err := s.c.Verifier.CheckPassword(ctx, r)
+			if err != nil || !out.Accepted {
+				return verdict(out, err, "")
+			}
+			return askCode()
+		}
+		r.Password, r.CheckPassword, r.Code = password, true, code
+	default:
+		r.Code = typed
+	}
+	out, err := s.c.Verifier.Verify(ctx, r)
+	return verdict(out, err, "")
+}
+
+// startEmail mails a code for a pending challenge and challenges for it.
+func (s *Server) startEmail(ctx context.Context, r auth.Request, ch challenge,
+	challengeWith func(challenge, string) []byte, reject func() []byte, log *slog.Logger) []byte {
+	txid, err := s.c.Verifier.StartEmail(ctx, r, false)
+	switch {
+	case err == nil:
+		ch.txid = txid
+		return challengeWith(ch, msgMailed)
+	case errors.Is(err, auth.ErrTooSoon):
+		return challengeWith(ch, msgTooSoon)
+	case errors.Is(err, auth.ErrNoEmailToken):
+		return challengeWith(ch, msgAskAppCode)
+	default:
+		log.Error("radius: cannot mail a code", "err", err)
+		return reject()
+	}
+}
+
+// asksForEmail reports whether a reply to a challenge asks for a code by
+// email: an empty reply, or a single character (such as "e").
+func asksForEmail(typed string) bool {
+	return len([]rune(typed)) <= 1
+}
+
+// splitCode splits "password123456" into the password and a code of
+// digits digits. It reports false when the value does not end in that many
+// digits after at least one character of password.
+func splitCode(typed string, digits int) (password, code string, ok bool) {
+	if len(typed) <= digits {
+		return "", "", false
+	}
+	password, code = typed[:len(typed)-digits], typed[len(typed)-digits:]
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return "", "", false
+		}
+	}
+	return password, code, true
+}
