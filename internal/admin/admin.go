@@ -415,16 +415,21 @@ func (s *Service) CreateAPIKey(ctx context.Context, org store.Org, name string) 
 // newest key, in one transaction, and reports how many it changed.
 func (s *Service) Reseal(ctx context.Context) (int, error) {
 	return s.Store.Reseal(ctx, func(t store.Token) ([]byte, bool, error) {
-		if s.Keys.Current(t.Secret) {
-			return nil, false, nil
-		}
-		ad := store.SecretAD(t)
-		plain, err := s.Keys.Open(t.Secret, ad)
-		if err != nil {
-			return nil, false, err
-		}
-		defer clear(plain)
-		sealed, err := s.Keys.Seal(plain, ad)
-		return sealed, true, err
+		return s.reseal(t.Secret, store.SecretAD(t))
 	}, s.event(0, "keys.rotate", fmt.Sprintf("key %d", s.Keys.NewestID())))
+}
+
+// reseal seals a sealed value again under the newest key, reporting
+// false when it is sealed under that key already.
+func (s *Service) reseal(sealed, ad []byte) ([]byte, bool, error) {
+	if s.Keys.Current(sealed) {
+		return nil, false, nil
+	}
+	plain, err := s.Keys.Open(sealed, ad)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(plain)
+	out, err := s.Keys.Seal(plain, ad)
+	return out, true, err
 }

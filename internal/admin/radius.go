@@ -109,17 +109,7 @@ func (s *Service) RemoveRadiusClient(ctx context.Context, org store.Org, name st
 // under the keyring's newest key and reports how many it changed.
 func (s *Service) ResealRadiusSecrets(ctx context.Context) (int, error) {
 	return s.Store.ResealRadiusSecrets(ctx, func(c store.RadiusClient) ([]byte, bool, error) {
-		if s.Keys.Current(c.Secret) {
-			return nil, false, nil
-		}
-		ad := store.RadiusSecretAD(c)
-		plain, err := s.Keys.Open(c.Secret, ad)
-		if err != nil {
-			return nil, false, err
-		}
-		defer clear(plain)
-		sealed, err := s.Keys.Seal(plain, ad)
-		return sealed, true, err
+		return s.reseal(c.Secret, store.RadiusSecretAD(c))
 	}, s.event(0, "keys.rotate", fmt.Sprintf("key %d", s.Keys.NewestID())))
 }
 

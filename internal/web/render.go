@@ -267,6 +267,14 @@ func StaticHandler() http.Handler {
 // renderFuncs are the template functions of pages and mails.
 func renderFuncs() template.FuncMap {
 	return template.FuncMap{
+		// pinFields gives the "pin-fields" template its data.
+		"pinFields": func(lang string, hasPIN bool, rules PINRules) any {
+			return struct {
+				Lang   string
+				HasPIN bool
+				Rules  PINRules
+			}{lang, hasPIN, rules}
+		},
 		// t looks up a message: {{t $.Lang "key" args…}}.
 		"t": i18n.T,
 		// targs looks up a message with its arguments in a slice.
