@@ -120,11 +120,7 @@ func (s *Server) enrollPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &visit{org: en.Org, user: en.User}
-	if err := s.startSession(w, r, v, stageEnroll, sessionData{Enrollment: en.Enrollment.ID}); err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	redirect(w, r, "/enroll?"+url.Values{"code": {code}}.Encode())
+	s.advance(w, r, v, stageEnroll, sessionData{Enrollment: en.Enrollment.ID}, "/enroll?"+url.Values{"code": {code}}.Encode())
 }
 
 // enrollVerify takes the first code; a correct one activates the token.

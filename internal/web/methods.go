@@ -309,7 +309,7 @@ func (s *Server) setPIN(w http.ResponseWriter, r *http.Request, v *visit) {
 	if done == "" {
 		done = "pin"
 	}
-	s.signInTo(w, r, v, homeURL(v.org)+"?done="+url.QueryEscape(done))
+	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done="+url.QueryEscape(done))
 }
 
 // changePIN changes the server PIN from the dashboard: the current PIN,

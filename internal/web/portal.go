@@ -92,11 +92,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if !active {
-		if err := s.startSession(w, r, v, stageFirstEnroll, sessionData{}); err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		redirect(w, r, loginURL(v.org)+"/enroll")
+		s.advance(w, r, v, stageFirstEnroll, sessionData{}, loginURL(v.org)+"/enroll")
 		return
 	}
 	if err := s.startSession(w, r, v, stagePassword, sessionData{}); err != nil {
@@ -152,22 +148,14 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 		return
 	}
 	if needsPIN(pol, v.user) {
-		if err := s.startSession(w, r, v, stagePIN, sessionData{Done: done}); err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		redirect(w, r, loginURL(v.org)+"/pin")
-		return
-	}
-	if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
-		s.unavailable(w, r, err)
+		s.advance(w, r, v, stagePIN, sessionData{Done: done}, loginURL(v.org)+"/pin")
 		return
 	}
 	to := homeURL(v.org)
 	if done != "" {
 		to += "?done=" + done
 	}
-	redirect(w, r, to)
+	s.advance(w, r, v, stageFull, sessionData{}, to)
 }
 
 // userAdmin is the operator actions, done on the signed-in user's behalf.
@@ -413,11 +401,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	s.notify(r, "password_changed", v, "")
 	// A new password ends every other way in: start a fresh session.
-	s.signInTo(w, r, v, homeURL(v.org)+"?done=password")
+	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=password")
 }
 
-func (s *Server) signInTo(w http.ResponseWriter, r *http.Request, v *visit, to string) {
-	if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+// advance moves the visit to a new session at stage and sends the
+// browser to the page for it.
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, v *visit, stage string, data sessionData, to string) {
+	if err := s.startSession(w, r, v, stage, data); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
