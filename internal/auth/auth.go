@@ -543,6 +543,17 @@ func (v *Verifier) fail(err error) (Outcome, error) {
 	return Outcome{}, fmt.Errorf("auth: %w", err)
 }
 
+// OrgPolicy returns an organization's policy for paths that have no
+// user yet (a RADIUS request being decoded): one primary-key read, and a
+// parse only when the policy changed.
+func (v *Verifier) OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, error) {
+	org, err := v.store.OrgByID(ctx, orgID)
+	if err != nil {
+		return policy.Policy{}, fmt.Errorf("auth: %w", err)
+	}
+	return v.policy(ctx, orgID, org.PolicyRev)
+}
+
 // policy returns the organization's policy, parsing it only when its
 // revision changed since it was last seen.
 func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy, error) {

@@ -52,12 +52,12 @@ type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
+	OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, error)
 }
 
 // Store is what the server reads and writes directly.
 type Store interface {
 	RadiusClients(ctx context.Context, orgID int64) ([]store.RadiusClient, error)
-	OrgByID(ctx context.Context, id int64) (store.Org, error)
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
 	Audit(ctx context.Context, e store.Event) error
 }
@@ -352,14 +352,9 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 	typed := string(pw)
 	clear(pw)
 
-	org, err := s.c.Store.OrgByID(ctx, c.OrgID)
+	pol, err := s.c.Verifier.OrgPolicy(ctx, c.OrgID)
 	if err != nil {
-		log.Error("radius: cannot read the organization", "err", err)
-		return reject()
-	}
-	pol, err := policy.Parse(org.Policy)
-	if err != nil {
-		log.Error("radius: the organization's policy is invalid", "org", org.Slug, "err", err)
+		log.Error("radius: cannot read the organization's policy", "err", err)
 		return reject()
 	}
 	r := auth.Request{OrgID: c.OrgID, Username: username, Actor: ev.Actor, Source: ev.Source}

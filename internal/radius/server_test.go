@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -50,8 +51,8 @@ func (f *fakeCore) RadiusClients(context.Context, int64) ([]store.RadiusClient, 
 	}, nil
 }
 
-func (f *fakeCore) OrgByID(context.Context, int64) (store.Org, error) {
-	return store.Org{ID: 7, Slug: "acme", Policy: []byte(f.policy)}, nil
+func (f *fakeCore) OrgPolicy(context.Context, int64) (policy.Policy, error) {
+	return policy.Parse([]byte(f.policy))
 }
 
 func (f *fakeCore) UserByName(_ context.Context, _ int64, u string) (store.User, error) {
