@@ -16,15 +16,21 @@ import (
 // not validated, so that a policy holding a value no longer allowed can
 // still be shown and corrected.
 func (s *Service) Policy(ctx context.Context, org store.Org) (policy.Policy, error) {
+	p, _, err := s.storedPolicy(ctx, org)
+	return p, err
+}
+
+// storedPolicy reads the policy afresh with its revision.
+func (s *Service) storedPolicy(ctx context.Context, org store.Org) (policy.Policy, int64, error) {
 	current, err := s.Store.OrgByID(ctx, org.ID)
 	if err != nil {
-		return policy.Policy{}, err
+		return policy.Policy{}, 0, err
 	}
 	p, err := policy.Decode(current.Policy)
 	if err != nil {
-		return policy.Policy{}, fmt.Errorf("organization %s: %w", org.Slug, err)
+		return policy.Policy{}, 0, fmt.Errorf("organization %s: %w", org.Slug, err)
 	}
-	return p, nil
+	return p, current.PolicyRev, nil
 }
 
 // SetPolicy changes settings of an organization's policy, named by their
@@ -38,7 +44,7 @@ func (s *Service) SetPolicy(ctx context.Context, org store.Org, changes map[stri
 	}
 	// Start from the stored policy rather than org.Policy, which the
 	// caller may have read a while ago.
-	old, err := s.Policy(ctx, org)
+	old, rev, err := s.storedPolicy(ctx, org)
 	if err != nil {
 		return policy.Policy{}, err
 	}
@@ -70,7 +76,11 @@ func (s *Service) SetPolicy(ctx context.Context, org store.Org, changes map[stri
 	}
 	e := s.event(org.ID, "policy.set", org.Slug)
 	e.Detail = changeDetail(diff)
-	if err := s.Store.SetPolicy(ctx, org.ID, data, e); err != nil {
+	err = s.Store.SetPolicy(ctx, org.ID, rev, data, e)
+	if errors.Is(err, store.ErrChanged) {
+		return policy.Policy{}, invalid("the policy of %s was changed by someone else meanwhile; look at it again (twofold policy show %s) and repeat the change", org.Slug, org.Slug)
+	}
+	if err != nil {
 		return policy.Policy{}, err
 	}
 	return p, nil

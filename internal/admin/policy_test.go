@@ -110,7 +110,11 @@ func TestSetPolicy(t *testing.T) {
 		})
 
 		t.Run("a stored value no longer allowed can be corrected", func(t *testing.T) {
-			if err := e.store.SetPolicy(e.ctx, e.org.ID, []byte(`{"otp_digits": 7}`), store.Event{OrgID: e.org.ID, At: t0, Action: "test"}); err != nil {
+			cur, err := e.store.OrgByID(e.ctx, e.org.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.SetPolicy(e.ctx, e.org.ID, cur.PolicyRev, []byte(`{"otp_digits": 7}`), store.Event{OrgID: e.org.ID, At: t0, Action: "test"}); err != nil {
 				t.Fatal(err)
 			}
 			p, err := e.svc.Policy(e.ctx, e.org)

@@ -83,7 +83,7 @@ func TestServerPIN(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		tk := e.active()
-		if err := e.admin.Store.SetPolicy(e.ctx, e.org.ID, []byte(`{"pin_mode": "server"}`), store.Event{OrgID: e.org.ID, Action: "policy.set"}); err != nil {
+		if err := e.admin.Store.SetPolicy(e.ctx, e.org.ID, e.org.PolicyRev, []byte(`{"pin_mode": "server"}`), store.Event{OrgID: e.org.ID, Action: "policy.set"}); err != nil {
 			t.Fatal(err)
 		}
 		e.org, _ = e.store.OrgBySlug(e.ctx, "acme")

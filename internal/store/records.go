@@ -222,11 +222,21 @@ func (s *Store) OrgByID(ctx context.Context, id int64) (Org, error) {
 	return o, one("organization", err)
 }
 
-// SetPolicy replaces an organization's policy and records e.
-func (s *Store) SetPolicy(ctx context.Context, orgID int64, policy []byte, e Event) error {
+// ErrChanged means a row changed since it was read: the change was made
+// from a stale copy and is not applied.
+var ErrChanged = errors.New("store: changed meanwhile")
+
+// SetPolicy replaces an organization's policy, read at revision fromRev,
+// and records e. When someone else changed the policy since, it changes
+// nothing and returns ErrChanged, so that no change is silently lost.
+func (s *Store) SetPolicy(ctx context.Context, orgID, fromRev int64, policy []byte, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.exec(ctx, tx, "set policy",
-			`UPDATE orgs SET policy = ?, policy_rev = policy_rev + 1 WHERE id = ?`, string(policy), orgID); err != nil {
+		err := s.exec(ctx, tx, "set policy",
+			`UPDATE orgs SET policy = ?, policy_rev = policy_rev + 1 WHERE id = ? AND policy_rev = ?`, string(policy), orgID, fromRev)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("store: set policy: %w", ErrChanged)
+		}
+		if err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)

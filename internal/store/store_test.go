@@ -279,3 +279,22 @@ func TestReopenKeepsSchema(t *testing.T) {
 		}
 	})
 }
+
+func TestSetPolicyRefusesAStaleRevision(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		if err := f.s.SetPolicy(ctx, f.org.ID, f.org.PolicyRev, []byte(`{"lockout_threshold": 3}`), store.Event{OrgID: f.org.ID, Action: "policy.set"}); err != nil {
+			t.Fatal(err)
+		}
+		// A second change made from the same, now stale, reading.
+		err := f.s.SetPolicy(ctx, f.org.ID, f.org.PolicyRev, []byte(`{"lockout_threshold": 9}`), store.Event{OrgID: f.org.ID, Action: "policy.set"})
+		if !errors.Is(err, store.ErrChanged) {
+			t.Fatalf("change from a stale revision: %v, want ErrChanged", err)
+		}
+		org, err := f.s.OrgByID(ctx, f.org.ID)
+		if err != nil || string(org.Policy) != `{"lockout_threshold": 3}` || org.PolicyRev != f.org.PolicyRev+1 {
+			t.Fatalf("policy %s at revision %d, %v; want the first change kept at revision %d", org.Policy, org.PolicyRev, err, f.org.PolicyRev+1)
+		}
+	})
+}

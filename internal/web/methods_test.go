@@ -19,7 +19,7 @@ import (
 // setPolicy stores the organization's policy.
 func (s *site) setPolicy(js string) {
 	s.t.Helper()
-	if err := s.store.SetPolicy(s.ctx, s.org.ID, []byte(js), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
+	if err := s.store.SetPolicy(s.ctx, s.org.ID, s.org.PolicyRev, []byte(js), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
 		s.t.Fatal(err)
 	}
 	var err error

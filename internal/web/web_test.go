@@ -634,7 +634,7 @@ func TestAddAuthenticator(t *testing.T) {
 
 func TestCombinedLogin(t *testing.T) {
 	s := newSite(t, storetest.SQLite(t))
-	if err := s.store.SetPolicy(s.ctx, s.org.ID, []byte(`{"login_form": "combined"}`), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
+	if err := s.store.SetPolicy(s.ctx, s.org.ID, s.org.PolicyRev, []byte(`{"login_form": "combined"}`), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
 		t.Fatal(err)
 	}
 	s.org, _ = s.store.OrgBySlug(s.ctx, "acme")
@@ -688,7 +688,7 @@ func TestLanguage(t *testing.T) {
 
 func TestCodeFieldsSayThePINComesFirst(t *testing.T) {
 	s := newSite(t, storetest.SQLite(t))
-	if err := s.store.SetPolicy(s.ctx, s.org.ID, []byte(`{"login_form": "combined", "pin_mode": "server"}`), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
+	if err := s.store.SetPolicy(s.ctx, s.org.ID, s.org.PolicyRev, []byte(`{"login_form": "combined", "pin_mode": "server"}`), store.Event{OrgID: s.org.ID, Action: "policy.set"}); err != nil {
 		t.Fatal(err)
 	}
 	has(t, s.get(s.browser(), "/o/acme/login"), en("login_code.pin_help"))
