@@ -371,38 +371,31 @@ func (h *handler) startChallenge(ctx context.Context, w http.ResponseWriter, k s
 		}
 	}
 	txid, err := h.v.StartEmail(ctx, req, false)
-	switch {
-	case errors.Is(err, auth.ErrNoEmailToken):
-		h.rejected(ctx, w, k, req, err)
-	case errors.Is(err, auth.ErrTooSoon):
-		write(w, tooSoon)
-	case err != nil:
-		h.log.ErrorContext(ctx, "validate: cannot start an email challenge; answered 503", "key", k.Name, "remote", req.Source, "err", err)
-		write(w, unavailable)
-	default:
-		if h.log.Enabled(ctx, slog.LevelDebug) {
-			h.log.DebugContext(ctx, "validate: challenge", "key", k.Name, "remote", req.Source, "method", methodEmail)
-		}
-		writeChallenge(w, txid)
-	}
+	h.mailed(ctx, w, k, req, txid, err)
 }
 
 // resend mails a new code for the challenge req names.
 func (h *handler) resend(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request) {
-	err := h.v.ResendEmail(ctx, req)
+	h.mailed(ctx, w, k, req, req.TransactionID, h.v.ResendEmail(ctx, req))
+}
+
+// mailed answers the mailing of a code for challenge txid: the challenge
+// when err is nil; the one reject when there is no such challenge or
+// email token; 429 when codes are asked for too often; 503 otherwise.
+func (h *handler) mailed(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request, txid string, err error) {
 	switch {
 	case errors.Is(err, auth.ErrNoChallenge), errors.Is(err, auth.ErrNoEmailToken):
 		h.rejected(ctx, w, k, req, err)
 	case errors.Is(err, auth.ErrTooSoon):
 		write(w, tooSoon)
 	case err != nil:
-		h.log.ErrorContext(ctx, "validate: cannot send the code again; answered 503", "key", k.Name, "remote", req.Source, "err", err)
+		h.log.ErrorContext(ctx, "validate: cannot mail a code; answered 503", "key", k.Name, "remote", req.Source, "err", err)
 		write(w, unavailable)
 	default:
 		if h.log.Enabled(ctx, slog.LevelDebug) {
-			h.log.DebugContext(ctx, "validate: code sent again", "key", k.Name, "remote", req.Source, "method", methodEmail)
+			h.log.DebugContext(ctx, "validate: code mailed", "key", k.Name, "remote", req.Source, "method", methodEmail)
 		}
-		writeChallenge(w, req.TransactionID)
+		writeChallenge(w, txid)
 	}
 }
 

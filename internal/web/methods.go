@@ -412,15 +412,10 @@ func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if hasEmail, err := s.hasActive(r, v, "email"); !pol.Allows(policy.MethodEmail) || v.user.Email == "" || hasEmail || err != nil {
-		s.toAddApp(w, r, v)
+		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
-	v.data = sessionData{Add: addChoose}
-	if err := s.setData(r, v); err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	redirect(w, r, homeURL(v.org)+"add/choose")
+	s.toAddStep(w, r, v, sessionData{Add: addChoose})
 }
 
 func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -433,12 +428,12 @@ func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit)
 // first code.
 func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 	if r.PostFormValue("method") != policy.MethodEmail {
-		s.toAddApp(w, r, v)
+		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
 	en, err := s.userAdmin(v).EnrollToken(r.Context(), v.org, v.user.Username, "email", "")
 	if errors.Is(err, admin.ErrInvalid) {
-		s.toAddApp(w, r, v)
+		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
 	if err != nil {
@@ -450,12 +445,7 @@ func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
-	v.data = sessionData{Add: addEmail, Serial: en.Token.Serial, TxID: txid}
-	if err := s.setData(r, v); err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	redirect(w, r, homeURL(v.org)+"add/email")
+	s.toAddStep(w, r, v, sessionData{Add: addEmail, Serial: en.Token.Serial, TxID: txid})
 }
 
 func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -498,12 +498,7 @@ func (s *Server) setData(r *http.Request, v *visit) error {
 func (s *Server) addStart(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.user.Email == "" {
 		// Nothing to mail a code to: the password alone confirms.
-		v.data = sessionData{Add: addPassword}
-		if err := s.setData(r, v); err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		redirect(w, r, homeURL(v.org)+"add/password")
+		s.toAddStep(w, r, v, sessionData{Add: addPassword})
 		return
 	}
 	v.data = sessionData{Add: addVerify}
@@ -576,12 +571,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.showAddVerify(w, r, v, "error.code_wrong")
 		return
 	}
-	v.data = sessionData{Add: addPassword}
-	if err := s.setData(r, v); err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	redirect(w, r, homeURL(v.org)+"add/password")
+	s.toAddStep(w, r, v, sessionData{Add: addPassword})
 }
 
 func (s *Server) addPasswordPage(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -611,13 +601,15 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	s.toAddChoose(w, r, v)
 }
 
-func (s *Server) toAddApp(w http.ResponseWriter, r *http.Request, v *visit) {
-	v.data = sessionData{Add: addApp}
+// toAddStep moves the adding of an authenticator to the step data names
+// and sends the browser to that step's page, add/<step>.
+func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, data sessionData) {
+	v.data = data
 	if err := s.setData(r, v); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
-	redirect(w, r, homeURL(v.org)+"add/app")
+	redirect(w, r, homeURL(v.org)+"add/"+data.Add)
 }
 
 func (s *Server) addApp(w http.ResponseWriter, r *http.Request, v *visit) {
