@@ -80,7 +80,7 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 	return &app{
 		cfg: cfg, store: s, keys: keys, log: log, createdKey: created,
 		admin: &admin.Service{
-			Store: s, Keys: keys, Hasher: secret.Hasher{Params: secret.DefaultParams, Rand: rand.Reader},
+			Store: s, Keys: keys, Hasher: &secret.Hasher{Params: secret.DefaultParams, Rand: rand.Reader},
 			Clock: clock.System{}, Rand: rand.Reader, PublicURL: cfg.PublicURL, Actor: "cli",
 		},
 	}, nil

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -29,7 +28,7 @@ import (
 type Service struct {
 	Store     *store.Store
 	Keys      *secret.Keyring
-	Hasher    secret.Hasher
+	Hasher    *secret.Hasher // the process's one bounded hasher
 	Clock     clock.Clock
 	Rand      io.Reader
 	PublicURL string // base of enrollment links
@@ -122,7 +121,7 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	var hash string
 	if n.Password != "" {
 		var err error
-		if hash, err = s.hashPassword(n.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, n.Password); err != nil {
 			return store.User{}, err
 		}
 	}
@@ -137,13 +136,8 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 }
 
 func checkUsername(u string) error {
-	if u == "" || len(u) > 128 {
-		return invalid("username must be 1 to 128 characters of text")
-	}
-	for _, r := range u {
-		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' {
-			return invalid("username %q may not contain spaces, control characters or '/'", u)
-		}
+	if !auth.ValidUsername(u) {
+		return invalid("username %q must be 1 to 128 characters of text without spaces, control characters or '/'", u)
 	}
 	return nil
 }
@@ -151,14 +145,14 @@ func checkUsername(u string) error {
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
 
-func (s *Service) hashPassword(pw string) (string, error) {
+func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 	if len([]rune(pw)) < MinPasswordLength {
 		return "", invalid("password must be at least %d characters", MinPasswordLength)
 	}
 	if len(pw) > 1024 {
 		return "", invalid("password must be at most 1024 bytes")
 	}
-	return s.Hasher.Hash(pw)
+	return s.Hasher.Hash(ctx, pw)
 }
 
 // SetPassword replaces a user's password.
@@ -167,7 +161,7 @@ func (s *Service) SetPassword(ctx context.Context, org store.Org, username, pass
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}

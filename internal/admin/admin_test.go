@@ -26,7 +26,7 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 10, 0, time.UTC)
 
-var cheap = secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
+var cheap = &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
 
 const publicURL = "https://mfa.example"
 
@@ -273,10 +273,10 @@ func TestAddUser(t *testing.T) {
 			if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$") {
 				t.Errorf("password hash %q is not an argon2id PHC string", got.PasswordHash)
 			}
-			if ok, err := secret.Verify(got.PasswordHash, "correct horse"); !ok || err != nil {
+			if ok, err := cheap.Verify(context.Background(), got.PasswordHash, "correct horse"); !ok || err != nil {
 				t.Errorf("Verify(hash, right password) = %v, %v; want true", ok, err)
 			}
-			if ok, _ := secret.Verify(got.PasswordHash, "correct horsE"); ok {
+			if ok, _ := cheap.Verify(context.Background(), got.PasswordHash, "correct horsE"); ok {
 				t.Error("Verify(hash, wrong password) = true")
 			}
 			e.wantEvent(t, e.org.ID, before, "user.add", "acme/alice")
@@ -382,13 +382,13 @@ func TestSetPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.wantEvent(t, e.org.ID, before, "user.passwd", "acme/alice")
-		if ok, err := secret.Verify(hash(), "first password"); !ok || err != nil {
+		if ok, err := cheap.Verify(context.Background(), hash(), "first password"); !ok || err != nil {
 			t.Fatalf("new password does not verify: %v, %v", ok, err)
 		}
 
 		before++
 		wantInvalid(t, e.svc.SetPassword(e.ctx, e.org, "alice", "short"), "at least 8 characters")
-		if ok, _ := secret.Verify(hash(), "first password"); !ok {
+		if ok, _ := cheap.Verify(context.Background(), hash(), "first password"); !ok {
 			t.Error("a refused password change replaced the password")
 		}
 		wantInvalid(t, e.svc.SetPassword(e.ctx, e.org, "nobody", "long enough"), `no user "nobody"`)

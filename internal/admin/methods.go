@@ -64,7 +64,7 @@ func (s *Service) SetPIN(ctx context.Context, org store.Org, username, pin strin
 	if err := CheckPIN(pol, pin); err != nil {
 		return "", err
 	}
-	hash, err := s.Hasher.Hash(pin)
+	hash, err := s.Hasher.Hash(ctx, pin)
 	if err != nil {
 		return "", err
 	}

@@ -50,7 +50,7 @@ type fixture struct {
 	backend storetest.Backend
 	clk     *clock.Fake
 	keys    *secret.Keyring
-	hasher  secret.Hasher
+	hasher  *secret.Hasher
 	svc     *admin.Service
 	org     store.Org
 	key     string // the plaintext API key
@@ -88,7 +88,7 @@ func newFixture(t testing.TB, b storetest.Backend) *fixture {
 	logs := &logBuffer{}
 	f := &fixture{
 		t: t, ctx: ctx, backend: b, clk: clock.NewFake(t0), keys: keys,
-		hasher:  secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}},
+		hasher:  &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}},
 		logs:    logs,
 		log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: dropTime})),
 		secrets: make(map[string][]byte),

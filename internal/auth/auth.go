@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +46,10 @@ var (
 	ErrUnsealable  = errors.New("token secret cannot be opened")
 	ErrBadPIN      = errors.New("wrong PIN")
 	ErrNoChallenge = errors.New("unknown, used or expired transaction")
+	ErrNoPIN       = errors.New("no server PIN set yet")
+	// ErrThrottled is the one reason that depends on the client alone, not
+	// on the user: too many password attempts came from its address.
+	ErrThrottled = errors.New("too many password attempts from this address")
 )
 
 // reasonName is the audit and metrics label of each reason.
@@ -63,13 +65,16 @@ var reasonName = map[error]string{
 	ErrUnsealable:  "unsealable",
 	ErrBadPIN:      "bad_pin",
 	ErrNoChallenge: "no_challenge",
+	ErrNoPIN:       "no_pin",
+	ErrThrottled:   "throttled",
 }
 
 // Store is what the core needs from persistence.
 type Store interface {
 	Subject(ctx context.Context, orgID int64, username string) (store.Subject, error)
 	OrgByID(ctx context.Context, id int64) (store.Org, error)
-	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
+	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (int, bool, error)
+	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error
 	Audit(ctx context.Context, e store.Event) error
 	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
@@ -99,7 +104,7 @@ type Verifier struct {
 	sender Sender
 	rand   io.Reader
 	clock  clock.Clock
-	hasher secret.Hasher
+	hasher *secret.Hasher
 	log    *slog.Logger
 
 	mu       sync.RWMutex
@@ -107,9 +112,7 @@ type Verifier struct {
 
 	outcomes map[string]prometheus.Counter
 
-	// hashing bounds the argon2id checks running at once: each holds tens
-	// of MiB, and a burst of password logins must not exhaust memory.
-	hashing chan struct{}
+	throttle *throttle
 }
 
 type cachedPolicy struct {
@@ -119,14 +122,19 @@ type cachedPolicy struct {
 
 // Config holds a Verifier's parts. Registerer may be nil.
 type Config struct {
-	Store      Store
-	Keys       Keys
-	Sender     Sender    // mails codes and notices; nil: no email codes, no notices
-	Rand       io.Reader // for email codes and transaction ids
-	Clock      clock.Clock
-	Hasher     secret.Hasher // its parameters make the decoy hash for unknown users
+	Store  Store
+	Keys   Keys
+	Sender Sender    // mails codes and notices; nil: no email codes, no notices
+	Rand   io.Reader // for email codes and transaction ids
+	Clock  clock.Clock
+	// Hasher checks passwords and PINs, and makes the decoy hash for
+	// refusals decided before them: the process's one bounded Hasher.
+	Hasher     *secret.Hasher
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
+	// Throttle limits password attempts per client address; the zero
+	// value means DefaultThrottle.
+	Throttle Throttle
 }
 
 // NewVerifier returns a Verifier.
@@ -135,7 +143,7 @@ func NewVerifier(c Config) *Verifier {
 		store: c.Store, keys: c.Keys, sender: c.Sender, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
 		policies: make(map[int64]cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
-		hashing:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		throttle: newThrottle(c.Throttle),
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
@@ -163,15 +171,15 @@ func CanonicalUsername(s string) string {
 	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
 }
 
-// plausibleUsername reports whether a canonical username could name an
-// account: valid UTF-8 without control characters. (The raw input must be
-// valid UTF-8 too: canonicalising replaces invalid bytes with U+FFFD.)
-func plausibleUsername(u string) bool {
-	if u == "" || !utf8.ValidString(u) {
+// ValidUsername reports whether a canonical username is one an account
+// can have: 1 to 128 bytes of valid UTF-8 without spaces, control
+// characters or '/' (which separates organization and user on the CLI).
+func ValidUsername(u string) bool {
+	if u == "" || len(u) > 128 || !utf8.ValidString(u) {
 		return false
 	}
 	for _, r := range u {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' {
 			return false
 		}
 	}
@@ -191,6 +199,16 @@ type Request struct {
 	// Actor and Source go to the audit log: who asked ("api:vpn",
 	// "cli") and from where.
 	Actor, Source string
+	// Client is the address of the person typing, when the request comes
+	// from them directly (the portal): password attempts are limited per
+	// client. Integrators' servers (REST, RADIUS) leave it empty, since
+	// one such address speaks for many users.
+	Client string
+	// PINSetup says the caller walks a user without a server PIN to
+	// choosing one right after both factors (the portal), so under the
+	// server-PIN policy their code is taken without a PIN. Everywhere else
+	// such a user is refused until they have chosen one.
+	PINSetup bool
 }
 
 // Outcome is the verdict. Reason says why a code was refused; callers
@@ -228,6 +246,14 @@ func (v *Verifier) CheckPassword(ctx context.Context, r Request) (Outcome, error
 	return v.check(ctx, r, attempt{action: "login.password", passwordOnly: true})
 }
 
+// CheckPIN checks only the user's server PIN, given in r.Code: the
+// confirmation asked for before the PIN is changed. It counts against the
+// lockout like a code, and like a password a correct one gives its guess
+// back.
+func (v *Verifier) CheckPIN(ctx context.Context, r Request) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "pin.check", pinOnly: true})
+}
+
 // Resync brings an active token whose clock or counter has wandered back
 // into step: r.Code and next must be two consecutive codes, which are
 // looked for in the policy's wider resync window. It is a guess like any
@@ -243,20 +269,71 @@ type attempt struct {
 	serial string // when set, only this token is tried
 	resync bool
 	next   string // the second code of a resync
-	// passwordOnly checks the password and stops there.
-	passwordOnly bool
+	// passwordOnly checks the password and stops there; pinOnly checks
+	// the server PIN, given as the code, and stops there.
+	passwordOnly, pinOnly bool
 }
 
-// check is the one path every code takes.
+// check is the one path every code takes. Wherever the decision falls,
+// a refusal costs the argon2id computations the whole check would have
+// made, so that timing does not tell where it fell.
 func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, error) {
+	w := &hashWork{password: r.CheckPassword, pin: a.pinOnly}
+	out, err := v.decide(ctx, r, a, w)
+	if err == nil && !out.Accepted {
+		v.spend(ctx, w, r)
+	}
+	return out, err
+}
+
+// hashWork is the argon2id computations a check still owes: the password
+// and the server PIN, each until it has been checked.
+type hashWork struct{ password, pin bool }
+
+// spend makes the computations w still owes against dummies.
+func (v *Verifier) spend(ctx context.Context, w *hashWork, r Request) {
+	if w.password {
+		w.password = false
+		_ = v.hasher.VerifyDummy(ctx, r.Password)
+	}
+	if w.pin {
+		w.pin = false
+		_ = v.hasher.VerifyDummy(ctx, r.Code)
+	}
+}
+
+func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork) (Outcome, error) {
 	now := v.clock.Now()
 	username := CanonicalUsername(r.Username)
 	ev := store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: a.action, Target: username, Source: r.Source}
+	// A name no account can have is not written down as typed: people
+	// type passwords into the username field.
+	lookup := username
+	if !utf8.ValidString(r.Username) || !ValidUsername(username) {
+		lookup, ev.Target = "", notAUsername
+	}
+	if r.Client != "" && (r.CheckPassword || a.pinOnly) && !v.throttle.allow(r.Client, now) {
+		return v.refuse(ctx, ev, ErrThrottled)
+	}
 
+	// The user's organization's policy comes back with the user, and for
+	// a name that is nobody's too: whether the input is plausible depends on
+	// the policy alone, never on whether the user exists.
+	sub, err := v.store.Subject(ctx, r.OrgID, lookup)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v.fail(err)
+	}
+	pol, err := v.policy(ctx, r.OrgID, sub.PolicyRev)
+	if err != nil {
+		return v.fail(err)
+	}
+	withPIN := pol.PINMode == policy.PINServer && !a.resync && !a.passwordOnly
+	w.pin = w.pin || withPIN
 	var in, next input
-	if !a.passwordOnly {
+	if !a.passwordOnly && !a.pinOnly {
 		var ok bool
-		if in, ok = parseInput(r.Code); !ok {
+		if in, ok = parseInput(r.Code); !ok || !in.plausible(withPIN) {
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
 	}
@@ -266,53 +343,60 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
 	}
-	sub, err := store.Subject{}, store.ErrNotFound
-	// No account has a name that is not text (PostgreSQL would even
-	// refuse to look for one with a NUL byte), so such a name is unknown.
-	if utf8.ValidString(r.Username) && plausibleUsername(username) {
-		sub, err = v.store.Subject(ctx, r.OrgID, username)
-	} else {
-		ev.Target = strconv.QuoteToASCII(r.Username)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		v.decoy(r)
+	switch {
+	case !known:
 		return v.refuse(ctx, ev, ErrUnknownUser)
-	}
-	if err != nil {
-		return v.fail(err)
-	}
-	if sub.Status != store.UserActive {
-		v.decoy(r)
+	case sub.Status != store.UserActive:
 		return v.refuse(ctx, ev, ErrDisabled)
+	case (withPIN || a.pinOnly) && sub.PINHash == "" && !r.PINSetup && a.state != store.TokenAssigned:
+		// Under the server-PIN policy a code alone is half of what is
+		// asked for: until the user has chosen a PIN, only the portal,
+		// which walks them to choosing one, takes their codes.
+		return v.refuse(ctx, ev, ErrNoPIN)
 	}
-	pol, err := v.policy(ctx, r.OrgID, sub.PolicyRev)
-	if err != nil {
-		return v.fail(err)
-	}
-	withPIN := pol.PINMode == policy.PINServer && !a.resync
-	if !a.passwordOnly && !in.plausible(withPIN) {
-		// Decided before any guess is counted: it tells nothing.
-		return v.refuse(ctx, ev, ErrMalformed)
-	}
-	if _, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, pol.LockoutThreshold, pol.LockoutDuration.D()); err != nil {
+	lock := lockout(pol)
+	if _, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, lock); err != nil {
 		return v.fail(err)
 	} else if !ok {
-		v.decoy(r)
 		return v.refuse(ctx, ev, ErrLocked)
 	}
-	if r.CheckPassword && !v.passwordMatches(sub.PasswordHash, r.Password) {
-		return v.refuse(ctx, ev, ErrBadPassword)
+	if r.CheckPassword {
+		w.password = false
+		if ok, err := v.passwordMatches(ctx, sub.PasswordHash, r.Password); err != nil {
+			return v.fail(err)
+		} else if !ok {
+			return v.refuse(ctx, ev, ErrBadPassword)
+		}
 	}
-	if a.passwordOnly {
+	pinOK := v.pinChecker(ctx, sub.PINHash, w)
+	if a.pinOnly {
+		if ok, err := pinOK(r.Code); err != nil {
+			return v.fail(err)
+		} else if !ok {
+			return v.refuse(ctx, ev, ErrBadPIN)
+		}
+	}
+	if a.passwordOnly || a.pinOnly {
+		// A correct password or PIN on its own is no failure: the guess
+		// reserved for it is given back, the failures before it stay.
+		if err := v.store.ReleaseAttempt(ctx, sub.UserID, now, lock); err != nil {
+			return v.fail(err)
+		}
 		return v.accept(ctx, ev, Outcome{Accepted: true})
 	}
-	pinOK := v.pinChecker(sub.PINHash)
+	pinMatches := func(pin string) bool {
+		ok, err := pinOK(pin)
+		if err != nil {
+			v.log.Error("server PIN not checked", "err", err)
+		}
+		return ok && err == nil
+	}
 
 	if r.TransactionID != "" {
-		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinOK, ev, pol)
+		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinMatches, ev, pol)
 	}
 	if pin, code, ok := in.backup(withPIN); ok && a.state == store.TokenActive && !a.resync {
-		if !pinOK(pin) {
+		if !pinMatches(pin) {
 			return v.refuse(ctx, ev, ErrBadPIN)
 		}
 		ev.Target, ev.Result = username+" backup code", "accept"
@@ -345,7 +429,7 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 		if !ok {
 			continue
 		}
-		if !pinOK(pin) {
+		if !pinMatches(pin) {
 			reason = ErrBadPIN
 			continue
 		}
@@ -383,6 +467,14 @@ func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, er
 	return v.refuse(ctx, ev, reason)
 }
 
+// notAUsername stands in the audit log for a name no account can have.
+const notAUsername = "(not a username)"
+
+// lockout is how the policy bounds guessing, in the store's terms.
+func lockout(p policy.Policy) store.Lockout {
+	return store.Lockout{Threshold: p.LockoutThreshold, LockFor: p.LockoutDuration.D(), HardLimit: p.LockoutHardLimit}
+}
+
 // accept records an accepted check that consumed nothing.
 func (v *Verifier) accept(ctx context.Context, ev store.Event, out Outcome) (Outcome, error) {
 	ev.Result = "accept"
@@ -394,20 +486,25 @@ func (v *Verifier) accept(ctx context.Context, ev store.Event, out Outcome) (Out
 }
 
 // pinChecker returns a check of the server PIN against hash, spending an
-// argon2id computation only once per distinct PIN tried. Without a PIN set,
-// only the empty PIN matches: the user has none to type yet.
-func (v *Verifier) pinChecker(hash string) func(pin string) bool {
+// argon2id computation only once per distinct PIN tried, and noting in w
+// that the PIN's computation has been made. Without a PIN set, only the
+// empty PIN matches: the user has none to type yet.
+func (v *Verifier) pinChecker(ctx context.Context, hash string, w *hashWork) func(pin string) (bool, error) {
 	seen := map[string]bool{}
-	return func(pin string) bool {
+	return func(pin string) (bool, error) {
 		if hash == "" {
-			return pin == ""
+			return pin == "", nil
 		}
 		if ok, done := seen[pin]; done {
-			return ok
+			return ok, nil
 		}
-		ok := v.passwordMatches(hash, pin)
+		w.pin = false
+		ok, err := v.passwordMatches(ctx, hash, pin)
+		if err != nil {
+			return false, err
+		}
 		seen[pin] = ok
-		return ok
+		return ok, nil
 	}
 }
 
@@ -501,31 +598,22 @@ func (v *Verifier) generator(t store.Token) (*otp.Generator, error) {
 	return g, nil
 }
 
-// passwordMatches checks a password, spending the time of a real check
-// even when the user has none, so that timing tells nothing.
-func (v *Verifier) passwordMatches(hash, password string) bool {
-	v.hashing <- struct{}{}
-	defer func() { <-v.hashing }()
+// passwordMatches checks a password (or PIN) against its stored hash,
+// spending the time of a real check even when there is none, so that
+// timing tells nothing. An error means the check could not be made.
+func (v *Verifier) passwordMatches(ctx context.Context, hash, password string) (bool, error) {
 	if hash == "" {
-		v.hasher.VerifyDummy(password)
-		return false
+		return false, v.hasher.VerifyDummy(ctx, password)
 	}
-	ok, err := secret.Verify(hash, password)
+	ok, err := v.hasher.Verify(ctx, hash, password)
+	if errors.Is(err, secret.ErrBusy) {
+		return false, err
+	}
 	if err != nil {
 		v.log.Error("stored password hash is malformed", "err", err)
-		return false
+		return false, nil
 	}
-	return ok
-}
-
-// decoy spends the time a password check would have taken, for refusals
-// decided before the password was looked at.
-func (v *Verifier) decoy(r Request) {
-	if r.CheckPassword {
-		v.hashing <- struct{}{}
-		v.hasher.VerifyDummy(r.Password)
-		<-v.hashing
-	}
+	return ok, nil
 }
 
 func (v *Verifier) refuse(ctx context.Context, ev store.Event, reason error) (Outcome, error) {

@@ -17,7 +17,7 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 10, 0, time.UTC)
 
-var cheap = secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
+var cheap = &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
 
 // env is one organization with one user, alice, on a real store.
 type env struct {
@@ -302,10 +302,20 @@ func TestCheckPassword(t *testing.T) {
 				t.Fatalf("wrong password %d: %+v, want bad password", i+1, out)
 			}
 		}
-		// The right password does not reset the count: five attempts in all lock the user.
+		// A right password is no failure, and resets nothing either.
+		r.Password = "correct horse"
+		for i := range 10 {
+			if out, err := e.v.CheckPassword(e.ctx, r); err != nil || !out.Accepted {
+				t.Fatalf("right password %d after four wrong ones: %+v, %v; want accepted", i+1, out, err)
+			}
+		}
+		r.Password = "wrong"
+		if out, _ := e.v.CheckPassword(e.ctx, r); out.Reason != auth.ErrBadPassword {
+			t.Fatalf("fifth wrong password: %+v, want bad password", out)
+		}
 		r.Password = "correct horse"
 		if out, _ := e.v.CheckPassword(e.ctx, r); out.Reason != auth.ErrLocked {
-			t.Fatalf("sixth attempt: %+v, want locked", out)
+			t.Fatalf("right password after five wrong ones: %+v, want locked", out)
 		}
 	})
 }

@@ -30,7 +30,7 @@ func (v *Verifier) StartEmail(ctx context.Context, r Request, activate bool) (st
 	}
 	now := v.clock.Now()
 	username := CanonicalUsername(r.Username)
-	if !plausibleUsername(username) {
+	if !ValidUsername(username) {
 		return "", ErrNoEmailToken
 	}
 	sub, err := v.store.Subject(ctx, r.OrgID, username)
@@ -101,7 +101,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 	// Only the user the challenge belongs to may have it sent again, and
 	// only while it can still be answered.
 	username := CanonicalUsername(r.Username)
-	if !plausibleUsername(username) || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt) {
+	if !ValidUsername(username) || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt) {
 		return ErrNoChallenge
 	}
 	sub, err := v.store.Subject(ctx, r.OrgID, username)

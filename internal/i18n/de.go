@@ -151,6 +151,7 @@ var de = map[string]string{
 	"add_password.intro": "Bestätigen Sie zuerst, dass Sie es sind, um einen Authenticator hinzuzufügen.",
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.throttled":               "Von Ihrem Netzwerk kamen gerade zu viele Anmeldeversuche. Warten Sie eine Minute und versuchen Sie es dann erneut.",
 	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
 	"error.confirm_failed":          "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
 	"error.resend_wait":             "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",

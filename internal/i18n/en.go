@@ -151,6 +151,7 @@ var en = map[string]string{
 	"add_password.intro": "To add an authenticator, first confirm it's you.",
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.throttled":               "Too many sign-in attempts came from your network just now. Wait a minute, then try again.",
 	"error.login_failed":            "Sign-in failed. Check what you entered and try again.",
 	"error.confirm_failed":          "We couldn't confirm it's you. Check your password and code and try again.",
 	"error.resend_wait":             "A new code was sent a moment ago. Please wait a little before asking again.",

@@ -151,6 +151,7 @@ var nl = map[string]string{
 	"add_password.intro": "Bevestig eerst dat jij het bent om een authenticator toe te voegen.",
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
+	"error.throttled":               "Er kwamen zojuist te veel inlogpogingen van je netwerk. Wacht een minuut en probeer het dan opnieuw.",
 	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
 	"error.confirm_failed":          "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
 	"error.resend_wait":             "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",

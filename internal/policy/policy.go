@@ -27,8 +27,20 @@ type Policy struct {
 	// LockoutThreshold is how many second-factor guesses are evaluated per
 	// user before the account locks (1–100).
 	LockoutThreshold int `json:"lockout_threshold" help:"wrong codes in a row before the user is locked (1 to 100)"`
-	// LockoutDuration is how long a lock lasts.
-	LockoutDuration Duration `json:"lockout_duration" help:"how long a lock lasts (1m to 24h)"`
+	// LockoutDuration is how long the first lock lasts; each further lock
+	// without a success in between lasts one LockoutDuration longer.
+	LockoutDuration Duration `json:"lockout_duration" help:"how long the first lock lasts; each further one without a success lasts that much longer (1m to 24h)"`
+	// LockoutHardLimit is how many failures in a row, across lock periods,
+	// lock the account until an operator unlocks it (NIST SP 800-63B-4
+	// section 3.2.2 allows at most 100).
+	LockoutHardLimit int `json:"lockout_hard_limit" help:"failures in a row after which only an operator can unlock (1 to 100)"`
+
+	// FirstLoginEnrollment lets a user who has never had an authenticator
+	// (and has no invitation outstanding) add the first one at sign-in with
+	// the password alone, as customer portals do. Everyone else needs more
+	// than the password: the invitation link, a backup code, a code mailed to
+	// them, or the helpdesk.
+	FirstLoginEnrollment bool `json:"first_login_enrollment" help:"a user who never had an authenticator adds one at first sign-in with the password alone (true or false)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
 	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
@@ -153,29 +165,31 @@ func (p Policy) Allows(m string) bool {
 // Default returns the service provider's defaults (DESIGN.md section 6).
 func Default() Policy {
 	return Policy{
-		MFARequired:         true,
-		LoginForm:           "two-step",
-		LockoutThreshold:    5,
-		LockoutDuration:     Duration(10 * time.Minute),
-		OTPAlgorithm:        "SHA1",
-		OTPDigits:           6,
-		OTPPeriod:           Duration(30 * time.Second),
-		TOTPWindow:          1,
-		HOTPWindow:          10,
-		ResyncWindow:        40,
-		EnrollmentLifetime:  Duration(72 * time.Hour),
-		Methods:             []string{MethodApp, MethodEmail},
-		PINMode:             PINNone,
-		PINMinLength:        4,
-		PINMaxLength:        16,
-		PINDigitsOnly:       true,
-		PINChangeOnFirstUse: true,
-		EmailCodeDigits:     6,
-		EmailCodeLifetime:   Duration(10 * time.Minute),
-		EmailResendEvery:    Duration(30 * time.Second),
-		EmailResendMax:      5,
-		EmailResendWindow:   Duration(15 * time.Minute),
-		RadiusMode:          RadiusCode,
+		MFARequired:          true,
+		LoginForm:            "two-step",
+		LockoutThreshold:     5,
+		LockoutDuration:      Duration(10 * time.Minute),
+		LockoutHardLimit:     100,
+		FirstLoginEnrollment: true,
+		OTPAlgorithm:         "SHA1",
+		OTPDigits:            6,
+		OTPPeriod:            Duration(30 * time.Second),
+		TOTPWindow:           1,
+		HOTPWindow:           10,
+		ResyncWindow:         40,
+		EnrollmentLifetime:   Duration(72 * time.Hour),
+		Methods:              []string{MethodApp, MethodEmail},
+		PINMode:              PINNone,
+		PINMinLength:         4,
+		PINMaxLength:         16,
+		PINDigitsOnly:        true,
+		PINChangeOnFirstUse:  true,
+		EmailCodeDigits:      6,
+		EmailCodeLifetime:    Duration(10 * time.Minute),
+		EmailResendEvery:     Duration(30 * time.Second),
+		EmailResendMax:       5,
+		EmailResendWindow:    Duration(15 * time.Minute),
+		RadiusMode:           RadiusCode,
 	}
 }
 
@@ -212,6 +226,8 @@ func (p Policy) Validate() error {
 		"lockout_threshold must be between 1 and 100, not %d", p.LockoutThreshold)
 	check(p.LockoutDuration.D() >= time.Minute && p.LockoutDuration.D() <= 24*time.Hour,
 		"lockout_duration must be between 1m and 24h, not %s", p.LockoutDuration)
+	check(p.LockoutHardLimit >= 1 && p.LockoutHardLimit <= 100,
+		"lockout_hard_limit must be between 1 and 100, not %d", p.LockoutHardLimit)
 	check(p.OTPAlgorithm == "SHA1" || p.OTPAlgorithm == "SHA256" || p.OTPAlgorithm == "SHA512",
 		"otp_algorithm must be SHA1, SHA256 or SHA512, not %q", p.OTPAlgorithm)
 	check(p.OTPDigits == 6 || p.OTPDigits == 8,

@@ -1,13 +1,17 @@
 package secret
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -61,24 +65,70 @@ func (p Params) check() error {
 //
 // with a 16-byte salt read from Rand and a 32-byte hash, both in unpadded
 // standard base64. A zero Params means DefaultParams; a nil Rand means
-// crypto/rand.Reader. A Hasher is safe for concurrent use if Rand is.
+// crypto/rand.Reader.
+//
+// Every computation holds Params.Memory for its duration, so a Hasher runs
+// at most Concurrency of them at once (GOMAXPROCS when 0) and the others
+// wait their turn — for at most MaxWait (10 s when 0), or until their
+// context ends — and then fail with ErrBusy. One Hasher serves the whole
+// process, so no path can exhaust memory with parallel password checks.
+// A Hasher is safe for concurrent use if Rand is; it must not be copied
+// after first use.
 type Hasher struct {
-	Params Params
-	Rand   io.Reader
+	Params      Params
+	Rand        io.Reader
+	Concurrency int
+	MaxWait     time.Duration
+
+	once  sync.Once
+	slots chan struct{}
 }
 
+// ErrBusy means a hash could not start in time: too many ran at once.
+var ErrBusy = errors.New("secret: too many password checks at once; try again shortly")
+
 // params returns h.Params, or DefaultParams if h.Params is zero.
-func (h Hasher) params() Params {
+func (h *Hasher) params() Params {
 	if h.Params == (Params{}) {
 		return DefaultParams
 	}
 	return h.Params
 }
 
+// acquire waits for a free slot; the caller must call the returned release.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	h.once.Do(func() {
+		n := h.Concurrency
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		h.slots = make(chan struct{}, n)
+	})
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
+	wait := h.MaxWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	case <-timer.C:
+		return nil, ErrBusy
+	}
+}
+
 // Hash returns the encoded argon2id hash of password with a fresh salt. It
 // fails if h.Params are outside the limits Verify accepts, so that it never
 // stores a hash that cannot be verified.
-func (h Hasher) Hash(password string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	p := h.params()
 	if err := p.check(); err != nil {
 		return "", fmt.Errorf("secret: argon2id parameters: %w", err)
@@ -87,7 +137,12 @@ func (h Hasher) Hash(password string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, hashSize)
+	release()
 	b := make([]byte, 0, 100)
 	b = append(b, "$argon2id$v="...)
 	b = strconv.AppendInt(b, argon2.Version, 10)
@@ -104,21 +159,25 @@ func (h Hasher) Hash(password string) (string, error) {
 	return string(b), nil
 }
 
-// Verify reports whether password matches encoded, a string made by
-// Hasher.Hash. The cost parameters are read from encoded, so hashes made
-// with older or cheaper parameters still verify; callers that want to
-// upgrade them rehash after a successful Verify. The hashes are compared in
-// constant time.
+// Verify reports whether password matches encoded, a string made by Hash,
+// waiting its turn like Hash. The cost parameters are read from encoded,
+// so hashes made with older or cheaper parameters still verify. The hashes
+// are compared in constant time.
 //
 // A malformed encoded string, or one whose parameters exceed the limits on
 // Params (memory above 1 GiB, time above 100, no threads), is an error, and
-// the hash is not computed. Verify never panics, whatever encoded holds, and
-// its errors never quote encoded.
-func Verify(encoded, password string) (bool, error) {
+// the hash is not computed. Verify never panics, whatever encoded holds,
+// and its errors never quote encoded.
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	p, salt, want, err := decodeHash(encoded)
 	if err != nil {
 		return false, fmt.Errorf("secret: password hash: %w", err)
 	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	return verify(p, salt, want, password), nil
 }
 
@@ -141,7 +200,7 @@ var (
 // not tell whether an account exists. If h.Params are outside the limits, it
 // uses DefaultParams. Hashes stored with other parameters take their own
 // time, so rehash them to h.Params when their users next log in.
-func (h Hasher) VerifyDummy(password string) {
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	// Running the same argon2id computation as Verify, against a fixed
 	// salt, matches its cost without a stored dummy hash, and without the
 	// first call paying to make one.
@@ -149,7 +208,13 @@ func (h Hasher) VerifyDummy(password string) {
 	if p.check() != nil {
 		p = DefaultParams
 	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	_ = verify(p, dummySalt[:], dummyHash[:], password)
+	return nil
 }
 
 // errHashFormat describes the only form decodeHash accepts.

@@ -1,17 +1,21 @@
 package secret
 
 import (
+	"context"
+	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // cheap keeps tests fast; production uses DefaultParams.
 var cheap = Params{Time: 1, Memory: 64, Threads: 1}
 
-func mustHash(t testing.TB, h Hasher, password string) string {
+func mustHash(t testing.TB, h *Hasher, password string) string {
 	t.Helper()
-	encoded, err := h.Hash(password)
+	encoded, err := h.Hash(context.Background(), password)
 	if err != nil {
 		t.Fatalf("Hash: %v", err)
 	}
@@ -19,7 +23,7 @@ func mustHash(t testing.TB, h Hasher, password string) string {
 }
 
 func TestHashVerify(t *testing.T) {
-	h := Hasher{Params: cheap, Rand: detRand(1)}
+	h := &Hasher{Params: cheap, Rand: detRand(1)}
 	encoded := mustHash(t, h, "correct horse battery staple")
 	tests := []struct {
 		name     string
@@ -33,7 +37,7 @@ func TestHashVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Verify(encoded, tt.password)
+			got, err := verifyNow(encoded, tt.password)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -45,7 +49,7 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestHashFormat(t *testing.T) {
-	encoded := mustHash(t, Hasher{Params: Params{Time: 2, Memory: 128, Threads: 3}}, "pin 1234")
+	encoded := mustHash(t, &Hasher{Params: Params{Time: 2, Memory: 128, Threads: 3}}, "pin 1234")
 	want := regexp.MustCompile(`^\$argon2id\$v=19\$m=128,t=2,p=3\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 	if !want.MatchString(encoded) {
 		t.Fatalf("Hash = %q, want a match for %s", encoded, want)
@@ -53,7 +57,7 @@ func TestHashFormat(t *testing.T) {
 }
 
 func TestHashSaltsDiffer(t *testing.T) {
-	h := Hasher{Params: cheap}
+	h := &Hasher{Params: cheap}
 	a, b := mustHash(t, h, "same"), mustHash(t, h, "same")
 	if a == b {
 		t.Fatalf("two hashes of one password are both %q, want different salts", a)
@@ -61,8 +65,8 @@ func TestHashSaltsDiffer(t *testing.T) {
 }
 
 func TestHashIsDeterministicGivenItsRandomSource(t *testing.T) {
-	a := mustHash(t, Hasher{Params: cheap, Rand: detRand(4)}, "pw")
-	b := mustHash(t, Hasher{Params: cheap, Rand: detRand(4)}, "pw")
+	a := mustHash(t, &Hasher{Params: cheap, Rand: detRand(4)}, "pw")
+	b := mustHash(t, &Hasher{Params: cheap, Rand: detRand(4)}, "pw")
 	if a != b {
 		t.Fatalf("same random source hashed differently: %q and %q", a, b)
 	}
@@ -74,8 +78,8 @@ func TestHashesFromOtherParamsStillVerify(t *testing.T) {
 		{Time: 2, Memory: 64, Threads: 4},
 		{Time: 4, Memory: 256, Threads: 2},
 	} {
-		encoded := mustHash(t, Hasher{Params: p}, "pw")
-		if ok, err := Verify(encoded, "pw"); !ok || err != nil {
+		encoded := mustHash(t, &Hasher{Params: p}, "pw")
+		if ok, err := verifyNow(encoded, "pw"); !ok || err != nil {
 			t.Errorf("Verify(hash made with %+v) = %v, %v; want true, nil", p, ok, err)
 		}
 	}
@@ -88,10 +92,10 @@ func TestVerifyReferenceHash(t *testing.T) {
 	// The argon2 reference implementation's test vector: password
 	// "password", salt "somesalt" (8 bytes, the smallest Verify accepts).
 	const encoded = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
-	if ok, err := Verify(encoded, "password"); !ok || err != nil {
+	if ok, err := verifyNow(encoded, "password"); !ok || err != nil {
 		t.Fatalf("Verify(reference hash, right password) = %v, %v; want true, nil", ok, err)
 	}
-	if ok, err := Verify(encoded, "Password"); ok || err != nil {
+	if ok, err := verifyNow(encoded, "Password"); ok || err != nil {
 		t.Fatalf("Verify(reference hash, wrong password) = %v, %v; want false, nil", ok, err)
 	}
 }
@@ -100,11 +104,11 @@ func TestHashDefaultParams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB hash in -short mode")
 	}
-	encoded := mustHash(t, Hasher{}, "pw")
+	encoded := mustHash(t, &Hasher{}, "pw")
 	if !strings.HasPrefix(encoded, "$argon2id$v=19$m=65536,t=3,p=2$") {
 		t.Fatalf("Hash with zero Params = %q, want DefaultParams m=65536,t=3,p=2", encoded)
 	}
-	if ok, err := Verify(encoded, "pw"); !ok || err != nil {
+	if ok, err := verifyNow(encoded, "pw"); !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true, nil", ok, err)
 	}
 }
@@ -122,7 +126,7 @@ func TestHashRefusesParamsVerifyWouldRefuse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, err := (Hasher{Params: tt.p}).Hash("pw"); err == nil {
+			if got, err := (&Hasher{Params: tt.p}).Hash(context.Background(), "pw"); err == nil {
 				t.Fatalf("Hash = %q, nil; want an error", got)
 			}
 		})
@@ -167,7 +171,7 @@ func TestVerifyRefusesMalformedHashes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, err := Verify(tt.encoded, "password")
+			ok, err := verifyNow(tt.encoded, "password")
 			if ok || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Verify = %v, %v; want false and an error containing %q", ok, err, tt.wantErr)
 			}
@@ -181,12 +185,12 @@ func TestVerifyRefusesMalformedHashes(t *testing.T) {
 func TestVerifyDummyReturns(t *testing.T) {
 	// VerifyDummy has no result to check; this guards against a panic, and
 	// against invalid Params making it skip its work silently.
-	Hasher{Params: cheap}.VerifyDummy("pw")
-	Hasher{Params: Params{Time: 1, Memory: 64}}.VerifyDummy("pw")
+	(&Hasher{Params: cheap}).VerifyDummy(context.Background(), "pw")
+	(&Hasher{Params: Params{Time: 1, Memory: 64}}).VerifyDummy(context.Background(), "pw")
 }
 
 func FuzzVerify(f *testing.F) {
-	f.Add(mustHash(f, Hasher{Params: cheap, Rand: detRand(1)}, "pw"), "pw")
+	f.Add(mustHash(f, &Hasher{Params: cheap, Rand: detRand(1)}, "pw"), "pw")
 	f.Add("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", "password")
 	f.Add("$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "")
 	f.Add("$argon2id$v=19$m=,t=,p=$$", "")
@@ -200,7 +204,7 @@ func FuzzVerify(f *testing.F) {
 			// fuzzer.
 			return
 		}
-		ok, verr := Verify(encoded, password)
+		ok, verr := verifyNow(encoded, password)
 		if (err == nil) != (verr == nil) {
 			t.Fatalf("decodeHash error %v but Verify error %v", err, verr)
 		}
@@ -211,11 +215,95 @@ func FuzzVerify(f *testing.F) {
 }
 
 func BenchmarkHashDefault(b *testing.B) {
-	h := Hasher{Params: DefaultParams}
+	h := &Hasher{Params: DefaultParams}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.Hash("correct horse battery staple"); err != nil {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// verifyNow verifies with a Hasher of its own, for tests of the format.
+func verifyNow(encoded, password string) (bool, error) {
+	return (&Hasher{}).Verify(context.Background(), encoded, password)
+}
+
+func TestHasherBoundsConcurrentHashes(t *testing.T) {
+	h := &Hasher{Params: cheap, Concurrency: 2, MaxWait: time.Hour}
+	// Take both slots, as two long hashes would.
+	releases := make([]func(), 2)
+	for i := range releases {
+		var err error
+		if releases[i], err = h.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("a third waits and gives up when its context ends", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := h.Verify(ctx, mustHash(t, &Hasher{Params: cheap}, "pw"), "pw")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			t.Fatalf("Verify with both slots taken returned %v at once, want it to wait", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Verify after its context ended = %v, want ErrBusy and context.Canceled", err)
+		}
+	})
+	t.Run("a third gives up after MaxWait", func(t *testing.T) {
+		short := &Hasher{Params: cheap, Concurrency: 1, MaxWait: time.Millisecond}
+		release, err := short.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		if _, err := short.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("Hash with the only slot taken = %v, want ErrBusy", err)
+		}
+		if err := short.VerifyDummy(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("VerifyDummy with the only slot taken = %v, want ErrBusy", err)
+		}
+	})
+	t.Run("a slot given back serves the next", func(t *testing.T) {
+		releases[0]()
+		if _, err := h.Hash(context.Background(), "pw"); err != nil {
+			t.Fatalf("Hash with a slot free = %v", err)
+		}
+	})
+	releases[1]()
+}
+
+func TestHasherNeverRunsMoreThanConcurrency(t *testing.T) {
+	h := &Hasher{Params: cheap, Concurrency: 3, MaxWait: time.Minute}
+	var mu sync.Mutex
+	running, most := 0, 0
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() {
+			release, err := h.acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+			release()
+		})
+	}
+	wg.Wait()
+	if most > 3 {
+		t.Fatalf("%d hashes ran at once, want at most 3", most)
 	}
 }

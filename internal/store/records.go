@@ -29,7 +29,8 @@ type User struct {
 	PasswordHash  string // argon2id PHC string; empty when the user has no password
 	Role          string
 	Status        string
-	Failures      int
+	Failures      int // guesses counted in the current lock period
+	TotalFailures int // consecutive failures since the last success, across periods
 	LockedUntil   time.Time
 	CreatedAt     time.Time
 	Language      string // the language the user reads mail in; empty: not known yet
@@ -260,14 +261,14 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 }
 
 const userColumns = `id, org_id, username, email, display_name, password_hash, role, status,
-	failures, locked_until, created_at, language, pin_hash, pin_must_change, last_method`
+	failures, total_failures, locked_until, created_at, language, pin_hash, pin_must_change, last_method`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var locked, created int64
 	var mustChange int
 	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.Status,
-		&u.Failures, &locked, &created, &u.Language, &u.PINHash, &mustChange, &u.LastMethod)
+		&u.Failures, &u.TotalFailures, &locked, &created, &u.Language, &u.PINHash, &mustChange, &u.LastMethod)
 	u.LockedUntil, u.CreatedAt, u.PINMustChange = fromMS(locked), fromMS(created), mustChange != 0
 	return u, err
 }
@@ -293,7 +294,7 @@ func (s *Store) SetPassword(ctx context.Context, orgID, userID int64, hash strin
 func (s *Store) Unlock(ctx context.Context, orgID, userID int64, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.exec(ctx, tx, "unlock",
-			`UPDATE users SET failures = 0, locked_until = 0 WHERE id = ? AND org_id = ?`, userID, orgID); err != nil {
+			`UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ? AND org_id = ?`, userID, orgID); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)

@@ -71,7 +71,7 @@ type Store struct {
 	w, r  *sql.DB
 	clock clock.Clock
 
-	subject, reserve, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
+	subject, reserve, release, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
 }
 
 // Open connects to the database, brings its schema up to date and

@@ -156,13 +156,22 @@ func TestReserveAttempt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := setup(t, b)
+		lock := store.Lockout{Threshold: 3, LockFor: 10 * time.Minute, HardLimit: 100}
 		reserve := func(now time.Time) (int, bool) {
 			t.Helper()
-			n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, 3, 10*time.Minute)
+			n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return n, ok
+		}
+		user := func() store.User {
+			t.Helper()
+			u, err := f.s.UserByName(ctx, f.org.ID, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
 		}
 		for i := 1; i <= 3; i++ {
 			if n, ok := reserve(t0); !ok || n != i {
@@ -175,15 +184,102 @@ func TestReserveAttempt(t *testing.T) {
 		if _, ok := reserve(t0.Add(9 * time.Minute)); ok {
 			t.Fatal("a guess before the lock ran out was reserved")
 		}
-		if n, ok := reserve(t0.Add(10 * time.Minute)); !ok || n != 1 {
-			t.Fatalf("after the lock ran out: reserve = %d, %v; want a fresh count of 1", n, ok)
+		// The next period counts on from the failures before it, and its
+		// lock lasts twice as long.
+		t1 := t0.Add(10 * time.Minute)
+		for i := 4; i <= 6; i++ {
+			if n, ok := reserve(t1); !ok || n != i {
+				t.Fatalf("after the first lock, guess %d: reserve = %d, %v; want %d, true", i, n, ok, i)
+			}
+		}
+		if u := user(); u.Failures != 3 || u.TotalFailures != 6 || !u.LockedUntil.Equal(t1.Add(20*time.Minute)) {
+			t.Fatalf("after two locks: failures %d, total %d, locked until %v; want 3, 6, %v",
+				u.Failures, u.TotalFailures, u.LockedUntil, t1.Add(20*time.Minute))
+		}
+		if _, ok := reserve(t1.Add(19 * time.Minute)); ok {
+			t.Fatal("the second lock lasted no longer than the first")
 		}
 		if err := f.s.Unlock(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
 			t.Fatal(err)
 		}
+		if u := user(); u.Failures != 0 || u.TotalFailures != 0 || !u.LockedUntil.IsZero() {
+			t.Fatalf("after unlock: %+v; want no failures and no lock", u)
+		}
+	})
+}
+
+func TestHardLimitLocksUntilUnlocked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		lock := store.Lockout{Threshold: 5, LockFor: time.Minute, HardLimit: 12}
+		now, evaluated := t0, 0
+		// A guesser who waits out every lock, for a year.
+		for range 400 {
+			if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				evaluated++
+			}
+			now = now.Add(time.Hour * 24)
+		}
+		if evaluated != 12 {
+			t.Fatalf("%d guesses evaluated over a year, want the hard limit of 12", evaluated)
+		}
 		u, err := f.s.UserByName(ctx, f.org.ID, "alice")
-		if err != nil || u.Failures != 0 || !u.LockedUntil.IsZero() {
-			t.Fatalf("after unlock: %+v, %v; want no failures and no lock", u, err)
+		if err != nil || !u.LockedUntil.Equal(store.LockedForever) {
+			t.Fatalf("past the hard limit: locked until %v, %v; want %v", u.LockedUntil, err, store.LockedForever)
+		}
+		if err := f.s.Unlock(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock); err != nil || !ok || n != 1 {
+			t.Fatalf("after an operator's unlock: reserve = %d, %v, %v; want 1, true", n, ok, err)
+		}
+	})
+}
+
+func TestLoweringTheThresholdKeepsTheCount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		for range 4 {
+			if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, store.Lockout{Threshold: 5, LockFor: time.Minute, HardLimit: 100}); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+		}
+		lower := store.Lockout{Threshold: 3, LockFor: time.Minute, HardLimit: 100}
+		if n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lower); err != nil || !ok || n != 5 {
+			t.Fatalf("first guess after lowering the threshold: %d, %v, %v; want 5, true", n, ok, err)
+		}
+		if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lower); err != nil || ok {
+			t.Fatalf("a guess past the lowered threshold was reserved (%v)", err)
+		}
+	})
+}
+
+func TestReleaseAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		lock := store.Lockout{Threshold: 3, LockFor: 10 * time.Minute, HardLimit: 100}
+		for range 2 {
+			if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lock); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+		}
+		// Ten correct passwords: each reserves and gives back.
+		for i := range 10 {
+			if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lock); err != nil || !ok {
+				t.Fatalf("correct password %d was refused as locked (%v)", i+1, err)
+			}
+			if err := f.s.ReleaseAttempt(ctx, f.user.ID, t0, lock); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u, err := f.s.UserByName(ctx, f.org.ID, "alice")
+		if err != nil || u.Failures != 2 || u.TotalFailures != 2 || !u.LockedUntil.IsZero() {
+			t.Fatalf("after two failures and ten correct passwords: %+v, %v; want the two failures kept, no lock", u, err)
 		}
 	})
 }
@@ -257,7 +353,7 @@ func TestConcurrentReserve(t *testing.T) {
 		f := setup(t, b)
 		stores := [2]*store.Store{f.s, b.Open(t, clock.NewFake(t0))}
 		reserved := hammer(t, 500, stores, func(s *store.Store) (bool, error) {
-			_, ok, err := s.ReserveAttempt(context.Background(), f.user.ID, t0, 5, 10*time.Minute)
+			_, ok, err := s.ReserveAttempt(context.Background(), f.user.ID, t0, store.Lockout{Threshold: 5, LockFor: 10 * time.Minute, HardLimit: 100})
 			return ok, err
 		})
 		if reserved != 5 {

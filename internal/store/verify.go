@@ -11,24 +11,46 @@ import (
 // served by an index: users (org_id, username), tokens (user_id), the
 // primary keys, and api_keys (hash).
 const (
-	subjectSQL = `SELECT u.id, u.status, u.password_hash, u.pin_hash, o.policy_rev,
+	// subjectSQL starts from the organization, so that its policy revision
+	// comes back even for a username that names nobody: the caller applies
+	// the same policy to known and unknown users alike.
+	subjectSQL = `SELECT o.policy_rev, u.id, u.status, u.password_hash, u.pin_hash,
 		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
-		FROM users u JOIN orgs o ON o.id = u.org_id
+		FROM orgs o
+		LEFT JOIN users u ON u.org_id = o.id AND u.username = ?
 		LEFT JOIN tokens t ON t.user_id = u.id AND t.state IN ('active', 'assigned')
-		WHERE u.org_id = ? AND u.username = ?
+		WHERE o.id = ?
 		ORDER BY t.id`
 
-	// reserveSQL takes one guess from the user's allowance. It starts a
-	// fresh count when the previous lock has run out, and sets the lock as
-	// soon as the allowance is used up, so that concurrent guesses beyond
-	// it find the row locked and match nothing. The CASE is written twice
-	// because SET expressions all see the row as it was.
+	// reserveSQL takes one guess from the user's allowance, before the
+	// guess is evaluated. failures counts the guesses of the current lock
+	// period: it starts again at 1 once a lock has run out (locked_until is
+	// then in the past but not 0). total_failures counts every failure since
+	// the last success, across periods. The guess that uses up the period's
+	// allowance sets the lock at once, so that concurrent guesses beyond it
+	// find the row locked and match nothing; each lock lasts lockFor times
+	// the number of allowances used up so far, and reaching the hard limit
+	// locks until an operator unlocks. The new failures count is written out
+	// twice because SET expressions all see the row as it was.
 	reserveSQL = `UPDATE users SET
-		failures = CASE WHEN locked_until = 0 AND failures < ? THEN failures + 1 ELSE 1 END,
-		locked_until = CASE WHEN (CASE WHEN locked_until = 0 AND failures < ? THEN failures + 1 ELSE 1 END) >= ?
-			THEN CAST(? AS BIGINT) ELSE 0 END
+		failures = CASE WHEN locked_until = 0 THEN failures + 1 ELSE 1 END,
+		total_failures = total_failures + 1,
+		locked_until = CASE
+			WHEN total_failures + 1 >= ? THEN CAST(? AS BIGINT)
+			WHEN (CASE WHEN locked_until = 0 THEN failures + 1 ELSE 1 END) >= ?
+				THEN CAST(? AS BIGINT) + CAST(? AS BIGINT) * ((total_failures + 1) / CAST(? AS INTEGER))
+			ELSE 0 END
 		WHERE id = ? AND locked_until <= ?
-		RETURNING failures`
+		RETURNING total_failures`
+
+	// releaseSQL gives back a guess that turned out to be a correct
+	// password: it was no failure. Earlier failures stay counted, and a
+	// lock stays unless this guess was the one that set it.
+	releaseSQL = `UPDATE users SET
+		failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+		total_failures = CASE WHEN total_failures > 0 THEN total_failures - 1 ELSE 0 END,
+		locked_until = CASE WHEN locked_until > ? AND failures - 1 < ? AND total_failures - 1 < ? THEN 0 ELSE locked_until END
+		WHERE id = ?`
 
 	// consumeSQL is the single-use invariant: the step is taken only if it
 	// is above the last one accepted, whoever else is trying at once.
@@ -36,7 +58,7 @@ const (
 		activated_at = CASE WHEN activated_at = 0 THEN ? ELSE activated_at END
 		WHERE id = ? AND last_step < ? AND state = ?`
 
-	resetFailuresSQL      = `UPDATE users SET failures = 0, locked_until = 0 WHERE id = ?`
+	resetFailuresSQL      = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ?`
 	completeEnrollmentSQL = `UPDATE enrollments SET status = 'completed', completed_at = ? WHERE token_id = ? AND status = 'pending'`
 	apiKeySQL             = `SELECT id, org_id, name, prefix, created_at FROM api_keys WHERE hash = ? AND revoked_at = 0`
 )
@@ -50,6 +72,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.subject, s.r, subjectSQL},
 		{&s.apiKey, s.r, apiKeySQL},
 		{&s.reserve, s.w, reserveSQL},
+		{&s.release, s.w, releaseSQL},
 		{&s.consume, s.w, consumeSQL},
 		{&s.resetFailures, s.w, resetFailuresSQL},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
@@ -70,30 +93,39 @@ type Subject struct {
 	Status       string
 	PasswordHash string
 	PINHash      string
-	PolicyRev    int64
+	PolicyRev    int64 // of the user's organization
 	// Tokens are the user's active and assigned tokens.
 	Tokens []Token
 }
 
 // Subject loads a user and their usable tokens by canonical username.
+// When the organization has no such user it returns ErrNotFound and a
+// Subject that carries only the organization's PolicyRev, so that the
+// caller can judge the input by the same policy whether or not the user
+// exists.
 func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subject, error) {
-	rows, err := s.subject.QueryContext(ctx, orgID, username)
+	rows, err := s.subject.QueryContext(ctx, username, orgID)
 	if err != nil {
 		return Subject{}, fmt.Errorf("store: subject: %w", err)
 	}
 	defer rows.Close()
-	sub := Subject{UserID: -1}
+	var sub Subject
+	var user sql.NullInt64
+	found := false
 	for rows.Next() {
 		var (
-			id, lastStep            sql.NullInt64
-			serial, typ, state, alg sql.NullString
-			digits, period, drift   sql.NullInt64
-			secret                  []byte
+			status, passwordHash, pinHash sql.NullString
+			id, lastStep                  sql.NullInt64
+			serial, typ, state, alg       sql.NullString
+			digits, period, drift         sql.NullInt64
+			secret                        []byte
 		)
-		if err := rows.Scan(&sub.UserID, &sub.Status, &sub.PasswordHash, &sub.PINHash, &sub.PolicyRev,
+		if err := rows.Scan(&sub.PolicyRev, &user, &status, &passwordHash, &pinHash,
 			&id, &serial, &typ, &state, &secret, &alg, &digits, &period, &lastStep, &drift); err != nil {
 			return Subject{}, fmt.Errorf("store: subject: %w", err)
 		}
+		found = true
+		sub.UserID, sub.Status, sub.PasswordHash, sub.PINHash = user.Int64, status.String, passwordHash.String, pinHash.String
 		if !id.Valid { // the user has no usable token
 			continue
 		}
@@ -106,19 +138,37 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 	if err := rows.Err(); err != nil {
 		return Subject{}, fmt.Errorf("store: subject: %w", err)
 	}
-	if sub.UserID < 0 {
-		return Subject{}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
+	if !found {
+		return Subject{}, fmt.Errorf("store: subject: organization %d: %w", orgID, ErrNotFound)
+	}
+	if !user.Valid {
+		return Subject{PolicyRev: sub.PolicyRev}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
 	}
 	return sub, nil
 }
 
-// ReserveAttempt takes one guess from the user's allowance of threshold
-// guesses per lock period, before the guess is evaluated. It reports false
-// when the user is locked: the guess must then be refused unevaluated. The
-// guess that uses up the allowance locks the user until now+lockFor; a
-// later success (Consume) lifts the lock.
-func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (failures int, ok bool, err error) {
-	err = s.reserve.QueryRowContext(ctx, threshold, threshold, threshold, ms(now.Add(lockFor)), userID, ms(now)).Scan(&failures)
+// LockedForever is the locked_until of an account past the hard limit of
+// consecutive failures: no time lifts it, only an operator's unlock.
+var LockedForever = time.UnixMilli(253402300799999).UTC() // 9999-12-31T23:59:59.999Z
+
+// Lockout is how guessing is bounded for one user: Threshold guesses per
+// lock period, each lock lasting LockFor times the number of allowances
+// used up since the last success, and no more than HardLimit consecutive
+// failures in all before only an operator can unlock.
+type Lockout struct {
+	Threshold int
+	LockFor   time.Duration
+	HardLimit int
+}
+
+// ReserveAttempt takes one guess from the user's allowance before the
+// guess is evaluated, and reports the consecutive failures counted so far,
+// this guess included. It reports false when the user is locked: the
+// guess must then be refused unevaluated. A later success (Consume,
+// RedeemBackupCode, AcceptChallenge) resets the count and lifts the lock.
+func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time, l Lockout) (failures int, ok bool, err error) {
+	err = s.reserve.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
+		ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)).Scan(&failures)
 	switch {
 	case err == sql.ErrNoRows:
 		return 0, false, nil
@@ -126,6 +176,16 @@ func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time,
 		return 0, false, fmt.Errorf("store: reserve attempt: %w", err)
 	}
 	return failures, true, nil
+}
+
+// ReleaseAttempt gives back one reserved guess that was no failure (a
+// correct password or PIN confirmed on its own), without resetting the
+// failures before it.
+func (s *Store) ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l Lockout) error {
+	if _, err := s.release.ExecContext(ctx, ms(now), l.Threshold, l.HardLimit, userID); err != nil {
+		return fmt.Errorf("store: release attempt: %w", err)
+	}
+	return nil
 }
 
 // Consumption is an accepted code to be recorded.

@@ -106,9 +106,9 @@ func (s *Server) enrollPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out, err := s.Verifier.CheckPassword(r.Context(), auth.Request{
-		OrgID: en.Org.ID, Username: en.User.Username, Password: r.PostFormValue("password"), Actor: "enroll", Source: source(r),
-	})
+	req := portalRequest(r, en.Org, en.User.Username, "")
+	req.Password, req.Actor = r.PostFormValue("password"), "enroll"
+	out, err := s.Verifier.CheckPassword(r.Context(), req)
 	if err != nil {
 		s.unavailable(w, r, err)
 		return

@@ -11,7 +11,6 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/policy"
-	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -335,13 +334,12 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if v.user.PINHash != "" {
-		_, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, s.Clock.Now(), pol.LockoutThreshold, pol.LockoutDuration.D())
+		out, err := s.Verifier.CheckPIN(r.Context(), v.request(r, r.PostFormValue("pin")))
 		if err != nil {
 			s.unavailable(w, r, err)
 			return
 		}
-		match, err := secret.Verify(v.user.PINHash, r.PostFormValue("pin"))
-		if !reserved || err != nil || !match {
+		if !out.Accepted {
 			showError("error.pin_wrong", nil)
 			return
 		}

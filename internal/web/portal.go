@@ -51,7 +51,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	username, password, code := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("code")
-	req := auth.Request{OrgID: v.org.ID, Username: username, Password: password, Actor: "portal", Source: source(r)}
+	req := portalRequest(r, v.org, username, "")
+	req.Password = password
 	refuse := func(errKey string) {
 		p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, username))
 		p.Error = errKey
@@ -73,6 +74,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !out.Accepted {
 		if combined && errors.Is(out.Reason, auth.ErrMalformed) {
 			refuse("error.code_malformed")
+			return
+		}
+		if errors.Is(out.Reason, auth.ErrThrottled) {
+			// Says nothing of the account: it is about the address alone.
+			refuse("error.throttled")
 			return
 		}
 		refuse("error.login_failed")
@@ -515,7 +521,7 @@ func (s *Server) sendVerifyCode(r *http.Request, v *visit) error {
 	if err != nil {
 		return err
 	}
-	hash, err := s.Admin.Hasher.Hash(code)
+	hash, err := s.Admin.Hasher.Hash(r.Context(), code)
 	if err != nil {
 		return err
 	}
@@ -558,7 +564,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	now := s.Clock.Now()
-	if _, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, now, pol.LockoutThreshold, pol.LockoutDuration.D()); err != nil {
+	if _, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, now, store.Lockout{Threshold: pol.LockoutThreshold, LockFor: pol.LockoutDuration.D(), HardLimit: pol.LockoutHardLimit}); err != nil {
 		s.unavailable(w, r, err)
 		return
 	} else if !reserved {
@@ -566,7 +572,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
-	match, err := secret.Verify(v.data.CodeHash, code)
+	match, err := s.Admin.Hasher.Verify(r.Context(), v.data.CodeHash, code)
 	if err != nil || !match || now.Unix() >= v.data.CodeExpires {
 		s.showAddVerify(w, r, v, "error.code_wrong")
 		return

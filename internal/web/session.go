@@ -169,5 +169,13 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, e store.Even
 
 // request is an auth.Request for the visiting user.
 func (v *visit) request(r *http.Request, code string) auth.Request {
-	return auth.Request{OrgID: v.org.ID, Username: v.user.Username, Code: code, Actor: "portal", Source: source(r)}
+	return portalRequest(r, v.org, v.user.Username, code)
+}
+
+// portalRequest is an auth.Request from a person at the portal: their
+// address is throttled, and under the server-PIN policy a user without a
+// PIN is walked to choosing one after both factors (signInDone).
+func portalRequest(r *http.Request, org store.Org, username, code string) auth.Request {
+	src := source(r)
+	return auth.Request{OrgID: org.ID, Username: username, Code: code, Actor: "portal", Source: src, Client: src, PINSetup: true}
 }

@@ -43,7 +43,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, idHash []byte, e store.Event) error
 	SetSessionData(ctx context.Context, idHash []byte, stage, data string) error
 	RenameToken(ctx context.Context, orgID, userID int64, serial, name string, e store.Event) error
-	ReserveAttempt(ctx context.Context, userID int64, now time.Time, threshold int, lockFor time.Duration) (int, bool, error)
+	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (int, bool, error)
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	BackupCodesLeft(ctx context.Context, userID int64) (int, error)
 	SetLastMethod(ctx context.Context, userID int64, method string) error
@@ -54,6 +54,7 @@ type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	Activate(ctx context.Context, r auth.Request, serial string) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	CheckPIN(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	// StartEmail mails a code and returns the transaction id naming it;
 	// ResendEmail mails a new one for r.TransactionID.
 	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)

@@ -32,7 +32,7 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 10, 0, time.UTC)
 
-var cheap = secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
+var cheap = &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1}}
 
 // site is a running portal on a real store, with a browser of its own.
 type site struct {
