@@ -358,7 +358,7 @@ func (s *Store) ResetMFA(ctx context.Context, orgID, userID int64, e Event) (rev
 		if err := s.signOut(ctx, tx, userID); err != nil {
 			return err
 		}
-		e.Detail = fmt.Sprintf("%d tokens revoked", revoked)
+		e.Detail = fmt.Sprintf("tokens revoked: %d", revoked)
 		return s.addEvent(ctx, tx, e)
 	})
 	if err != nil {

@@ -281,7 +281,7 @@ func TestResetMFA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) != 2 || evs[1].Detail != "2 tokens revoked" || evs[0].Detail != "0 tokens revoked" {
+		if len(evs) != 2 || evs[1].Detail != "tokens revoked: 2" || evs[0].Detail != "tokens revoked: 0" {
 			t.Errorf("events %+v, want the reset's with how many tokens it revoked", evs)
 		}
 	})
