@@ -200,7 +200,53 @@ says pin_change_on_first_use=true.`,
 			return nil
 		}),
 	}
-	cmd.AddCommand(add, passwd, pin, backup)
+	disable := &cobra.Command{
+		Use:   "disable ORG/USER",
+		Short: "Stop a user from signing in anywhere, and sign them out everywhere",
+		Long: `Stop a user from signing in: the portal, the REST API, RADIUS and "twofold check"
+refuse them, every session in the portal ends and pending emailed codes stop
+working. Tokens, backup codes, password and PIN are kept: "twofold user enable"
+lets the user in again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			if err := a.admin.DisableUser(cmd.Context(), org, user); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s/%s disabled and signed out everywhere\n", org.Slug, auth.CanonicalUsername(user))
+			return nil
+		}),
+	}
+	enable := &cobra.Command{
+		Use:   "enable ORG/USER",
+		Short: "Let a disabled user sign in again",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			if err := a.admin.EnableUser(cmd.Context(), org, user); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s/%s enabled\n", org.Slug, auth.CanonicalUsername(user))
+			return nil
+		}),
+	}
+	resetMFA := &cobra.Command{
+		Use:   "reset-mfa ORG/USER",
+		Short: "Take every second factor from a user who lost them, for a fresh start",
+		Long: `Revoke every token of a user, cancel their pending enrollment links, delete
+their backup codes, stop pending emailed codes and sign them out everywhere, all
+at once. The password and the server PIN stay. Then give the user a new token
+with "twofold token enroll".`,
+		Args: cobra.ExactArgs(1),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
+			n, err := a.admin.ResetMFA(cmd.Context(), org, user)
+			if err != nil {
+				return err
+			}
+			name := org.Slug + "/" + auth.CanonicalUsername(user)
+			fmt.Fprintf(c.stdout, "MFA of %s reset (tokens revoked: %d); backup codes deleted; signed out everywhere\nnext: twofold token enroll %s --type totp\n", name, n, name)
+			return nil
+		}),
+	}
+	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA)
 	return cmd
 }
 

@@ -371,3 +371,51 @@ func TestEnrollmentLinks(t *testing.T) {
 		}
 	})
 }
+
+func TestUserDisableEnableResetMFA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		in := newInstallation(t, b)
+		in.ok("", "org", "create", "acme")
+		in.ok("", "user", "add", "acme/alice")
+		serial, hotp, _ := generator(t, in.ok("", "token", "enroll", "acme/alice", "--type", "hotp", "--show-secret"))
+		in.ok(hotp.Code(0)+"\n", "token", "activate", "acme/alice", serial)
+		backup := strings.Fields(in.ok("", "user", "backup-codes", "acme/alice"))
+		if out := in.ok(backup[1]+"\n", "check", "acme/alice"); out != "accept\n" {
+			t.Fatalf("backup code: %q, want accept", out)
+		}
+
+		next := uint64(1) // the HOTP counter of alice's next code
+		for _, step := range []struct {
+			args           []string
+			exit           int
+			stdout, stderr string // what the output must hold
+			accepted       bool   // whether alice's next code is accepted afterwards
+		}{
+			{[]string{"user", "disable", "acme/Alice"}, 0, "acme/alice disabled and signed out everywhere", "", false},
+			{[]string{"user", "disable", "acme/alice"}, 1, "", "user acme/alice is disabled already", false},
+			{[]string{"user", "enable", "acme/alice"}, 0, "acme/alice enabled", "", true},
+			{[]string{"user", "enable", "acme/alice"}, 1, "", "user acme/alice is active already", true},
+			{[]string{"user", "disable", "acme/nobody"}, 1, "", `no user "nobody"`, true},
+			{[]string{"user", "reset-mfa", "nosuch/alice"}, 1, "", `no organization "nosuch"`, true},
+			{[]string{"user", "reset-mfa", "acme/alice"}, 0, "MFA of acme/alice reset (tokens revoked: 1)", "", false},
+		} {
+			code, out, errs := in.run("", step.args...)
+			if code != step.exit || !strings.Contains(out, step.stdout) || !strings.Contains(errs, step.stderr) {
+				t.Fatalf("twofold %s: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+					strings.Join(step.args, " "), code, out, errs, step.exit, step.stdout, step.stderr)
+			}
+			code, out, _ = in.run(hotp.Code(next)+"\n", "check", "acme/alice")
+			if accepted := code == 0 && out == "accept\n"; accepted != step.accepted {
+				t.Fatalf("after twofold %s: code accepted %v, want %v", strings.Join(step.args, " "), accepted, step.accepted)
+			} else if accepted {
+				next++
+			}
+		}
+		if list := in.ok("", "token", "list", "acme/alice"); !strings.Contains(list, "revoked") {
+			t.Errorf("token list after reset-mfa shows no revoked token:\n%s", list)
+		}
+		if code, out, _ := in.run(backup[0]+"\n", "check", "acme/alice"); code != 1 || out != "reject\n" {
+			t.Errorf("backup code after reset-mfa: exit %d %q, want 1 and reject", code, out)
+		}
+	})
+}

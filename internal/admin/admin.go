@@ -168,6 +168,41 @@ func (s *Service) SetPassword(ctx context.Context, org store.Org, username, pass
 	return s.Store.SetPassword(ctx, org.ID, u.ID, hash, s.event(org.ID, "user.passwd", org.Slug+"/"+u.Username))
 }
 
+// DisableUser stops a user from signing in anywhere and ends their
+// sessions; their tokens and password are kept for EnableUser.
+func (s *Service) DisableUser(ctx context.Context, org store.Org, username string) error {
+	return s.setStatus(ctx, org, username, store.UserDisabled, "disable")
+}
+
+// EnableUser lets a disabled user sign in again.
+func (s *Service) EnableUser(ctx context.Context, org store.Org, username string) error {
+	return s.setStatus(ctx, org, username, store.UserActive, "enable")
+}
+
+func (s *Service) setStatus(ctx context.Context, org store.Org, username, status, op string) error {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return err
+	}
+	err = s.Store.SetUserStatus(ctx, org.ID, u.ID, status, s.event(org.ID, "user."+op, org.Slug+"/"+u.Username))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("user %s/%s is %s already", org.Slug, u.Username, status)
+	}
+	return err
+}
+
+// ResetMFA takes every second factor from a user who lost them: all tokens
+// revoked, pending enrollment links cancelled, backup codes deleted,
+// sessions ended. The password and the server PIN stay. It reports how
+// many tokens were revoked.
+func (s *Service) ResetMFA(ctx context.Context, org store.Org, username string) (int64, error) {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return 0, err
+	}
+	return s.Store.ResetMFA(ctx, org.ID, u.ID, s.event(org.ID, "user.reset-mfa", org.Slug+"/"+u.Username))
+}
+
 // Unlock lifts a user's lockout and clears the failure count.
 func (s *Service) Unlock(ctx context.Context, org store.Org, username string) error {
 	u, err := s.User(ctx, org, username)

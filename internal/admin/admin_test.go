@@ -435,6 +435,83 @@ func TestUnlock(t *testing.T) {
 	})
 }
 
+func TestDisableAndEnableUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := withAlice(t, b)
+		tk := e.enroll(t, "alice", "hotp")
+		e.activate(t, tk)
+		verify := func(counter uint64) bool {
+			t.Helper()
+			out, err := e.verifier().Verify(e.ctx, auth.Request{OrgID: e.org.ID, Username: "alice", Code: tk.gen.Code(counter), Actor: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out.Accepted
+		}
+		next := uint64(1) // the HOTP counter of alice's next code
+		for _, step := range []struct {
+			name     string
+			change   func() error
+			action   string
+			refused  string // the refusal expected instead of a change
+			accepted bool   // whether alice's next code is accepted afterwards
+		}{
+			{"disabling alice", func() error { return e.svc.DisableUser(e.ctx, e.org, "Alice") }, "user.disable", "", false},
+			{"disabling her again", func() error { return e.svc.DisableUser(e.ctx, e.org, "alice") }, "", "user acme/alice is disabled already", false},
+			{"enabling her", func() error { return e.svc.EnableUser(e.ctx, e.org, "alice") }, "user.enable", "", true},
+			{"enabling her again", func() error { return e.svc.EnableUser(e.ctx, e.org, "alice") }, "", "user acme/alice is active already", true},
+			{"disabling nobody", func() error { return e.svc.DisableUser(e.ctx, e.org, "nobody") }, "", `no user "nobody"`, true},
+		} {
+			before := len(e.events(t, e.org.ID))
+			err := step.change()
+			if step.refused != "" {
+				wantInvalid(t, err, step.refused)
+				e.wantNoEvent(t, e.org.ID, before)
+			} else {
+				if err != nil {
+					t.Fatalf("%s: %v", step.name, err)
+				}
+				e.wantEvent(t, e.org.ID, before, step.action, "acme/alice")
+			}
+			if got := verify(next); got != step.accepted {
+				t.Fatalf("after %s: code accepted %v, want %v", step.name, got, step.accepted)
+			} else if got {
+				next++
+			}
+		}
+	})
+}
+
+func TestResetMFA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := withAlice(t, b)
+		e.activate(t, e.enroll(t, "alice", "hotp"))
+		pending := e.enroll(t, "alice", "totp")
+		if _, err := e.svc.GenerateBackupCodes(e.ctx, e.org, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		before := len(e.events(t, e.org.ID))
+		n, err := e.svc.ResetMFA(e.ctx, e.org, "ALICE")
+		if err != nil || n != 2 {
+			t.Fatalf("ResetMFA() = %d, %v; want 2 tokens revoked", n, err)
+		}
+		e.wantEvent(t, e.org.ID, before, "user.reset-mfa", "acme/alice")
+		if got := e.state(t, pending.en.Token.Serial); got != store.TokenRevoked {
+			t.Errorf("pending token is %s after reset, want revoked", got)
+		}
+		code := strings.TrimPrefix(pending.en.Link, publicURL+"/enroll?code=")
+		if en, err := e.store.EnrollmentByCodeHash(e.ctx, secret.HashToken(code)); err != nil || en.Enrollment.Status != store.EnrollmentCancelled {
+			t.Errorf("enrollment after reset: %q, %v; want cancelled", en.Enrollment.Status, err)
+		}
+		u, _ := e.store.UserByName(e.ctx, e.org.ID, "alice")
+		if left, err := e.store.BackupCodesLeft(e.ctx, u.ID); err != nil || left != 0 {
+			t.Errorf("backup codes after reset: %d, %v; want none", left, err)
+		}
+		_, err = e.svc.ResetMFA(e.ctx, e.org, "nobody")
+		wantInvalid(t, err, `no user "nobody"`)
+	})
+}
+
 var base32Code = regexp.MustCompile(`^[a-z2-7]+$`)
 
 func TestEnrollToken(t *testing.T) {
@@ -828,6 +905,16 @@ func TestAudit(t *testing.T) {
 				secrets = append(secrets, key, key[4:])
 				return "portal", err
 			}, "apikey.create"},
+			{"disabling a user", func() int64 { return org.ID }, func(t *testing.T) (string, error) {
+				return "acme/alice", e.svc.DisableUser(e.ctx, org, "alice")
+			}, "user.disable"},
+			{"enabling a user", func() int64 { return org.ID }, func(t *testing.T) (string, error) {
+				return "acme/alice", e.svc.EnableUser(e.ctx, org, "alice")
+			}, "user.enable"},
+			{"resetting MFA", func() int64 { return org.ID }, func(t *testing.T) (string, error) {
+				_, err := e.svc.ResetMFA(e.ctx, org, "alice")
+				return "acme/alice", err
+			}, "user.reset-mfa"},
 			{"resealing the secrets", func() int64 { return 0 }, func(t *testing.T) (string, error) {
 				keys, err := secret.NewKeyring([][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)}, nil)
 				if err != nil {

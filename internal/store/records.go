@@ -279,15 +279,93 @@ func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (U
 	return u, one("user "+username, err)
 }
 
-// SetPassword replaces a user's password hash and records e.
+// SetPassword replaces a user's password hash, signs the user out
+// everywhere (see signOut) and records e.
 func (s *Store) SetPassword(ctx context.Context, orgID, userID int64, hash string, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.exec(ctx, tx, "set password",
 			`UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ?`, hash, userID, orgID); err != nil {
 			return err
 		}
+		if err := s.signOut(ctx, tx, userID); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, e)
 	})
+}
+
+// signOut ends every session of a user and expires their pending
+// challenges, inside tx. Each change to what lets the user in — the
+// password, a token taken out of use, the user's status — calls it in the
+// change's own transaction, so that nothing begun before the change (a
+// signed-in browser, a sign-in halfway through, an emailed code) outlives
+// it, and a change that fails leaves them all as they were. A portal that
+// makes such a change for the user starts the user's new session after it.
+func (s *Store) signOut(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
+		return fmt.Errorf("store: end sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'expired' WHERE user_id = ? AND status = 'pending'`), userID); err != nil {
+		return fmt.Errorf("store: expire challenges: %w", err)
+	}
+	return nil
+}
+
+// SetUserStatus sets a user's status (UserActive or UserDisabled) and
+// records e; disabling signs the user out everywhere. It returns
+// ErrNotFound when the user is not in the organization or has that status
+// already.
+func (s *Store) SetUserStatus(ctx context.Context, orgID, userID int64, status string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set user status",
+			`UPDATE users SET status = ? WHERE id = ? AND org_id = ? AND status <> ?`, status, userID, orgID, status); err != nil {
+			return err
+		}
+		if status != UserActive {
+			if err := s.signOut(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// ResetMFA takes every second factor from a user, for a fresh start: each
+// token not revoked yet is revoked and its pending enrollment cancelled,
+// the backup codes are deleted and the user is signed out everywhere, all
+// with e in one transaction. The password and the server PIN stay. It
+// reports how many tokens it revoked, and returns ErrNotFound when the
+// user is not in the organization.
+func (s *Store) ResetMFA(ctx context.Context, orgID, userID int64, e Event) (revoked int64, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM users WHERE id = ? AND org_id = ?`), userID, orgID).Scan(&exists); err != nil {
+			return one("reset mfa", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = 'cancelled'
+			WHERE status = 'pending' AND token_id IN (SELECT id FROM tokens WHERE user_id = ?)`), userID); err != nil {
+			return fmt.Errorf("store: cancel enrollments: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = 'revoked' WHERE user_id = ? AND state <> 'revoked'`), userID)
+		if err != nil {
+			return fmt.Errorf("store: revoke tokens: %w", err)
+		}
+		if revoked, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: revoke tokens: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM backup_codes WHERE user_id = ?`), userID); err != nil {
+			return fmt.Errorf("store: delete backup codes: %w", err)
+		}
+		if err := s.signOut(ctx, tx, userID); err != nil {
+			return err
+		}
+		e.Detail = fmt.Sprintf("tokens revoked: %d", revoked)
+		return s.addEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return revoked, nil
 }
 
 // Unlock clears a user's failure count and lock and records e.
@@ -372,16 +450,23 @@ func (s *Store) TokenBySerial(ctx context.Context, orgID int64, serial string) (
 
 // SetTokenState moves a token from one of the states in from to state to
 // and records e. It returns ErrNotFound when the token is not in one of
-// those states. Revoking a token cancels its pending enrollment.
+// those states. Revoking a token cancels its pending enrollment; any
+// state but active signs the token's user out everywhere (see signOut).
 func (s *Store) SetTokenState(ctx context.Context, orgID, tokenID int64, from []string, to string, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		query := `UPDATE tokens SET state = ? WHERE id = ? AND org_id = ? AND state IN (?` + strings.Repeat(", ?", len(from)-1) + `)`
+		query := `UPDATE tokens SET state = ? WHERE id = ? AND org_id = ? AND state IN (?` + strings.Repeat(", ?", len(from)-1) + `) RETURNING user_id`
 		args := []any{to, tokenID, orgID}
 		for _, f := range from {
 			args = append(args, f)
 		}
-		if err := s.exec(ctx, tx, "set token state", query, args...); err != nil {
-			return err
+		var userID int64
+		if err := tx.QueryRowContext(ctx, s.d.q(query), args...).Scan(&userID); err != nil {
+			return one("set token state", err)
+		}
+		if to != TokenActive {
+			if err := s.signOut(ctx, tx, userID); err != nil {
+				return err
+			}
 		}
 		if to == TokenRevoked {
 			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = ? WHERE token_id = ? AND status = ?`),

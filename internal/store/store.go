@@ -5,7 +5,9 @@
 //
 // The store owns the invariants that need the database to be atomic: single
 // use of a code (Consume) and bounded guessing (ReserveAttempt) are each one
-// conditional UPDATE whose affected rows decide.
+// conditional UPDATE whose affected rows decide. A change to what lets a
+// user in (password, tokens, status) ends the user's sessions and pending
+// challenges in the change's own transaction.
 package store
 
 import (

@@ -368,7 +368,9 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	s.notify(r, "token_removed", v, tokenLabel(t))
-	redirect(w, r, homeURL(v.org)+"?done=removed")
+	// Taking a token out of use ended every session of the user, this
+	// one too: the user continues in a fresh one.
+	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=removed")
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -406,7 +408,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		return
 	}
 	s.notify(r, "password_changed", v, "")
-	// A new password ends every other way in: start a fresh session.
+	// The new password ended every session of the user, this one too: the
+	// user continues in a fresh one, the only one left.
 	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=password")
 }
 

@@ -145,7 +145,8 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, 
 		ses.ExpiresAt = v.ses.ExpiresAt
 	}
 	var e store.Event
-	if stage == stageFull {
+	// A change made signed in continues the sign-in; it is no new login.
+	if stage == stageFull && v.ses.Stage != stageFull {
 		e = store.Event{OrgID: v.org.ID, At: now, Actor: v.user.Username, Action: "portal.login", Target: v.user.Username, Result: "ok", Source: source(r)}
 	}
 	if err := s.Store.CreateSession(r.Context(), ses, e); err != nil {
