@@ -31,7 +31,12 @@ func TestMalformedCodeIsOneAnswerForEveryUser(t *testing.T) {
 				e := newEnv(t, b)
 				e.setPolicy(map[string]string{"pin_mode": pinMode})
 				e.active()
-				if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: "carol", Password: "correct horse"}); err != nil {
+				for _, name := range []string{"bob", "carol"} {
+					if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: name, Password: "correct horse"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := e.admin.DisableUser(e.ctx, e.org, "bob"); err != nil {
 					t.Fatal(err)
 				}
 				for range 5 { // carol locks herself out
@@ -39,7 +44,7 @@ func TestMalformedCodeIsOneAnswerForEveryUser(t *testing.T) {
 					r.Username = "carol"
 					e.verify(r)
 				}
-				users := []string{"alice", "carol", "nobody", "no body", "\x00"}
+				users := []string{"alice", "bob", "carol", "nobody", "no body", "\x00"}
 				for _, code := range []string{"abcdefg", "12345", "1234567890123456789012345678901234", "12-34-5x"} {
 					for _, u := range users {
 						r := e.request(code)
