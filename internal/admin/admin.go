@@ -228,6 +228,19 @@ type Enrolled struct {
 // verified. An email token needs the user's email address; its first code
 // is mailed (auth.Verifier.StartEmail), so it has no enrollment link.
 func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
+	return s.enroll(ctx, org, username, typ, name, false)
+}
+
+// EnrollSelf assigns a TOTP token that the user adds at the portal, where
+// the page shows its QR code at once: it has no enrollment link. It
+// replaces the user's earlier self-enrolled tokens still waiting for their
+// first code. The caller must have made sure the user may add an
+// authenticator (see StandingOf): this mints one for whoever asks.
+func (s *Service) EnrollSelf(ctx context.Context, org store.Org, username, name string) (Enrolled, error) {
+	return s.enroll(ctx, org, username, "totp", name, true)
+}
+
+func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name string, self bool) (Enrolled, error) {
 	if typ != "totp" && typ != "hotp" && typ != "email" {
 		return Enrolled{}, invalid("token type must be totp, hotp or email, not %q", typ)
 	}
@@ -255,13 +268,16 @@ func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ,
 	now := s.Clock.Now()
 	t := store.Token{
 		OrgID: org.ID, UserID: u.ID, Serial: strings.ToUpper(typ + serial), Type: typ, Name: name,
-		State: store.TokenAssigned, Algorithm: pol.OTPAlgorithm, Digits: pol.OTPDigits, CreatedAt: now,
+		State: store.TokenAssigned, Algorithm: pol.OTPAlgorithm, Digits: pol.OTPDigits, CreatedAt: now, SelfEnrolled: self,
 		// The first HOTP code is counter 0; TOTP steps are far above 0.
 		LastStep: -1,
 	}
 	en := &store.Enrollment{
 		CodeHash: secret.HashToken(code), Status: store.EnrollmentPending,
 		ExpiresAt: now.Add(pol.EnrollmentLifetime.D()), CreatedAt: now,
+	}
+	if self {
+		en = nil
 	}
 	switch typ {
 	case "totp":
@@ -279,14 +295,18 @@ func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ,
 	if err != nil {
 		return Enrolled{}, err
 	}
-	if en == nil {
+	if typ == "email" {
 		return Enrolled{Token: t}, nil
 	}
 	k := otp.Key{
 		Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
 		Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
 	}
-	return Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: en.ExpiresAt, URI: k.URI()}, nil
+	out := Enrolled{Token: t, URI: k.URI()}
+	if en != nil {
+		out.Link, out.Expires = s.PublicURL+"/enroll?code="+code, en.ExpiresAt
+	}
+	return out, nil
 }
 
 // ResendEnrollment gives an assigned token a new enrollment link, valid

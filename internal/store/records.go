@@ -59,6 +59,9 @@ type Token struct {
 	CreatedAt   time.Time
 	ActivatedAt time.Time
 	LastUsedAt  time.Time
+	// SelfEnrolled says the user added the token at the portal, not an
+	// operator with an invitation link.
+	SelfEnrolled bool
 }
 
 // SecretAD is the additional data that binds a sealed token secret to its
@@ -381,15 +384,24 @@ func (s *Store) Unlock(ctx context.Context, orgID, userID int64, e Event) error 
 
 // CreateToken adds a token, its enrollment when en is not nil, and event e,
 // all or nothing. The secret is sealed by seal once the row has its id,
-// because the id is part of the sealed value's additional data.
+// because the id is part of the sealed value's additional data. A
+// self-enrolled token replaces the user's earlier self-enrolled ones still
+// waiting for their first code: each was shown to whoever started it, and
+// only the newest setup may complete.
 func (s *Store) CreateToken(ctx context.Context, t Token, seal func(Token) ([]byte, error), en *Enrollment, e Event) (Token, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if t.SelfEnrolled {
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = 'revoked'
+				WHERE user_id = ? AND self_enrolled = 1 AND state = 'assigned'`), t.UserID); err != nil {
+				return fmt.Errorf("store: retire abandoned setups: %w", err)
+			}
+		}
 		var err error
 		t.ID, err = s.insert(ctx, tx, "create token",
 			`INSERT INTO tokens (org_id, user_id, serial, type, name, state, secret, algorithm, digits, period,
-			 last_step, drift, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			 last_step, drift, created_at, self_enrolled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 			t.OrgID, t.UserID, t.Serial, t.Type, t.Name, t.State, []byte{}, t.Algorithm, t.Digits, t.Period,
-			t.LastStep, ms(t.CreatedAt))
+			t.LastStep, ms(t.CreatedAt), boolInt(t.SelfEnrolled))
 		if err != nil {
 			return err
 		}
@@ -413,14 +425,15 @@ func (s *Store) CreateToken(ctx context.Context, t Token, seal func(Token) ([]by
 }
 
 const tokenColumns = `id, org_id, user_id, serial, type, name, state, secret, algorithm, digits, period,
-	last_step, drift, created_at, activated_at, last_used_at`
+	last_step, drift, created_at, activated_at, last_used_at, self_enrolled`
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
 	var created, activated, used int64
+	var self int
 	err := row.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Serial, &t.Type, &t.Name, &t.State, &t.Secret, &t.Algorithm,
-		&t.Digits, &t.Period, &t.LastStep, &t.Drift, &created, &activated, &used)
-	t.CreatedAt, t.ActivatedAt, t.LastUsedAt = fromMS(created), fromMS(activated), fromMS(used)
+		&t.Digits, &t.Period, &t.LastStep, &t.Drift, &created, &activated, &used, &self)
+	t.CreatedAt, t.ActivatedAt, t.LastUsedAt, t.SelfEnrolled = fromMS(created), fromMS(activated), fromMS(used), self != 0
 	return t, err
 }
 
