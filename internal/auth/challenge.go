@@ -10,14 +10,20 @@ import (
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
-// Emailed codes: a challenge binds one code to one login attempt, named by
-// a transaction id the client keeps. The code is stored only as a MAC.
+// Emailed codes: a challenge binds one code to one login attempt, or to
+// one adding of an authenticator, named by a transaction id the client
+// keeps. The code is stored only as a MAC. Every kind takes from one send
+// allowance per user, so switching between them cannot send more.
 
 // ErrTooSoon means another code was asked for before the policy allows.
 var ErrTooSoon = errors.New("auth: a new code was asked for too soon or too often")
 
 // ErrNoEmailToken means the user has no usable email token (or email codes are not allowed).
 var ErrNoEmailToken = errors.New("auth: no email token")
+
+// ErrNoRecipient means no verification code can be mailed: no mailer is
+// configured, or there is no such active user.
+var ErrNoRecipient = errors.New("auth: no code can be mailed to the user")
 
 // StartEmail mails the user a fresh code and returns the transaction id
 // that names it. With activate it is the code that activates the user's
@@ -28,21 +34,12 @@ func (v *Verifier) StartEmail(ctx context.Context, r Request, activate bool) (st
 	if v.sender == nil {
 		return "", ErrNoEmailToken
 	}
-	now := v.clock.Now()
-	username := CanonicalUsername(r.Username)
-	if !ValidUsername(username) {
-		return "", ErrNoEmailToken
-	}
-	sub, err := v.store.Subject(ctx, r.OrgID, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrNoEmailToken
-	}
+	sub, pol, ok, err := v.mailee(ctx, r)
 	if err != nil {
-		return "", fmt.Errorf("auth: %w", err)
+		return "", err
 	}
-	pol, err := v.policy(ctx, r.OrgID, sub.PolicyRev)
-	if err != nil {
-		return "", fmt.Errorf("auth: %w", err)
+	if !ok {
+		return "", ErrNoEmailToken
 	}
 	want := store.TokenActive
 	if activate {
@@ -54,23 +51,90 @@ func (v *Verifier) StartEmail(ctx context.Context, r Request, activate bool) (st
 			tok = &sub.Tokens[i]
 		}
 	}
-	if sub.Status != store.UserActive || tok == nil || !pol.Allows(policy.MethodEmail) {
+	if tok == nil || !pol.Allows(policy.MethodEmail) {
 		return "", ErrNoEmailToken
 	}
-	code, err := secret.Digits(v.rand, pol.EmailCodeDigits)
+	return v.startChallenge(ctx, r, sub, pol, store.ChallengeEmail, tok.ID, "challenge.email", " "+tok.Serial)
+}
+
+// StartVerification mails the user a fresh code that confirms it is them
+// adding an authenticator, and returns the transaction id that names it.
+// The code goes to the user's address, with or without an email token,
+// under the policy's rules for emailed codes. Like StartEmail it is no
+// guess.
+func (v *Verifier) StartVerification(ctx context.Context, r Request) (string, error) {
+	if v.sender == nil {
+		return "", ErrNoRecipient
+	}
+	sub, pol, ok, err := v.mailee(ctx, r)
 	if err != nil {
 		return "", err
+	}
+	if !ok {
+		return "", ErrNoRecipient
+	}
+	return v.startChallenge(ctx, r, sub, pol, store.ChallengeVerify, 0, "challenge.verify", "")
+}
+
+// CheckVerification checks r.Code against the verification challenge
+// r.TransactionID names. It takes the path every code takes, so it is a
+// guess counted against the lockout, and a correct code is used up.
+func (v *Verifier) CheckVerification(ctx context.Context, r Request) (Outcome, error) {
+	if r.TransactionID == "" {
+		// Without a challenge nothing is evaluated, so no guess is taken.
+		return v.refuse(ctx, store.Event{OrgID: r.OrgID, At: v.clock.Now(), Actor: r.Actor, Action: actionVerify,
+			Target: CanonicalUsername(r.Username), Source: r.Source}, ErrNoChallenge)
+	}
+	return v.check(ctx, r, attempt{action: actionVerify, state: stateVerify})
+}
+
+// A verification is checked as an attempt for no token state: its
+// challenge belongs to no token, and no token's code answers it.
+const (
+	actionVerify = "add.verify"
+	stateVerify  = ""
+)
+
+// mailee finds the user a code is to be mailed to and the policy; ok is
+// false when there is no such active user.
+func (v *Verifier) mailee(ctx context.Context, r Request) (sub store.Subject, pol policy.Policy, ok bool, err error) {
+	username := CanonicalUsername(r.Username)
+	if !ValidUsername(username) {
+		return sub, pol, false, nil
+	}
+	sub, err = v.store.Subject(ctx, r.OrgID, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return sub, pol, false, nil
+	}
+	if err != nil {
+		return sub, pol, false, fmt.Errorf("auth: %w", err)
+	}
+	if pol, err = v.policy(ctx, r.OrgID, sub.PolicyRev); err != nil {
+		return sub, pol, false, fmt.Errorf("auth: %w", err)
+	}
+	return sub, pol, sub.Status == store.UserActive, nil
+}
+
+// startChallenge stores a new challenge of kind with a fresh code, if the
+// policy's send limits allow another send, and mails the code. action and
+// the username followed by detail go to the audit log.
+func (v *Verifier) startChallenge(ctx context.Context, r Request, sub store.Subject, pol policy.Policy, kind string, tokenID int64, action, detail string) (string, error) {
+	now := v.clock.Now()
+	code, err := secret.Digits(v.rand, pol.EmailCodeDigits)
+	if err != nil {
+		return "", fmt.Errorf("auth: make code: %w", err)
 	}
 	txid, err := secret.Token(v.rand, 16)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("auth: make transaction id: %w", err)
 	}
 	hash := secret.HashToken(txid)
 	_, err = v.store.CreateChallenge(ctx, store.Challenge{
-		OrgID: r.OrgID, UserID: sub.UserID, TokenID: tok.ID, TxIDHash: hash, Kind: "email",
+		OrgID: r.OrgID, UserID: sub.UserID, TokenID: tokenID, TxIDHash: hash, Kind: kind,
 		CodeMAC: v.codeMAC(hash, code), Status: store.ChallengePending,
 		ExpiresAt: now.Add(pol.EmailCodeLifetime.D()), CreatedAt: now,
-	}, sendLimit(pol), store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: "challenge.email", Target: username + " " + tok.Serial, Result: "ok", Source: r.Source})
+	}, sendLimit(pol), store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: action,
+		Target: CanonicalUsername(r.Username) + detail, Result: "ok", Source: r.Source})
 	if errors.Is(err, store.ErrRateLimited) {
 		return "", ErrTooSoon
 	}
@@ -83,8 +147,9 @@ func (v *Verifier) StartEmail(ctx context.Context, r Request, activate bool) (st
 	return txid, nil
 }
 
-// ResendEmail mails a new code for a pending challenge; the older code
-// stops working. The failure count is left as it is.
+// ResendEmail mails a new code for a pending challenge of either kind,
+// from the same send allowance; the older code stops working. The failure
+// count is left as it is.
 func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 	if v.sender == nil {
 		return ErrNoEmailToken
@@ -136,7 +201,9 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 }
 
 // answerChallenge checks a code against the challenge r names. The guess
-// has been reserved already.
+// has been reserved already. state is the token state the check serves:
+// an email challenge answers only for its token in that state, a
+// verification challenge only a verification (stateVerify).
 func (v *Verifier) answerChallenge(ctx context.Context, r Request, state string, sub store.Subject, in input, withPIN bool, pinOK func(string) bool, ev store.Event, pol policy.Policy) (Outcome, error) {
 	now := ev.At
 	hash := secret.HashToken(r.TransactionID)
@@ -147,23 +214,35 @@ func (v *Verifier) answerChallenge(ctx context.Context, r Request, state string,
 	if err != nil {
 		return v.fail(err)
 	}
-	// The challenge's token must be in the state this check serves: a
-	// code that activates an assigned token signs nobody in.
-	tokenOK := false
-	for _, t := range sub.Tokens {
-		tokenOK = tokenOK || (t.ID == c.TokenID && t.State == state)
-	}
-	if !tokenOK {
+	verify := state == stateVerify
+	if verify != (c.Kind == store.ChallengeVerify) {
 		return v.refuse(ctx, ev, ErrNoChallenge)
+	}
+	// A verification is asked of a user signed in with both factors: the
+	// code alone shows the address is theirs, and no PIN goes with it.
+	what, method := " email code", "email"
+	if verify {
+		what, method, withPIN = " verification code", "", false
+	} else {
+		// The challenge's token must be in the state this check serves:
+		// a code that activates an assigned token signs nobody in.
+		tokenOK := false
+		for _, t := range sub.Tokens {
+			tokenOK = tokenOK || (t.ID == c.TokenID && t.State == state)
+		}
+		if !tokenOK {
+			return v.refuse(ctx, ev, ErrNoChallenge)
+		}
 	}
 	pin, code, ok := in.otp(withPIN, pol.EmailCodeDigits)
 	if !ok {
 		return v.refuse(ctx, ev, ErrBadCode)
 	}
-	if !pinOK(pin) {
+	if !verify && !pinOK(pin) {
 		return v.refuse(ctx, ev, ErrBadPIN)
 	}
-	ev.Target, ev.Result = ev.Target+" email code", "accept"
+	ev.Target += what
+	ev.Result = "accept"
 	err = v.store.AcceptChallenge(ctx, c, v.codeMAC(hash, code), now, ev)
 	if errors.Is(err, store.ErrNotConsumed) {
 		return v.refuse(ctx, ev, ErrBadCode)
@@ -172,7 +251,7 @@ func (v *Verifier) answerChallenge(ctx context.Context, r Request, state string,
 		return v.fail(err)
 	}
 	v.outcomes["accept"].Inc()
-	return Outcome{Accepted: true, Method: "email"}, nil
+	return Outcome{Accepted: true, Method: method}, nil
 }
 
 // codeMAC binds a code to its challenge, so equal codes of two challenges

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -274,6 +277,234 @@ func TestResendEmailIsForItsOwnUserAndPendingOnly(t *testing.T) {
 		}
 		if len(e.mail.codes) != 1 {
 			t.Fatalf("%d codes mailed, want only the first", len(e.mail.codes))
+		}
+	})
+}
+
+func (e *env) checkVerification(tx, code string) auth.Outcome {
+	e.t.Helper()
+	r := e.request(code)
+	r.TransactionID = tx
+	out, err := e.v.CheckVerification(e.ctx, r)
+	if err != nil {
+		e.t.Fatalf("CheckVerification: %v", err)
+	}
+	return out
+}
+
+func TestVerificationCodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		tk := e.active()
+		// alice has no email token: the code goes to her address all the same.
+		tx, err := e.v.StartVerification(e.ctx, e.request(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := e.mail.last()
+		wrong := "000000"
+		if code == wrong {
+			wrong = "000001"
+		}
+		if out := e.checkVerification(tx, wrong); out.Accepted || out.Reason != auth.ErrBadCode {
+			t.Fatalf("a wrong code: %+v, want refused as a wrong code", out)
+		}
+		if u, _ := e.store.UserByName(e.ctx, e.org.ID, "alice"); u.Failures != 1 {
+			t.Fatalf("failures after a wrong verification code: %d, want 1", u.Failures)
+		}
+		r := e.request(code)
+		r.TransactionID = tx
+		if out := e.verify(r); out.Accepted || out.Reason != auth.ErrNoChallenge {
+			t.Fatalf("the verification code used to sign in: %+v, want refused", out)
+		}
+		if out := e.checkVerification(tx, code); !out.Accepted {
+			t.Fatalf("the mailed code: %+v, want accepted", out)
+		}
+		if out := e.checkVerification(tx, code); out.Accepted {
+			t.Fatal("a verification code worked twice")
+		}
+		if out := e.checkVerification("", e.code(tk, 0)); out.Accepted || out.Reason != auth.ErrNoChallenge {
+			t.Fatalf("an app code without a challenge: %+v, want refused", out)
+		}
+
+		// A login code does not verify, and a verification code expires.
+		e.admin.EnrollToken(e.ctx, e.org, "alice", "email", "")
+		e.clock.Advance(30 * time.Second)
+		tx, err = e.v.StartEmail(e.ctx, e.request(""), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := e.checkVerification(tx, e.mail.last()); out.Accepted || out.Reason != auth.ErrNoChallenge {
+			t.Fatalf("an email login code as a verification: %+v, want refused", out)
+		}
+		e.clock.Advance(30 * time.Second)
+		if tx, err = e.v.StartVerification(e.ctx, e.request("")); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(11 * time.Minute)
+		if out := e.checkVerification(tx, e.mail.last()); out.Accepted || out.Reason != auth.ErrNoChallenge {
+			t.Fatalf("an expired verification code: %+v, want refused", out)
+		}
+	})
+}
+
+func TestWrongVerificationCodesLock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		tx, err := e.v.StartVerification(e.ctx, e.request(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := e.mail.last()
+		for i := range 5 {
+			wrong := fmt.Sprintf("%06d", i)
+			if wrong == code {
+				wrong = "999999"
+			}
+			e.checkVerification(tx, wrong)
+		}
+		if out := e.checkVerification(tx, code); out.Accepted || out.Reason != auth.ErrLocked {
+			t.Fatalf("the right code after five wrong ones: %+v, want refused as locked", out)
+		}
+	})
+}
+
+func TestVerificationCodeNeedsNoServerPIN(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		if err := e.admin.Store.SetPolicy(e.ctx, e.org.ID, e.org.PolicyRev, []byte(`{"pin_mode": "server"}`), store.Event{OrgID: e.org.ID, Action: "policy.set"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.SetPIN(e.ctx, e.org, "alice", "4711", false); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := e.v.StartVerification(e.ctx, e.request(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := e.checkVerification(tx, e.mail.last()); !out.Accepted {
+			t.Fatalf("the mailed code alone, the user signed in already: %+v, want accepted", out)
+		}
+	})
+}
+
+// activeEmail enrolls and activates an email token for alice, with the
+// one code sent at t0.
+func (e *env) activeEmail() {
+	e.t.Helper()
+	en, err := e.admin.EnrollToken(e.ctx, e.org, "alice", "email", "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tx, err := e.v.StartEmail(e.ctx, e.request(""), true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := e.request(e.mail.last())
+	r.TransactionID = tx
+	if out, err := e.v.Activate(e.ctx, r, en.Token.Serial); err != nil || !out.Accepted {
+		e.t.Fatalf("activate the email token: %+v, %v", out, err)
+	}
+}
+
+// Login codes and verification codes take from one allowance: whichever
+// comes second within 30 s is refused.
+func TestVerificationSharesTheSendLimit(t *testing.T) {
+	// Each way of sending a code; tx is the challenge sent for first.
+	send := map[string]func(e *env, tx string) (string, error){
+		"login code":        func(e *env, _ string) (string, error) { return e.v.StartEmail(e.ctx, e.request(""), false) },
+		"verification code": func(e *env, _ string) (string, error) { return e.v.StartVerification(e.ctx, e.request("")) },
+		"resent code": func(e *env, tx string) (string, error) {
+			r := e.request("")
+			r.TransactionID = tx
+			return tx, e.v.ResendEmail(e.ctx, r)
+		},
+	}
+	tests := []struct{ first, second string }{
+		{"login code", "verification code"},
+		{"verification code", "login code"},
+		{"verification code", "resent code"},
+		{"login code", "resent code"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.first+" then "+tc.second, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+				e := newEnv(t, b)
+				e.activeEmail()
+				e.clock.Advance(30 * time.Second)
+				tx, err := send[tc.first](e, "")
+				if err != nil {
+					t.Fatalf("%s: %v", tc.first, err)
+				}
+				mailed := len(e.mail.codes)
+				e.clock.Advance(29 * time.Second)
+				if _, err := send[tc.second](e, tx); err != auth.ErrTooSoon {
+					t.Fatalf("%s 29 s later: %v, want ErrTooSoon", tc.second, err)
+				}
+				e.clock.Advance(time.Second)
+				if _, err := send[tc.second](e, tx); err != nil {
+					t.Fatalf("%s 30 s later: %v", tc.second, err)
+				}
+				if got := len(e.mail.codes) - mailed; got != 1 {
+					t.Fatalf("%d codes mailed after the first, want 1", got)
+				}
+			})
+		})
+	}
+}
+
+// countingSender counts the codes mailed, from any goroutine.
+type countingSender struct{ codes atomic.Int32 }
+
+func (c *countingSender) SendCode(context.Context, int64, int64, string, time.Duration) error {
+	c.codes.Add(1)
+	return nil
+}
+
+func (c *countingSender) BackupCodeUsed(context.Context, int64, int64, int, time.Time) error {
+	return nil
+}
+
+// Parallel starts of both kinds, through two instances on one database,
+// mail one code.
+func TestConcurrentStartsMailOneCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.activeEmail()
+		e.clock.Advance(30 * time.Second)
+		keys, err := secret.NewKeyring([][]byte{make([]byte, 32)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mail := &countingSender{}
+		var vs [2]*auth.Verifier
+		for i, s := range []*store.Store{e.store, b.Open(t, e.clock)} {
+			vs[i] = auth.NewVerifier(auth.Config{Store: s, Keys: keys, Clock: e.clock, Hasher: cheap, Sender: mail})
+		}
+		var started atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := vs[i%2]
+				var err error
+				if i%4 < 2 {
+					_, err = v.StartVerification(e.ctx, e.request(""))
+				} else {
+					_, err = v.StartEmail(e.ctx, e.request(""), false)
+				}
+				switch {
+				case err == nil:
+					started.Add(1)
+				case err != auth.ErrTooSoon:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if started.Load() != 1 || mail.codes.Load() != 1 {
+			t.Fatalf("20 parallel starts: %d succeeded and %d codes mailed, want 1 and 1", started.Load(), mail.codes.Load())
 		}
 	})
 }

@@ -72,14 +72,20 @@ const (
 	ChallengeExpired  = "expired"
 )
 
+// Challenge kinds.
+const (
+	ChallengeEmail  = "email"  // a login code, for the email token TokenID
+	ChallengeVerify = "verify" // confirms it is the user adding an authenticator; no token
+)
+
 // Challenge is a pending second-factor step bound to one login attempt.
 type Challenge struct {
 	ID         int64
 	OrgID      int64
 	UserID     int64
-	TokenID    int64
+	TokenID    int64 // 0 for a verification challenge
 	TxIDHash   []byte
-	Kind       string // "email"
+	Kind       string
 	CodeMAC    []byte // keyed hash of the code sent
 	Status     string
 	ExpiresAt  time.Time
@@ -88,22 +94,40 @@ type Challenge struct {
 	LastSentAt time.Time
 }
 
-// Limits on sending codes, per user.
+// Limits on sending codes, per user, whatever the kind of challenge.
 type SendLimit struct {
 	Every  time.Duration // at most one send per Every
 	Max    int           // and at most Max sends
 	Window time.Duration // within Window
 }
 
-// allowSend checks the user's sends against lim inside tx.
+// takeSendSQL takes the user's next send if the last one is Every ago:
+// the affected rows decide. The row stays locked until the transaction
+// ends, so the count of the window that follows is taken by one sender of
+// the user at a time, and it sees every send committed before.
+const takeSendSQL = `INSERT INTO send_limits (user_id, last_sent_at) VALUES (?, ?)
+	ON CONFLICT (user_id) DO UPDATE SET last_sent_at = excluded.last_sent_at
+	WHERE send_limits.last_sent_at <= ?`
+
+// allowSend takes one send from the user's allowance inside tx, or
+// returns ErrRateLimited; the caller rolls back then. A challenge's sends
+// count while its last one is in the window.
 func (s *Store) allowSend(ctx context.Context, tx *sql.Tx, userID int64, now time.Time, lim SendLimit) error {
+	res, err := tx.ExecContext(ctx, s.d.q(takeSendSQL), userID, ms(now), ms(now.Add(-lim.Every)))
+	if err != nil {
+		return fmt.Errorf("store: take send: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: take send: %w", err)
+	} else if n == 0 {
+		return ErrRateLimited
+	}
 	var sends int
-	var last int64
-	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT COALESCE(SUM(sends), 0), COALESCE(MAX(last_sent_at), 0) FROM challenges
-		WHERE user_id = ? AND last_sent_at > ?`), userID, ms(now.Add(-lim.Window))).Scan(&sends, &last); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT COALESCE(SUM(sends), 0) FROM challenges WHERE user_id = ? AND last_sent_at > ?`),
+		userID, ms(now.Add(-lim.Window))).Scan(&sends); err != nil {
 		return fmt.Errorf("store: count sends: %w", err)
 	}
-	if sends >= lim.Max || (last != 0 && now.Sub(fromMS(last)) < lim.Every) {
+	if sends >= lim.Max {
 		return ErrRateLimited
 	}
 	return nil
@@ -119,7 +143,8 @@ func (s *Store) CreateChallenge(ctx context.Context, c Challenge, lim SendLimit,
 		c.ID, err = s.insert(ctx, tx, "create challenge",
 			`INSERT INTO challenges (org_id, user_id, token_id, txid_hash, kind, code_mac, status, expires_at, created_at, sends, last_sent_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-			c.OrgID, c.UserID, c.TokenID, c.TxIDHash, c.Kind, c.CodeMAC, c.Status, ms(c.ExpiresAt), ms(c.CreatedAt), ms(c.CreatedAt))
+			c.OrgID, c.UserID, sql.NullInt64{Int64: c.TokenID, Valid: c.TokenID != 0}, c.TxIDHash, c.Kind, c.CodeMAC, c.Status,
+			ms(c.ExpiresAt), ms(c.CreatedAt), ms(c.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -149,7 +174,7 @@ func (s *Store) ResendChallenge(ctx context.Context, id, userID int64, mac []byt
 func (s *Store) ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (Challenge, error) {
 	var c Challenge
 	var expires, created, last int64
-	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT id, org_id, user_id, token_id, txid_hash, kind, code_mac, status, expires_at, created_at, sends, last_sent_at
+	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT id, org_id, user_id, COALESCE(token_id, 0), txid_hash, kind, code_mac, status, expires_at, created_at, sends, last_sent_at
 		FROM challenges WHERE org_id = ? AND txid_hash = ?`), orgID, hash).
 		Scan(&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &c.TxIDHash, &c.Kind, &c.CodeMAC, &c.Status, &expires, &created, &c.Sends, &last)
 	c.ExpiresAt, c.CreatedAt, c.LastSentAt = fromMS(expires), fromMS(created), fromMS(last)
@@ -175,6 +200,9 @@ func (s *Store) AcceptChallenge(ctx context.Context, c Challenge, mac []byte, at
 		}
 		if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, c.UserID); err != nil {
 			return fmt.Errorf("store: reset failures: %w", err)
+		}
+		if c.TokenID == 0 { // a verification: no token was used
+			return s.addEvent(ctx, tx, e)
 		}
 		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET last_used_at = ?, state = 'active',
 			activated_at = CASE WHEN activated_at = 0 THEN ? ELSE activated_at END WHERE id = ? AND state IN ('active', 'assigned')`),

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,4 +121,59 @@ func TestPIN(t *testing.T) {
 			t.Fatalf("Subject() = %+v, %v; want the PIN hash", sub, err)
 		}
 	})
+}
+
+func TestConcurrentSendLimits(t *testing.T) {
+	lim := store.SendLimit{Every: 30 * time.Second, Max: 3, Window: 3 * time.Minute}
+	tests := []struct {
+		name string
+		// resend sends new codes for the first challenge instead of
+		// starting new challenges.
+		resend bool
+		// want is how many of the parallel sends win at each step of
+		// lim.Every from t0: one while the window allows, then none.
+		want []int
+	}{
+		// Each challenge holds one send; the one at t0 leaves the window at step 6.
+		{"parallel starts", false, []int{1, 1, 1, 0, 0, 0, 1, 1, 1, 0}},
+		// A challenge's sends count while its last one is in the window:
+		// the three leave together at step 8.
+		{"parallel resends of one challenge", true, []int{1, 1, 1, 0, 0, 0, 0, 0, 1, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+				ctx := context.Background()
+				f := setup(t, b)
+				stores := [2]*store.Store{f.s, b.Open(t, clock.NewFake(t0))}
+				var first atomic.Int64 // the challenge resends are for
+				var n atomic.Int64     // makes each transaction id unique
+				for step, want := range tc.want {
+					now := t0.Add(time.Duration(step) * lim.Every)
+					sent := hammer(t, 20, stores, func(s *store.Store) (bool, error) {
+						var err error
+						if tc.resend && step > 0 {
+							err = s.ResendChallenge(ctx, first.Load(), f.user.ID, []byte("mac"), now, now.Add(time.Hour), lim,
+								store.Event{OrgID: f.org.ID, At: now, Action: "challenge.resend"})
+						} else {
+							var c store.Challenge
+							c, err = s.CreateChallenge(ctx, store.Challenge{OrgID: f.org.ID, UserID: f.user.ID, TokenID: f.tok.ID,
+								TxIDHash: fmt.Appendf(nil, "tx%d", n.Add(1)), Kind: "email", CodeMAC: []byte("mac"), Status: store.ChallengePending,
+								ExpiresAt: now.Add(time.Hour), CreatedAt: now}, lim, store.Event{OrgID: f.org.ID, At: now, Action: "challenge.email"})
+							if err == nil {
+								first.Store(c.ID)
+							}
+						}
+						if errors.Is(err, store.ErrRateLimited) {
+							return false, nil
+						}
+						return err == nil, err
+					})
+					if sent != want {
+						t.Fatalf("step %d (%s after the first send): %d of 20 parallel sends won, want %d", step, now.Sub(t0), sent, want)
+					}
+				}
+			})
+		})
+	}
 }

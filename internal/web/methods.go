@@ -451,6 +451,11 @@ func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) 
 	if r.URL.Query().Get("sent") == "1" {
 		p.Flash = "flash.code_sent"
 	}
+	if v.data.TxID == "" {
+		// No code could be sent yet: the verification code of this same
+		// adding went out a moment ago, from the same send allowance.
+		p.Error = "error.resend_wait"
+	}
 	s.showAddEmail(w, r, v, p)
 }
 

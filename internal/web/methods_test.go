@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -386,11 +387,20 @@ func TestAddEmailAsAnAuthenticator(t *testing.T) {
 		if p := s.post(c, "/o/acme/add/password", url.Values{"password": {"correct horse"}}); p.header.Get("Location") != "/o/acme/add/choose" {
 			t.Fatalf("password: %d %s", p.status, p.header.Get("Location"))
 		}
+		mailed := len(s.mails())
 		p := s.post(c, "/o/acme/add/choose", url.Values{"method": {"email"}})
 		if p.header.Get("Location") != "/o/acme/add/email" {
 			t.Fatalf("choose email: %d %s", p.status, p.header.Get("Location"))
 		}
-		has(t, s.get(c, "/o/acme/add/email"), "a•••@acme.example", `autocomplete="one-time-code"`)
+		// The verification code went out a moment ago, from the same allowance.
+		has(t, s.get(c, "/o/acme/add/email"), "a•••@acme.example", `autocomplete="one-time-code"`, en("error.resend_wait"))
+		if n := len(s.mails()); n != mailed {
+			t.Fatalf("%d codes mailed within 30 s of the verification code, want none", n-mailed)
+		}
+		s.clock.Advance(30 * time.Second)
+		if p := s.post(c, "/o/acme/add/email/resend", url.Values{}); p.header.Get("Location") != "/o/acme/add/email?sent=1" {
+			t.Fatalf("send the code 30 s later: %d %s", p.status, p.header.Get("Location"))
+		}
 		has(t, s.post(c, "/o/acme/add/email", url.Values{"code": {"000000"}}), en("error.code_wrong"))
 		p = s.post(c, "/o/acme/add/email", url.Values{"code": {s.lastMailedCode()}})
 		if p.header.Get("Location") != "/o/acme/?done=added_email" {
@@ -409,5 +419,82 @@ func TestAddEmailAsAnAuthenticator(t *testing.T) {
 		if p := s.post(c, "/o/acme/add/password", url.Values{"password": {"correct horse"}}); p.header.Get("Location") != "/o/acme/add/app" {
 			t.Fatalf("password with email forbidden: %d %s, want the app", p.status, p.header.Get("Location"))
 		}
+	})
+}
+
+// Asking for the verification code of adding an authenticator again and
+// again mails at most one per 30 s, in one browser or several, and a
+// refused ask leaves the code mailed before working.
+func TestAddVerificationCodeSendLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		browsers := []*http.Client{s.login("alice", "correct horse", g)}
+		s.clock.Advance(30 * time.Second)
+		browsers = append(browsers, s.login("alice", "correct horse", g))
+		s.clock.Advance(30 * time.Second)
+		mailed := len(s.mails())
+		steps := []struct {
+			name    string
+			browser int
+			path    string
+			after   time.Duration // the clock moves on first
+			sent    bool          // a code is mailed, else the page says to wait
+		}{
+			{"the first ask", 0, "/o/acme/add", 0, true},
+			{"asking again at once", 0, "/o/acme/add", time.Second, false},
+			{"a re-send at once", 0, "/o/acme/add/resend", time.Second, false},
+			{"another browser at once", 1, "/o/acme/add", time.Second, false},
+			{"asking again 30 s on", 0, "/o/acme/add", 27 * time.Second, true},
+			{"a re-send at once after that", 0, "/o/acme/add/resend", 0, false},
+			{"a re-send 30 s on", 0, "/o/acme/add/resend", 30 * time.Second, true},
+		}
+		for _, st := range steps {
+			s.clock.Advance(st.after)
+			before := len(s.mails())
+			p := s.post(browsers[st.browser], st.path, url.Values{})
+			switch got := len(s.mails()) - before; {
+			case st.sent && (got != 1 || p.header.Get("Location") != "/o/acme/add/verify"):
+				t.Fatalf("%s: %d codes mailed, %d %s; want one, and the verify page", st.name, got, p.status, p.header.Get("Location"))
+			case !st.sent && got != 0:
+				t.Fatalf("%s: %d codes mailed, want none", st.name, got)
+			case !st.sent:
+				has(t, p, en("add_verify.title"), en("error.resend_wait"))
+			}
+		}
+		if got := len(s.mails()) - mailed; got != 3 {
+			t.Fatalf("%d codes mailed in all, want 3", got)
+		}
+		if p := s.post(browsers[0], "/o/acme/add/verify", url.Values{"code": {s.lastMailedCode()}}); p.header.Get("Location") != "/o/acme/add/password" {
+			t.Fatalf("the newest code: %d %s, want the password step", p.status, p.header.Get("Location"))
+		}
+	})
+}
+
+// Each wrong verification code is a guess on the user's lockout: after the
+// policy's five, even the right code is refused.
+func TestAddVerificationCodeCountsAgainstLockout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		c := s.login("alice", "correct horse", g)
+		s.post(c, "/o/acme/add", url.Values{})
+		code := s.lastMailedCode()
+		for i := range 5 {
+			wrong := fmt.Sprintf("%06d", i)
+			if wrong == code {
+				wrong = "999999"
+			}
+			has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {wrong}}), en("error.code_wrong"))
+			if u := s.user("alice"); u.Failures != i+1 {
+				t.Fatalf("after %d wrong codes: %d failures, want %d", i+1, u.Failures, i+1)
+			}
+		}
+		if u := s.user("alice"); u.LockedUntil.IsZero() {
+			t.Fatal("five wrong verification codes did not lock the user")
+		}
+		has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {code}}), en("error.code_wrong"))
 	})
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/policy"
-	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -476,10 +474,6 @@ const (
 	addApp      = "app"
 	addChoose   = "choose"
 	addEmail    = "email"
-	// verifyCodeLifetime is how long the mailed code is valid; resends
-	// are at most one per verifyResendEvery.
-	verifyCodeLifetime = 10 * time.Minute
-	verifyResendEvery  = 30 * time.Second
 )
 
 // withAdd requires a signed-in user at the given step of adding an
@@ -510,30 +504,44 @@ func (s *Server) addStart(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.toAddStep(w, r, v, sessionData{Add: addPassword})
 		return
 	}
-	v.data = sessionData{Add: addVerify}
-	if err := s.sendVerifyCode(r, v); err != nil {
+	if v.data.Add != addVerify {
+		v.data = sessionData{Add: addVerify}
+	}
+	s.sendVerifyCode(w, r, v)
+}
+
+// sendVerifyCode has the core mail a new verification code for the
+// session's challenge — the older code dies — or for a new one when there
+// is none that can still be answered. The core's send limits, shared with
+// the login codes, decide whether a code may be sent now; if not, the page
+// says to wait.
+func (s *Server) sendVerifyCode(w http.ResponseWriter, r *http.Request, v *visit) {
+	var err error
+	if v.data.TxID != "" {
+		req := v.request(r, "")
+		req.TransactionID = v.data.TxID
+		err = s.Verifier.ResendEmail(r.Context(), req)
+	}
+	if v.data.TxID == "" || errors.Is(err, auth.ErrNoChallenge) {
+		v.data.TxID, err = s.Verifier.StartVerification(r.Context(), v.request(r, ""))
+	}
+	if errors.Is(err, auth.ErrTooSoon) {
+		// The session still has to reach the verify page and its resend.
+		if err := s.setData(r, v); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		s.showAddVerify(w, r, v, "error.resend_wait")
+		return
+	}
+	if err == nil {
+		err = s.setData(r, v)
+	}
+	if err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
 	redirect(w, r, homeURL(v.org)+"add/verify")
-}
-
-// sendVerifyCode mails a new verification code; the older one dies.
-func (s *Server) sendVerifyCode(r *http.Request, v *visit) error {
-	code, err := secret.Digits(s.Rand, 6)
-	if err != nil {
-		return err
-	}
-	hash, err := s.Admin.Hasher.Hash(r.Context(), code)
-	if err != nil {
-		return err
-	}
-	now := s.Clock.Now()
-	v.data.CodeHash, v.data.CodeExpires, v.data.CodeSent = hash, now.Add(verifyCodeLifetime).Unix(), now.Unix()
-	if err := s.setData(r, v); err != nil {
-		return err
-	}
-	return s.Mailer.VerifyCode(r.Context(), v.org, v.user, code, verifyCodeLifetime)
 }
 
 func (s *Server) addVerifyPage(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -547,37 +555,19 @@ func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit,
 	s.show(w, http.StatusOK, "add_verify", p)
 }
 
-func (s *Server) addResend(w http.ResponseWriter, r *http.Request, v *visit) {
-	if s.Clock.Now().Unix()-v.data.CodeSent < int64(verifyResendEvery/time.Second) {
-		s.showAddVerify(w, r, v, "error.resend_wait")
-		return
-	}
-	if err := s.sendVerifyCode(r, v); err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	redirect(w, r, homeURL(v.org)+"add/verify")
-}
-
-// addVerify checks the mailed code. Each try counts against the user's
-// lockout, like every other guess.
+// addVerify checks the mailed code through the core: each try counts
+// against the user's lockout like every other guess, and the code works
+// once.
 func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
-	pol, ok := s.policy(w, r, v.org)
-	if !ok {
-		return
-	}
-	now := s.Clock.Now()
-	if _, reserved, err := s.Store.ReserveAttempt(r.Context(), v.user.ID, now, store.Lockout{Threshold: pol.LockoutThreshold, LockFor: pol.LockoutDuration.D(), HardLimit: pol.LockoutHardLimit}); err != nil {
+	req := v.request(r, r.PostFormValue("code"))
+	req.TransactionID = v.data.TxID
+	out, err := s.Verifier.CheckVerification(r.Context(), req)
+	if err != nil {
 		s.unavailable(w, r, err)
 		return
-	} else if !reserved {
-		s.showAddVerify(w, r, v, "error.code_wrong")
-		return
 	}
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	match, err := s.Admin.Hasher.Verify(r.Context(), v.data.CodeHash, code)
-	if err != nil || !match || now.Unix() >= v.data.CodeExpires {
-		s.showAddVerify(w, r, v, "error.code_wrong")
+	if !out.Accepted {
+		s.showAddVerify(w, r, v, codeError(out.Reason))
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addPassword})

@@ -25,14 +25,10 @@ type sessionData struct {
 	Enrollment int64  `json:"enrollment,omitempty"` // stageEnroll: the enrollment
 	Serial     string `json:"serial,omitempty"`     // the token being added
 	Add        string `json:"add,omitempty"`        // the step of adding an authenticator
-	// The verification code mailed while adding an authenticator: its
-	// hash, and when it expires and was sent (Unix seconds).
-	CodeHash    string `json:"code_hash,omitempty"`
-	CodeExpires int64  `json:"code_expires,omitempty"`
-	CodeSent    int64  `json:"code_sent,omitempty"`
 	// Method is the second factor chosen at login ("app", "email",
-	// "backup"); TxID names the emailed code's challenge (at login, or
-	// activating an email token).
+	// "backup"); TxID names the emailed code's challenge (at login,
+	// verifying it is the user adding an authenticator, or activating an
+	// email token).
 	Method string `json:"method,omitempty"`
 	TxID   string `json:"txid,omitempty"`
 	// Done is the ?done= notice shown once the PIN is set.

@@ -59,6 +59,10 @@ type Verifier interface {
 	// ResendEmail mails a new one for r.TransactionID.
 	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
 	ResendEmail(ctx context.Context, r auth.Request) error
+	// StartVerification mails the code that confirms it is the user
+	// adding an authenticator; CheckVerification checks it.
+	StartVerification(ctx context.Context, r auth.Request) (string, error)
+	CheckVerification(ctx context.Context, r auth.Request) (auth.Outcome, error)
 }
 
 // Opener opens sealed token secrets, to show them on the enrollment page.
@@ -131,7 +135,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/add", s.withUser(s.addStart))
 	mux.HandleFunc("GET /o/{org}/add/verify", s.withAdd(addVerify, s.addVerifyPage))
 	mux.HandleFunc("POST /o/{org}/add/verify", s.withAdd(addVerify, s.addVerify))
-	mux.HandleFunc("POST /o/{org}/add/resend", s.withAdd(addVerify, s.addResend))
+	mux.HandleFunc("POST /o/{org}/add/resend", s.withAdd(addVerify, s.sendVerifyCode))
 	mux.HandleFunc("GET /o/{org}/add/password", s.withAdd(addPassword, s.addPasswordPage))
 	mux.HandleFunc("POST /o/{org}/add/password", s.withAdd(addPassword, s.addPassword))
 	mux.HandleFunc("GET /o/{org}/add/choose", s.withAdd(addChoose, s.addChoosePage))
