@@ -21,6 +21,8 @@
 //   - The second step of a challenge is named by a random State, kept in
 //     this process's memory: with several instances behind one address the
 //     gateway must send the answer to the instance that challenged.
+//   - Every answer (Access-Accept, -Reject and -Challenge) carries the
+//     request's Proxy-State attributes, unchanged and in order.
 //   - Every verification lands in the audit log with the client's name
 //     ("radius:NAME") and the source address.
 package radius
@@ -324,6 +326,7 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		if fill != nil {
 			fill(resp)
 		}
+		echoProxyState(resp, req)
 		out, err := encodeResponse(resp, req.Authenticator)
 		if err != nil {
 			log.Error("radius: cannot encode the answer", "err", err)
@@ -474,6 +477,19 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 	}
 	out, err := s.c.Verifier.Verify(ctx, r)
 	return verdict(out, err, "")
+}
+
+// echoProxyState copies the request's Proxy-State attributes into its
+// answer, unchanged and in their order, after the answer's own (RFC 2865
+// section 5.33): a proxy between the gateway and Twofold finds the request
+// an answer belongs to by the Proxy-State it added, and drops an answer
+// that lacks it.
+func echoProxyState(resp, req *radius.Packet) {
+	for _, a := range req.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			resp.Add(a.Type, a.Attribute)
+		}
+	}
 }
 
 // startEmail mails a code for a pending challenge and challenges for it.
