@@ -3,8 +3,10 @@ package radius
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,10 +69,16 @@ type plainKeys struct{}
 
 func (plainKeys) Open(sealed, _ []byte) ([]byte, error) { return sealed, nil }
 
-func newTestServer(t testing.TB, policy string) (*Server, *fakeCore, *clock.Fake) {
+// newTestServer returns a server whose core is a fakeCore with the given
+// policy; configure changes the rest of its Config.
+func newTestServer(t testing.TB, policy string, configure ...func(*Config)) (*Server, *fakeCore, *clock.Fake) {
 	f := &fakeCore{policy: policy}
 	clk := clock.NewFake(t0)
-	return New(Config{Store: f, Keys: plainKeys{}, Verifier: f, Clock: clk}), f, clk
+	c := Config{Store: f, Keys: plainKeys{}, Verifier: f, Clock: clk}
+	for _, fn := range configure {
+		fn(&c)
+	}
+	return New(c), f, clk
 }
 
 var gateway = netip.MustParseAddrPort("192.0.2.10:40000")
@@ -198,6 +206,81 @@ func TestRetransmissionIsAnsweredFromCache(t *testing.T) {
 	s.Handle(ctx, req, gateway)
 	if len(f.verified) != 3 {
 		t.Fatalf("after the retransmission window: %d verifications, want 3", len(f.verified))
+	}
+}
+
+func TestRetransmissionCacheStaysBounded(t *testing.T) {
+	var logged bytes.Buffer
+	s, f, _ := newTestServer(t, `{}`, func(c *Config) {
+		c.MaxAnswers = 3
+		c.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	})
+	ctx := context.Background()
+	var reqs [][]byte
+	for id := range byte(10) {
+		req := request(t, id, "alice", "000000", nil, true)
+		reply(t, req, s.Handle(ctx, req, gateway))
+		reqs = append(reqs, req)
+		if n := s.answers.len(); n > 3 {
+			t.Fatalf("after %d requests the cache holds %d answers, want at most 3", id+1, n)
+		}
+	}
+	s.sweep()
+	if !strings.Contains(logged.String(), "forgotten=7") {
+		t.Fatalf("no warning that 7 answers were forgotten; logged:\n%s", logged.String())
+	}
+	tests := []struct {
+		name          string
+		req           []byte
+		verifications int // more than before
+	}{
+		{"the newest request's retransmission is answered from the cache", reqs[9], 0},
+		{"the third newest is still cached", reqs[7], 0},
+		{"the oldest request's retransmission is evaluated again", reqs[0], 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.verified)
+			reply(t, tt.req, s.Handle(ctx, tt.req, gateway))
+			if got := len(f.verified) - before; got != tt.verifications {
+				t.Fatalf("%d verifications, want %d", got, tt.verifications)
+			}
+		})
+	}
+}
+
+func TestPendingChallengesStayBounded(t *testing.T) {
+	s, _, _ := newTestServer(t, `{"radius_mode": "password"}`, func(c *Config) { c.MaxChallenges = 3 })
+	ctx := context.Background()
+	var states [][]byte
+	for id := range byte(10) {
+		req := request(t, id, "alice", "pw", nil, true)
+		p := reply(t, req, s.Handle(ctx, req, gateway))
+		if p.Code != radius.CodeAccessChallenge {
+			t.Fatalf("password %d: %v, want Access-Challenge", id+1, p.Code)
+		}
+		states = append(states, rfc2865.State_Get(p))
+		if n := s.pending.len(); n > 3 {
+			t.Fatalf("after %d challenges %d are pending, want at most 3", id+1, n)
+		}
+	}
+	tests := []struct {
+		name  string
+		state []byte
+		want  radius.Code
+	}{
+		{"the newest challenge still takes its code", states[9], radius.CodeAccessAccept},
+		{"the third newest still takes its code", states[7], radius.CodeAccessAccept},
+		{"the oldest challenge was forgotten", states[0], radius.CodeAccessReject},
+		{"the fourth newest was forgotten", states[6], radius.CodeAccessReject},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := request(t, byte(100+i), "alice", "123456", tt.state, true)
+			if p := reply(t, req, s.Handle(ctx, req, gateway)); p.Code != tt.want {
+				t.Fatalf("code with this State: %v, want %v", p.Code, tt.want)
+			}
+		})
 	}
 }
 
