@@ -63,6 +63,13 @@ func radclient(t *testing.T, addr, secret string, attrs ...string) (string, stri
 	return m[1], string(out)
 }
 
+// receivedProxyState returns the Proxy-State lines of the answer in
+// radclient's output, in order.
+func receivedProxyState(out string) []string {
+	_, received, _ := strings.Cut(out, "Received Access-")
+	return regexp.MustCompile(`Proxy-State = 0x[0-9a-f]*`).FindAllString(received, -1)
+}
+
 func pap(user, password string) []string {
 	return []string{fmt.Sprintf("User-Name = %q", user), fmt.Sprintf("User-Password = %q", password), "Message-Authenticator = 0x00"}
 }
@@ -108,6 +115,18 @@ func TestRadiusWithRadclient(t *testing.T) {
 			t.Fatalf("got %q, want Access-Reject\n%s", got, out)
 		}
 	})
+	t.Run("accepts and rejects echo the request's Proxy-State attributes in order", func(t *testing.T) {
+		proxied := []string{"Proxy-State = 0x70726f78792d6f6e65", "Proxy-State = 0x00ff0a", "Proxy-State = 0x70726f78792d6f6e65"}
+		for _, tt := range []struct{ code, want string }{{hotp.Code(2), "Access-Accept"}, {"000000", "Access-Reject"}} {
+			got, out := radclient(t, srv.addr, secret, append(pap("alice", tt.code), proxied...)...)
+			if got != tt.want {
+				t.Fatalf("got %q, want %s\n%s", got, tt.want, out)
+			}
+			if echoed := receivedProxyState(out); strings.Join(echoed, ", ") != strings.Join(proxied, ", ") {
+				t.Fatalf("%s carries %q, want %q\n%s", got, echoed, proxied, out)
+			}
+		}
+	})
 	t.Run("a request without Message-Authenticator is dropped", func(t *testing.T) {
 		got, out := radclient(t, srv.addr, secret, `User-Name = "alice"`, fmt.Sprintf("User-Password = %q", hotp.Code(2)))
 		if got != "" && !strings.Contains(out, "Sent Access-Request") {
@@ -146,6 +165,16 @@ func TestRadiusWithRadclient(t *testing.T) {
 		}
 		if got, out := radclient(t, srv.addr, secret, pap("alice", "wrong password")...); got != "Access-Reject" {
 			t.Fatalf("wrong password: got %q, want Access-Reject\n%s", got, out)
+		}
+	})
+	t.Run("a challenge echoes the request's Proxy-State attributes in order", func(t *testing.T) {
+		proxied := []string{"Proxy-State = 0x6f7574657231", "Proxy-State = 0x696e6e6572"}
+		got, out := radclient(t, srv.addr, secret, append(pap("alice", "correct horse battery"), proxied...)...)
+		if got != "Access-Challenge" {
+			t.Fatalf("got %q, want Access-Challenge\n%s", got, out)
+		}
+		if echoed := receivedProxyState(out); strings.Join(echoed, ", ") != strings.Join(proxied, ", ") {
+			t.Fatalf("the challenge carries %q, want %q\n%s", echoed, proxied, out)
 		}
 	})
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/api"
+	"github.com/twofold-mfa/twofold/internal/janitor"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
 	"github.com/twofold-mfa/twofold/internal/web"
@@ -63,9 +65,26 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		ln.Close()
 		return err
 	}
+	defer startJanitor(cmd.Context(), a)()
 	c.welcome(a, ln.Addr(), cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 	return server.Serve(cmd.Context(), ln, h, cert, key, a.log)
+}
+
+// startJanitor purges expired sessions and challenges until ctx is done
+// or the returned stop is called; stop returns once the janitor has, so
+// the store is not closed under a purge.
+func startJanitor(ctx context.Context, a *app) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		janitor.New(janitor.Config{Store: a.store, Clock: a.admin.Clock, Log: a.log}).Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // welcome tells the operator where Twofold runs and what to do next.

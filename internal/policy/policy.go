@@ -137,6 +137,10 @@ func RadiusAttribute(entry string) (name, value string, err error) {
 	return name, value, nil
 }
 
+// MaxEmailResendWindow is the longest EmailResendWindow a policy may set:
+// a mailed code's challenge must be kept at least this long to be counted.
+const MaxEmailResendWindow = 24 * time.Hour
+
 // PIN modes.
 const (
 	PINNone   = "none"
@@ -218,7 +222,7 @@ func (p Policy) Validate() error {
 		"email_resend_every must be between 10s and 10m, not %s", p.EmailResendEvery)
 	check(p.EmailResendMax >= 1 && p.EmailResendMax <= 20,
 		"email_resend_max must be between 1 and 20, not %d", p.EmailResendMax)
-	check(p.EmailResendWindow.D() >= time.Minute && p.EmailResendWindow.D() <= 24*time.Hour,
+	check(p.EmailResendWindow.D() >= time.Minute && p.EmailResendWindow.D() <= MaxEmailResendWindow,
 		"email_resend_window must be between 1m and 24h, not %s", p.EmailResendWindow)
 	check(p.LoginForm == "two-step" || p.LoginForm == "combined",
 		"login_form must be two-step or combined, not %q", p.LoginForm)

@@ -21,6 +21,12 @@
 //   - The second step of a challenge is named by a random State, kept in
 //     this process's memory: with several instances behind one address the
 //     gateway must send the answer to the instance that challenged.
+//   - Memory stays bounded whatever arrives: at most MaxAnswers answers are
+//     kept for retransmissions and at most MaxChallenges challenges are
+//     pending; when a table is full the entry set longest ago (the first
+//     to expire) is forgotten to make room for the new one.
+//   - Every answer (Access-Accept, -Reject and -Challenge) carries the
+//     request's Proxy-State attributes, unchanged and in order.
 //   - Every verification lands in the audit log with the client's name
 //     ("radius:NAME") and the source address.
 package radius
@@ -74,12 +80,17 @@ const (
 	DefaultChallengeTTL     = 5 * time.Minute
 )
 
-// Limits that bound the memory an abusive client can make the server use.
+// Defaults of Config's limits on the server's tables. An answer is at most
+// 4 KiB (radius.MaxPacketLength; echoed Proxy-State can make it that large),
+// so the retransmission cache holds at most 64 MiB; a challenge is a few
+// hundred bytes.
 const (
-	maxInFlight   = 256     // requests evaluated at once; more are dropped
-	maxCached     = 1 << 16 // answers kept for retransmissions
-	maxChallenges = 1 << 16 // pending challenges
+	DefaultMaxAnswers    = 1 << 14
+	DefaultMaxChallenges = 1 << 16
 )
+
+// maxInFlight bounds the requests evaluated at once; more are dropped.
+const maxInFlight = 256
 
 // Config holds a Server's parts.
 type Config struct {
@@ -93,6 +104,9 @@ type Config struct {
 	ReloadEvery      time.Duration // 0: DefaultReloadEvery
 	RetransmitWindow time.Duration // 0: DefaultRetransmitWindow
 	ChallengeTTL     time.Duration // 0: DefaultChallengeTTL
+
+	MaxAnswers    int // answers kept for retransmissions; 0: DefaultMaxAnswers
+	MaxChallenges int // pending challenges; 0: DefaultMaxChallenges
 }
 
 // Server answers RADIUS Access-Requests. It is safe for concurrent use.
@@ -102,8 +116,10 @@ type Server struct {
 	clients clientTable
 
 	mu      sync.Mutex
-	answers map[requestKey]*answer
-	pending map[string]challenge
+	answers *boundedMap[requestKey, *answer]
+	pending *boundedMap[string, challenge]
+	// Entries forgotten to make room since the last sweep, which says so.
+	forgotAnswers, forgotChallenges int
 
 	inFlight chan struct{}
 }
@@ -115,7 +131,8 @@ type requestKey struct {
 	auth [16]byte
 }
 
-// answer is a request's reply; done is false while it is being evaluated.
+// answer is a request's reply; done is false while it is being evaluated
+// (since at).
 type answer struct {
 	reply []byte
 	done  bool
@@ -151,10 +168,16 @@ func New(c Config) *Server {
 	if c.ChallengeTTL <= 0 {
 		c.ChallengeTTL = DefaultChallengeTTL
 	}
+	if c.MaxAnswers <= 0 {
+		c.MaxAnswers = DefaultMaxAnswers
+	}
+	if c.MaxChallenges <= 0 {
+		c.MaxChallenges = DefaultMaxChallenges
+	}
 	s := &Server{
 		c:        c,
-		answers:  make(map[requestKey]*answer),
-		pending:  make(map[string]challenge),
+		answers:  newBoundedMap[requestKey, *answer](c.MaxAnswers),
+		pending:  newBoundedMap[string, challenge](c.MaxChallenges),
 		inFlight: make(chan struct{}, maxInFlight),
 	}
 	s.clients.server = s
@@ -243,19 +266,29 @@ func (s *Server) maintain(ctx context.Context) {
 	}
 }
 
+// sweep forgets expired answers and challenges, and warns when a table
+// was full since the last sweep: once a second at most, not per request.
 func (s *Server) sweep() {
 	now := s.c.Clock.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, a := range s.answers {
-		if a.done && now.Sub(a.at) > s.c.RetransmitWindow {
-			delete(s.answers, k)
-		}
+	s.answers.deleteFunc(func(a *answer) bool { return a.done && now.Sub(a.at) > s.c.RetransmitWindow })
+	s.pending.deleteFunc(func(c challenge) bool { return !now.Before(c.expires) })
+	answers, challenges := s.forgotAnswers, s.forgotChallenges
+	s.forgotAnswers, s.forgotChallenges = 0, 0
+	s.mu.Unlock()
+	if answers > 0 {
+		s.c.Log.Warn("radius: the retransmission cache is full; forgot older answers to make room", "forgotten", answers, "limit", s.c.MaxAnswers)
 	}
-	for k, c := range s.pending {
-		if !now.Before(c.expires) {
-			delete(s.pending, k)
-		}
+	if challenges > 0 {
+		s.c.Log.Warn("radius: too many pending challenges; forgot the oldest to make room", "forgotten", challenges, "limit", s.c.MaxChallenges)
+	}
+}
+
+// remember keeps a's answer for retransmissions of the request key names.
+// s.mu must be held.
+func (s *Server) remember(key requestKey, a *answer) {
+	if s.answers.set(key, a) {
+		s.forgotAnswers++
 	}
 }
 
@@ -276,27 +309,22 @@ func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort)
 	copy(key.auth[:], b[4:20])
 	now := s.c.Clock.Now()
 	s.mu.Lock()
-	if a, ok := s.answers[key]; ok && (!a.done || now.Sub(a.at) <= s.c.RetransmitWindow) {
+	if a, ok := s.answers.get(key); ok && (!a.done || now.Sub(a.at) <= s.c.RetransmitWindow) {
 		reply := a.reply // nil while the first copy is evaluated: this one is dropped
 		s.mu.Unlock()
 		s.c.Log.Debug("radius: retransmission", "client", c.Name, "source", from.String(), "answered", reply != nil)
 		return reply
 	}
-	if len(s.answers) >= maxCached {
-		s.mu.Unlock()
-		s.c.Log.Warn("radius: too many recent requests; dropping one", "client", c.Name)
-		return nil
-	}
-	s.answers[key] = &answer{}
+	s.remember(key, &answer{at: now})
 	s.mu.Unlock()
 
 	reply := s.answer(ctx, c, b, from)
 
 	s.mu.Lock()
 	if reply == nil {
-		delete(s.answers, key)
+		s.answers.delete(key)
 	} else {
-		s.answers[key] = &answer{reply: reply, done: true, at: s.c.Clock.Now()}
+		s.remember(key, &answer{reply: reply, done: true, at: s.c.Clock.Now()})
 	}
 	s.mu.Unlock()
 	return reply
@@ -324,6 +352,7 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		if fill != nil {
 			fill(resp)
 		}
+		echoProxyState(resp, req)
 		out, err := encodeResponse(resp, req.Authenticator)
 		if err != nil {
 			log.Error("radius: cannot encode the answer", "err", err)
@@ -395,15 +424,10 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		ch.clientID, ch.orgID, ch.username = c.ID, c.OrgID, username
 		ch.expires = s.c.Clock.Now().Add(s.c.ChallengeTTL)
 		s.mu.Lock()
-		full := len(s.pending) >= maxChallenges
-		if !full {
-			s.pending[state] = ch
+		if s.pending.set(state, ch) {
+			s.forgotChallenges++
 		}
 		s.mu.Unlock()
-		if full {
-			log.Warn("radius: too many pending challenges; rejecting")
-			return reject()
-		}
 		return respond(radius.CodeAccessChallenge, func(p *radius.Packet) {
 			rfc2865.State_SetString(p, state)
 			rfc2865.ReplyMessage_SetString(p, message(ch.lang, msg))
@@ -434,8 +458,8 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 
 	if state, ok := req.Lookup(rfc2865.State_Type); ok {
 		s.mu.Lock()
-		ch, found := s.pending[string(state)]
-		delete(s.pending, string(state))
+		ch, found := s.pending.get(string(state))
+		s.pending.delete(string(state))
 		s.mu.Unlock()
 		if !found || ch.clientID != c.ID || ch.username != username || !s.c.Clock.Now().Before(ch.expires) {
 			return refuse("no_challenge")
@@ -474,6 +498,19 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 	}
 	out, err := s.c.Verifier.Verify(ctx, r)
 	return verdict(out, err, "")
+}
+
+// echoProxyState copies the request's Proxy-State attributes into its
+// answer, unchanged and in their order, after the answer's own (RFC 2865
+// section 5.33): a proxy between the gateway and Twofold finds the request
+// an answer belongs to by the Proxy-State it added, and drops an answer
+// that lacks it.
+func echoProxyState(resp, req *radius.Packet) {
+	for _, a := range req.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			resp.Add(a.Type, a.Attribute)
+		}
+	}
 }
 
 // startEmail mails a code for a pending challenge and challenges for it.

@@ -1,8 +1,12 @@
 package radius
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,10 +69,16 @@ type plainKeys struct{}
 
 func (plainKeys) Open(sealed, _ []byte) ([]byte, error) { return sealed, nil }
 
-func newTestServer(t testing.TB, policy string) (*Server, *fakeCore, *clock.Fake) {
+// newTestServer returns a server whose core is a fakeCore with the given
+// policy; configure changes the rest of its Config.
+func newTestServer(t testing.TB, policy string, configure ...func(*Config)) (*Server, *fakeCore, *clock.Fake) {
 	f := &fakeCore{policy: policy}
 	clk := clock.NewFake(t0)
-	return New(Config{Store: f, Keys: plainKeys{}, Verifier: f, Clock: clk}), f, clk
+	c := Config{Store: f, Keys: plainKeys{}, Verifier: f, Clock: clk}
+	for _, fn := range configure {
+		fn(&c)
+	}
+	return New(c), f, clk
 }
 
 var gateway = netip.MustParseAddrPort("192.0.2.10:40000")
@@ -199,6 +209,81 @@ func TestRetransmissionIsAnsweredFromCache(t *testing.T) {
 	}
 }
 
+func TestRetransmissionCacheStaysBounded(t *testing.T) {
+	var logged bytes.Buffer
+	s, f, _ := newTestServer(t, `{}`, func(c *Config) {
+		c.MaxAnswers = 3
+		c.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	})
+	ctx := context.Background()
+	var reqs [][]byte
+	for id := range byte(10) {
+		req := request(t, id, "alice", "000000", nil, true)
+		reply(t, req, s.Handle(ctx, req, gateway))
+		reqs = append(reqs, req)
+		if n := s.answers.len(); n > 3 {
+			t.Fatalf("after %d requests the cache holds %d answers, want at most 3", id+1, n)
+		}
+	}
+	s.sweep()
+	if !strings.Contains(logged.String(), "forgotten=7") {
+		t.Fatalf("no warning that 7 answers were forgotten; logged:\n%s", logged.String())
+	}
+	tests := []struct {
+		name          string
+		req           []byte
+		verifications int // more than before
+	}{
+		{"the newest request's retransmission is answered from the cache", reqs[9], 0},
+		{"the third newest is still cached", reqs[7], 0},
+		{"the oldest request's retransmission is evaluated again", reqs[0], 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.verified)
+			reply(t, tt.req, s.Handle(ctx, tt.req, gateway))
+			if got := len(f.verified) - before; got != tt.verifications {
+				t.Fatalf("%d verifications, want %d", got, tt.verifications)
+			}
+		})
+	}
+}
+
+func TestPendingChallengesStayBounded(t *testing.T) {
+	s, _, _ := newTestServer(t, `{"radius_mode": "password"}`, func(c *Config) { c.MaxChallenges = 3 })
+	ctx := context.Background()
+	var states [][]byte
+	for id := range byte(10) {
+		req := request(t, id, "alice", "pw", nil, true)
+		p := reply(t, req, s.Handle(ctx, req, gateway))
+		if p.Code != radius.CodeAccessChallenge {
+			t.Fatalf("password %d: %v, want Access-Challenge", id+1, p.Code)
+		}
+		states = append(states, rfc2865.State_Get(p))
+		if n := s.pending.len(); n > 3 {
+			t.Fatalf("after %d challenges %d are pending, want at most 3", id+1, n)
+		}
+	}
+	tests := []struct {
+		name  string
+		state []byte
+		want  radius.Code
+	}{
+		{"the newest challenge still takes its code", states[9], radius.CodeAccessAccept},
+		{"the third newest still takes its code", states[7], radius.CodeAccessAccept},
+		{"the oldest challenge was forgotten", states[0], radius.CodeAccessReject},
+		{"the fourth newest was forgotten", states[6], radius.CodeAccessReject},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := request(t, byte(100+i), "alice", "123456", tt.state, true)
+			if p := reply(t, req, s.Handle(ctx, req, gateway)); p.Code != tt.want {
+				t.Fatalf("code with this State: %v, want %v", p.Code, tt.want)
+			}
+		})
+	}
+}
+
 func TestPasswordModeChallenge(t *testing.T) {
 	s, f, clk := newTestServer(t, `{"radius_mode": "password"}`)
 	ctx := context.Background()
@@ -271,17 +356,78 @@ func TestPasswordCodeMode(t *testing.T) {
 	}
 }
 
+// withProxyState appends Proxy-State attributes to a request, as a proxy
+// between the gateway and Twofold does (RFC 2865 section 5.33).
+func withProxyState(req []byte, states ...[]byte) []byte {
+	b := bytes.Clone(req)
+	for _, s := range states {
+		b = append(append(b, byte(rfc2865.ProxyState_Type), byte(2+len(s))), s...)
+	}
+	b[2], b[3] = byte(len(b)>>8), byte(len(b))
+	return b
+}
+
+// proxyStates returns the values of a packet's Proxy-State attributes in order.
+func proxyStates(t testing.TB, b []byte) [][]byte {
+	t.Helper()
+	b, err := wellFormed(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for a := b[20:]; len(a) > 0; a = a[a[1]:] {
+		if radius.Type(a[0]) == rfc2865.ProxyState_Type {
+			out = append(out, a[2:a[1]])
+		}
+	}
+	return out
+}
+
+func TestAnswersEchoProxyState(t *testing.T) {
+	states := [][]byte{[]byte("proxy-one"), {0x00, 0xff, 0x0a}, []byte("proxy-one"), bytes.Repeat([]byte{'s'}, 253)}
+	tests := []struct {
+		name     string
+		policy   string
+		password string
+		state    []byte
+		proxied  [][]byte
+		want     radius.Code
+	}{
+		{"an Access-Accept carries every Proxy-State in order", `{}`, "123456", nil, states, radius.CodeAccessAccept},
+		{"an Access-Reject carries every Proxy-State in order", `{}`, "000000", nil, states, radius.CodeAccessReject},
+		{"an Access-Challenge carries every Proxy-State in order", `{"radius_mode": "password"}`, "pw", nil, states, radius.CodeAccessChallenge},
+		{"a reject before the core carries every Proxy-State in order", `{"radius_mode": "password"}`, "123456", []byte("no-such-state"), states, radius.CodeAccessReject},
+		{"a request without Proxy-State gets none back", `{}`, "123456", nil, nil, radius.CodeAccessAccept},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, _ := newTestServer(t, tt.policy)
+			req := withMessageAuthenticator(withProxyState(request(t, 1, "alice", tt.password, tt.state, false), tt.proxied...), testSecret)
+			out := s.Handle(context.Background(), req, gateway)
+			if p := reply(t, req, out); p.Code != tt.want {
+				t.Fatalf("answer %v, want %v", p.Code, tt.want)
+			}
+			if got := proxyStates(t, out); !slices.EqualFunc(got, tt.proxied, bytes.Equal) {
+				t.Fatalf("the answer carries Proxy-State %q, want %q", got, tt.proxied)
+			}
+		})
+	}
+}
+
 // FuzzHandle feeds arbitrary datagrams from a registered client's address:
 // the server must not panic, and whatever it answers must be a
-// well-formed, authentic response with the Message-Authenticator first.
+// well-formed, authentic response with the Message-Authenticator first and
+// the request's Proxy-State attributes.
 func FuzzHandle(f *testing.F) {
 	f.Add(request(f, 1, "alice", "123456", nil, true))
 	f.Add(request(f, 2, "alice", "pw", []byte("state"), true))
 	f.Add(request(f, 3, "alice", "123456", nil, false))
 	f.Add(unhex(f, rfcRequest))
 	f.Add([]byte{1, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	s, _, _ := newTestServer(f, `{"radius_mode": "password+code"}`)
 	f.Fuzz(func(t *testing.T, packet []byte) {
+		// A server per input: a cached answer to an earlier input with the
+		// same identifier and authenticator would carry that one's Proxy-State.
+		s, _, _ := newTestServer(t, `{"radius_mode": "password+code"}`)
 		for _, from := range []netip.AddrPort{gateway, netip.MustParseAddrPort("192.0.2.99:1")} {
 			out := s.Handle(context.Background(), packet, from)
 			if out == nil {
@@ -293,6 +439,9 @@ func FuzzHandle(f *testing.F) {
 			}
 			if !radius.IsAuthenticResponse(out, packet, []byte(testSecret)) {
 				t.Fatalf("answer %x does not verify", out)
+			}
+			if got, want := proxyStates(t, out), proxyStates(t, packet); !slices.EqualFunc(got, want, bytes.Equal) {
+				t.Fatalf("answer %x carries Proxy-State %q, want the request's %q", out, got, want)
 			}
 		}
 	})

@@ -216,6 +216,23 @@ func (s *Store) AcceptChallenge(ctx context.Context, c Challenge, mac []byte, at
 	})
 }
 
+// DeleteExpiredChallenges removes challenges that expired and were last
+// sent before now-keep. A send limit counts the sends of every challenge
+// within its window, expired or not, so keep must be at least the longest
+// window any policy may set; until then the row is still evidence.
+func (s *Store) DeleteExpiredChallenges(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	before := ms(now.Add(-keep))
+	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM challenges WHERE expires_at <= ? AND last_sent_at <= ?`), before, before)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired challenges: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired challenges: %w", err)
+	}
+	return n, nil
+}
+
 // SetPIN replaces a user's server PIN hash ("" removes it) and whether it
 // must be changed at the next sign-in, and records e.
 func (s *Store) SetPIN(ctx context.Context, orgID, userID int64, hash string, mustChange bool, e Event) error {

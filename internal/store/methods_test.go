@@ -105,6 +105,52 @@ func TestChallenges(t *testing.T) {
 	})
 }
 
+func TestDeleteExpiredChallenges(t *testing.T) {
+	// Swept a day and an hour after t0, keeping a day: rows that expired
+	// and were last sent an hour after t0 or earlier go.
+	now, keep := t0.Add(25*time.Hour), 24*time.Hour
+	rows := []struct { // in the order they were sent
+		name    string
+		sent    time.Time
+		expires time.Time
+		deleted bool
+	}{
+		{"a challenge that expired a day ago is deleted", t0, t0.Add(10 * time.Minute), true},
+		{"one that expired exactly the retention ago is deleted", t0.Add(50 * time.Minute), t0.Add(time.Hour), true},
+		{"an expired one sent within the retention is kept for the send limits", t0.Add(2 * time.Hour), t0.Add(2*time.Hour + 10*time.Minute), false},
+		{"one expired a moment ago is kept", t0.Add(24*time.Hour + 40*time.Minute), t0.Add(24*time.Hour + 50*time.Minute), false},
+		{"a pending one is kept", t0.Add(24*time.Hour + 55*time.Minute), t0.Add(25*time.Hour + 5*time.Minute), false},
+	}
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		lim := store.SendLimit{Every: time.Second, Max: 100, Window: 15 * time.Minute}
+		want := int64(0)
+		for i, r := range rows {
+			if _, err := f.s.CreateChallenge(ctx, store.Challenge{OrgID: f.org.ID, UserID: f.user.ID, TokenID: f.tok.ID, TxIDHash: []byte{byte(i)},
+				Kind: "email", CodeMAC: []byte("mac"), Status: store.ChallengePending, ExpiresAt: r.expires, CreatedAt: r.sent}, lim, store.Event{}); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			if r.deleted {
+				want++
+			}
+		}
+		n, err := f.s.DeleteExpiredChallenges(ctx, now, keep)
+		if err != nil || n != want {
+			t.Fatalf("DeleteExpiredChallenges() = %d, %v; want %d", n, err, want)
+		}
+		for i, r := range rows {
+			_, err := f.s.ChallengeByTxID(ctx, f.org.ID, []byte{byte(i)})
+			if gone := errors.Is(err, store.ErrNotFound); gone != r.deleted || (err != nil && !gone) {
+				t.Errorf("%s: after the sweep ChallengeByTxID() = %v", r.name, err)
+			}
+		}
+		if n, err := f.s.DeleteExpiredChallenges(ctx, now, keep); err != nil || n != 0 {
+			t.Fatalf("a second sweep: %d, %v; want 0", n, err)
+		}
+	})
+}
+
 func TestPIN(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
