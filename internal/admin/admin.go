@@ -231,13 +231,17 @@ func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ,
 	return s.enroll(ctx, org, username, typ, name, false)
 }
 
-// EnrollSelf assigns a TOTP token that the user adds at the portal, where
-// the page shows its QR code at once: it has no enrollment link. It
-// replaces the user's earlier self-enrolled tokens still waiting for their
-// first code. The caller must have made sure the user may add an
-// authenticator (see StandingOf): this mints one for whoever asks.
-func (s *Service) EnrollSelf(ctx context.Context, org store.Org, username, name string) (Enrolled, error) {
-	return s.enroll(ctx, org, username, "totp", name, true)
+// EnrollSelf assigns a token ("totp" or "email") that the user adds at the
+// portal, where the page shows its QR code (or mails its first code) at
+// once: it has no enrollment link. It replaces the user's earlier
+// self-enrolled tokens still waiting for their first code. The caller must
+// have made sure the user may add an authenticator (see StandingOf): this
+// mints one for whoever asks.
+func (s *Service) EnrollSelf(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
+	if typ != "totp" && typ != "email" {
+		return Enrolled{}, invalid("a user adds a totp or email token, not %q", typ)
+	}
+	return s.enroll(ctx, org, username, typ, name, true)
 }
 
 func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name string, self bool) (Enrolled, error) {

@@ -152,6 +152,14 @@ var de = map[string]string{
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
 	"error.throttled":               "Von Ihrem Netzwerk kamen gerade zu viele Anmeldeversuche. Warten Sie eine Minute und versuchen Sie es dann erneut.",
+	"login.suspended":               "Ihr Authenticator ist gesperrt.",
+	"login.suspended_next":          "Die Anmeldung ist ausgesetzt, bis er wieder freigegeben wird. Wenden Sie sich an den Helpdesk oder die Administration Ihrer Organisation: Dort kann man ihn freigeben oder einen neuen für Sie einrichten.",
+	"login.invitation_pending":      "Schließen Sie die Einrichtung Ihres Authenticators mit dem Link aus Ihrer Einladungs-E-Mail ab.",
+	"login.invitation_pending_next": "Ihre Organisation hat Ihnen einen Link geschickt, mit dem Sie ihn einrichten. Ist er abgelaufen oder finden Sie ihn nicht, bitten Sie den Helpdesk Ihrer Organisation um einen neuen.",
+	"login.needs_help":              "Zum Anmelden brauchen Sie einen Authenticator.",
+	"login.needs_help_next":         "Ihr bisheriger Authenticator ist nicht mehr eingerichtet, und ein Passwort allein kann keinen neuen hinzufügen. Bitten Sie den Helpdesk Ihrer Organisation, einen für Sie einzurichten.",
+	"error.setup_gone":              "Diese Einrichtung wartet nicht mehr auf Sie.",
+	"error.setup_gone_next":         "Sie wurde durch eine neuere ersetzt oder ist bereits abgeschlossen. Melden Sie sich erneut an, um neu zu beginnen.",
 	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
 	"error.confirm_failed":          "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
 	"error.resend_wait":             "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",

@@ -152,6 +152,14 @@ var en = map[string]string{
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
 	"error.throttled":               "Too many sign-in attempts came from your network just now. Wait a minute, then try again.",
+	"login.suspended":               "Your authenticator is suspended.",
+	"login.suspended_next":          "Signing in is paused until it is resumed. Ask your organization's helpdesk or administrator: they can resume it, or set up a new one for you.",
+	"login.invitation_pending":      "Finish setting up your authenticator with the link in your invitation email.",
+	"login.invitation_pending_next": "Your organization mailed you a link that sets it up. If it has expired or you cannot find it, ask your organization's helpdesk for a new one.",
+	"login.needs_help":              "You need an authenticator to sign in.",
+	"login.needs_help_next":         "The authenticator you had is no longer set up, and a password alone cannot add a new one. Ask your organization's helpdesk to set one up for you.",
+	"error.setup_gone":              "This setup is no longer waiting for you.",
+	"error.setup_gone_next":         "It was replaced by a newer one, or it was finished. Sign in again to start over.",
 	"error.login_failed":            "Sign-in failed. Check what you entered and try again.",
 	"error.confirm_failed":          "We couldn't confirm it's you. Check your password and code and try again.",
 	"error.resend_wait":             "A new code was sent a moment ago. Please wait a little before asking again.",

@@ -152,6 +152,14 @@ var nl = map[string]string{
 
 	// Errors: shown above a form (Page.Error), or on the error page with what to do next (error.<x>_next).
 	"error.throttled":               "Er kwamen zojuist te veel inlogpogingen van je netwerk. Wacht een minuut en probeer het dan opnieuw.",
+	"login.suspended":               "Je authenticator is geblokkeerd.",
+	"login.suspended_next":          "Inloggen kan pas weer als hij wordt vrijgegeven. Vraag het aan de helpdesk of beheerder van je organisatie: die kan hem vrijgeven of een nieuwe voor je instellen.",
+	"login.invitation_pending":      "Rond het instellen van je authenticator af met de link in je uitnodigingsmail.",
+	"login.invitation_pending_next": "Je organisatie heeft je een link gemaild waarmee je hem instelt. Is die verlopen of kun je hem niet vinden? Vraag dan de helpdesk van je organisatie om een nieuwe.",
+	"login.needs_help":              "Je hebt een authenticator nodig om in te loggen.",
+	"login.needs_help_next":         "De authenticator die je had is niet meer ingesteld, en met alleen een wachtwoord kun je geen nieuwe toevoegen. Vraag de helpdesk van je organisatie om er een voor je in te stellen.",
+	"error.setup_gone":              "Dit instellen wacht niet meer op je.",
+	"error.setup_gone_next":         "Het is vervangen door een nieuwere poging, of al afgerond. Log opnieuw in om opnieuw te beginnen.",
 	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
 	"error.confirm_failed":          "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
 	"error.resend_wait":             "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",

@@ -429,7 +429,7 @@ func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
-	en, err := s.userAdmin(v).EnrollToken(r.Context(), v.org, v.user.Username, "email", "")
+	en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "email", "")
 	if errors.Is(err, admin.ErrInvalid) {
 		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return

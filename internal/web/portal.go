@@ -87,16 +87,45 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	s.rememberLanguage(w, r, v.user)
-	// Without knowing whether the user has an authenticator, ask for a
-	// code: failing closed.
-	active, err := s.hasActive(r, v, "")
-	active = active || err != nil
-	if combined || !pol.MFARequired && !active {
+	if combined {
 		s.signIn(w, r, v)
 		return
 	}
-	if !active {
-		s.advance(w, r, v, stageFirstEnroll, sessionData{}, loginURL(v.org)+"/enroll")
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	left, err := s.Store.BackupCodesLeft(r.Context(), v.user.ID)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	// The password alone never adds an authenticator, except a first one
+	// where the policy allows it (admin.StandingOf). Backup codes are
+	// another factor: with some left, the code step takes them.
+	standing := admin.StandingOf(pol, ts)
+	switch {
+	case standing == admin.HasAuthenticator || left > 0:
+	case standing == admin.Suspended:
+		s.noWayIn(w, r, v, "login.suspended", "login.suspended_next")
+		return
+	case !pol.MFARequired:
+		s.signIn(w, r, v)
+		return
+	case standing == admin.MayEnrollFirst:
+		en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "totp", "")
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		s.advance(w, r, v, stageFirstEnroll, sessionData{Serial: en.Token.Serial}, loginURL(v.org)+"/enroll")
+		return
+	case standing == admin.InvitationPending:
+		s.noWayIn(w, r, v, "login.invitation_pending", "login.invitation_pending_next")
+		return
+	default:
+		s.noWayIn(w, r, v, "login.needs_help", "login.needs_help_next")
 		return
 	}
 	if err := s.startSession(w, r, v, stagePassword, sessionData{}); err != nil {
@@ -121,6 +150,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	redirect(w, r, loginURL(v.org)+"/code")
+}
+
+// noWayIn tells a user whose password was right why it does not get them
+// in, and whom to ask: nothing is created, no session started.
+func (s *Server) noWayIn(w http.ResponseWriter, r *http.Request, v *visit, message, next string) {
+	p := s.page(w, r, "error.title", &v.org, ErrorView{Message: message, Next: next, BackURL: loginURL(v.org)})
+	s.show(w, http.StatusForbidden, "error", p)
 }
 
 // hasActive reports whether the user has an active token of type typ, or
@@ -169,35 +205,42 @@ func (s *Server) userAdmin(v *visit) *admin.Service {
 	return &a
 }
 
-// pendingToken returns the token being added in this session, enrolling
-// one when there is none yet.
-func (s *Server) pendingToken(r *http.Request, v *visit) (store.Token, error) {
-	if v.data.Serial != "" {
-		ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
-		if err != nil {
-			return store.Token{}, err
-		}
-		for _, t := range ts {
-			if t.Serial == v.data.Serial && t.State == store.TokenAssigned {
-				return t, nil
-			}
-		}
-	}
-	en, err := s.userAdmin(v).EnrollToken(r.Context(), v.org, v.user.Username, "totp", "")
+// pendingToken returns the token being added in this session. The token
+// was made by the form post that started the setup, never by a page
+// view; it is gone when a newer setup replaced it.
+func (s *Server) pendingToken(r *http.Request, v *visit) (store.Token, bool, error) {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
 	if err != nil {
-		return store.Token{}, err
+		return store.Token{}, false, err
 	}
-	v.data.Serial = en.Token.Serial
-	return en.Token, s.setData(r, v)
+	for _, t := range ts {
+		if v.data.Serial != "" && t.Serial == v.data.Serial && t.State == store.TokenAssigned {
+			return t, true, nil
+		}
+	}
+	return store.Token{}, false, nil
+}
+
+// pendingOrFail returns the session's pending token, or answers that the
+// setup has gone.
+func (s *Server) pendingOrFail(w http.ResponseWriter, r *http.Request, v *visit) (store.Token, bool) {
+	t, ok, err := s.pendingToken(r, v)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return t, false
+	}
+	if !ok {
+		s.fail(w, r, nil, http.StatusGone, "error.setup_gone", "error.setup_gone_next")
+	}
+	return t, ok
 }
 
 // pendingEnrollPage shows how to add the session's pending token to an
 // authenticator app: for a user without one at first sign-in, or one who
 // adds another. Its form posts back to the page's own path.
 func (s *Server) pendingEnrollPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	t, err := s.pendingToken(r, v)
-	if err != nil {
-		s.unavailable(w, r, err)
+	t, ok := s.pendingOrFail(w, r, v)
+	if !ok {
 		return
 	}
 	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, r.URL.Path, nil, "", "")
@@ -210,9 +253,8 @@ func (s *Server) firstEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
 // activateAndThen checks the first code of the session's pending token;
 // when it is accepted it mails a notice and calls done.
 func (s *Server) activateAndThen(w http.ResponseWriter, r *http.Request, v *visit, action string, done func()) {
-	t, err := s.pendingToken(r, v)
-	if err != nil {
-		s.unavailable(w, r, err)
+	t, ok := s.pendingOrFail(w, r, v)
+	if !ok {
 		return
 	}
 	out, err := s.Verifier.Activate(r.Context(), v.request(r, r.PostFormValue("code")), t.Serial)
@@ -574,10 +616,6 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (s *Server) addPasswordPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	if v.user.PasswordHash == "" {
-		s.toAddChoose(w, r, v)
-		return
-	}
 	p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
 	p.User = v.user.Username
 	s.show(w, http.StatusOK, "add_password", p)
@@ -602,7 +640,23 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 
 // toAddStep moves the adding of an authenticator to the step data names
 // and sends the browser to that step's page, add/<step>.
+//
+// The step's form posts come here, and so the token of the app step is
+// made here, never by a page view; the password step is skipped for a user
+// who has none.
 func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, data sessionData) {
+	switch {
+	case data.Add == addPassword && v.user.PasswordHash == "":
+		s.toAddChoose(w, r, v)
+		return
+	case data.Add == addApp && data.Serial == "":
+		en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "totp", "")
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		data.Serial = en.Token.Serial
+	}
 	v.data = data
 	if err := s.setData(r, v); err != nil {
 		s.unavailable(w, r, err)
