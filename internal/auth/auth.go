@@ -194,8 +194,11 @@ type Request struct {
 	// Password is checked too when CheckPassword is set.
 	Password      string
 	CheckPassword bool
-	// TransactionID names the challenge (an emailed code) that Code answers.
-	TransactionID string
+	// TransactionID names the challenge (an emailed code) that Code
+	// answers; callers that keep only its hash (secret.HashToken) pass
+	// TransactionHash instead.
+	TransactionID   string
+	TransactionHash []byte
 	// Actor and Source go to the audit log: who asked ("api:vpn",
 	// "cli") and from where.
 	Actor, Source string
@@ -209,6 +212,18 @@ type Request struct {
 	// server-PIN policy their code is taken without a PIN. Everywhere else
 	// such a user is refused until they have chosen one.
 	PINSetup bool
+}
+
+// transaction returns the hash of the challenge's transaction id, or nil
+// when the request names none.
+func (r Request) transaction() []byte {
+	if r.TransactionHash != nil {
+		return r.TransactionHash
+	}
+	if r.TransactionID != "" {
+		return secret.HashToken(r.TransactionID)
+	}
+	return nil
 }
 
 // Outcome is the verdict. Reason says why a code was refused; callers
@@ -392,7 +407,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return ok && err == nil
 	}
 
-	if r.TransactionID != "" {
+	if r.transaction() != nil {
 		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinMatches, ev, pol)
 	}
 	if pin, code, ok := in.backup(withPIN); ok && a.state == store.TokenActive && !a.resync {

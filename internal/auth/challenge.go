@@ -80,7 +80,7 @@ func (v *Verifier) StartVerification(ctx context.Context, r Request) (string, er
 // r.TransactionID names. It takes the path every code takes, so it is a
 // guess counted against the lockout, and a correct code is used up.
 func (v *Verifier) CheckVerification(ctx context.Context, r Request) (Outcome, error) {
-	if r.TransactionID == "" {
+	if r.transaction() == nil {
 		// Without a challenge nothing is evaluated, so no guess is taken.
 		return v.refuse(ctx, store.Event{OrgID: r.OrgID, At: v.clock.Now(), Actor: r.Actor, Action: actionVerify,
 			Target: CanonicalUsername(r.Username), Source: r.Source}, ErrNoChallenge)
@@ -155,7 +155,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 		return ErrNoEmailToken
 	}
 	now := v.clock.Now()
-	hash := secret.HashToken(r.TransactionID)
+	hash := r.transaction()
 	c, err := v.store.ChallengeByTxID(ctx, r.OrgID, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNoChallenge
@@ -206,7 +206,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 // verification challenge only a verification (stateVerify).
 func (v *Verifier) answerChallenge(ctx context.Context, r Request, state string, sub store.Subject, in input, withPIN bool, pinOK func(string) bool, ev store.Event, pol policy.Policy) (Outcome, error) {
 	now := ev.At
-	hash := secret.HashToken(r.TransactionID)
+	hash := r.transaction()
 	c, err := v.store.ChallengeByTxID(ctx, r.OrgID, hash)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.UserID != sub.UserID || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt))) {
 		return v.refuse(ctx, ev, ErrNoChallenge)

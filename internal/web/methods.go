@@ -112,7 +112,7 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Pa
 	base := loginURL(v.org)
 	view := CodeView{
 		Action: base + "/code", Method: method, MethodAction: base + "/method", ResendAction: base + "/resend",
-		Email: maskEmail(v.user.Email), Sent: method == policy.MethodEmail && v.data.TxID != "",
+		Email: maskEmail(v.user.Email), Sent: method == policy.MethodEmail && v.data.TxHash != nil,
 		PIN: pol.PINMode == policy.PINServer,
 	}
 	if len(choices) > 1 {
@@ -136,7 +136,7 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Pa
 func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 	req := v.request(r, r.PostFormValue("code"))
 	if v.data.Method == policy.MethodEmail {
-		req.TransactionID = v.data.TxID
+		req.TransactionHash = v.data.TxHash
 	}
 	out, err := s.Verifier.Verify(r.Context(), req)
 	if err != nil {
@@ -183,8 +183,10 @@ func (s *Server) chooseMethod(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	v.data.Method = method
 	errKey := ""
-	if method == policy.MethodEmail && v.data.TxID == "" {
-		v.data.TxID, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
+	if method == policy.MethodEmail && v.data.TxHash == nil {
+		var txid string
+		txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
+		v.data.keepTx(txid)
 		switch {
 		case errors.Is(err, auth.ErrTooSoon):
 			errKey = "error.resend_wait"
@@ -217,15 +219,15 @@ func (s *Server) resendCode(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	var err error
-	if v.data.TxID != "" {
+	if v.data.TxHash != nil {
 		req := v.request(r, "")
-		req.TransactionID = v.data.TxID
+		req.TransactionHash = v.data.TxHash
 		err = s.Verifier.ResendEmail(r.Context(), req)
 	}
-	if v.data.TxID == "" || errors.Is(err, auth.ErrNoChallenge) {
+	if v.data.TxHash == nil || errors.Is(err, auth.ErrNoChallenge) {
 		var txid string
 		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false); err == nil {
-			v.data.TxID = txid
+			v.data.keepTx(txid)
 			err = s.setData(r, v)
 		}
 	}
@@ -443,7 +445,9 @@ func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
-	s.toAddStep(w, r, v, sessionData{Add: addEmail, Serial: en.Token.Serial, TxID: txid})
+	data := sessionData{Add: addEmail, Serial: en.Token.Serial}
+	data.keepTx(txid)
+	s.toAddStep(w, r, v, data)
 }
 
 func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -451,7 +455,7 @@ func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) 
 	if r.URL.Query().Get("sent") == "1" {
 		p.Flash = "flash.code_sent"
 	}
-	if v.data.TxID == "" {
+	if v.data.TxHash == nil {
 		// No code could be sent yet: the verification code of this same
 		// adding went out a moment ago, from the same send allowance.
 		p.Error = "error.resend_wait"
@@ -473,7 +477,7 @@ func (s *Server) showAddEmail(w http.ResponseWriter, r *http.Request, v *visit, 
 // addEmail checks the first emailed code, which activates the email token.
 func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 	req := v.request(r, r.PostFormValue("code"))
-	req.TransactionID = v.data.TxID
+	req.TransactionHash = v.data.TxHash
 	out, err := s.Verifier.Activate(r.Context(), req, v.data.Serial)
 	if err != nil {
 		s.unavailable(w, r, err)
@@ -496,12 +500,12 @@ func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (s *Server) addEmailResend(w http.ResponseWriter, r *http.Request, v *visit) {
 	req := v.request(r, "")
-	req.TransactionID = v.data.TxID
+	req.TransactionHash = v.data.TxHash
 	err := s.Verifier.ResendEmail(r.Context(), req)
 	if errors.Is(err, auth.ErrNoChallenge) {
 		var txid string
 		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), true); err == nil {
-			v.data.TxID = txid
+			v.data.keepTx(txid)
 			err = s.setData(r, v)
 		}
 	}

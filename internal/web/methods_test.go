@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -271,6 +274,22 @@ func TestLoginWithAnEmailedCode(t *testing.T) {
 			t.Fatalf("choose email: %d %s", p.status, p.header.Get("Location"))
 		}
 		first := s.lastMailedCode()
+		// The session row names the challenge by its hash alone.
+		ses, err := s.store.SessionByHash(s.ctx, secret.HashToken(s.cookie(c, "__Host-twofold-session")), s.clock.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data map[string]any
+		if err := json.Unmarshal([]byte(ses.Data), &data); err != nil {
+			t.Fatal(err)
+		}
+		hash, _ := base64.StdEncoding.DecodeString(fmt.Sprint(data["txid_hash"]))
+		if _, raw := data["txid"]; raw || len(hash) != 32 {
+			t.Fatalf("session data %s: want only the 32-byte hash of the transaction id", ses.Data)
+		}
+		if ch, err := s.store.ChallengeByTxID(s.ctx, s.org.ID, hash); err != nil || ch.Status != store.ChallengePending {
+			t.Fatalf("challenge named by the session's hash: %+v, %v", ch, err)
+		}
 		p := s.get(c, "/o/acme/login/code")
 		has(t, p, en("login_code.email_title"), "a•••@acme.example", en("login_code.resend"))
 

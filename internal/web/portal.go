@@ -141,7 +141,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	v.data.Method = defaultMethod(choices, v.user.LastMethod)
 	if v.data.Method == policy.MethodEmail {
-		if v.data.TxID, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false); err != nil && !errors.Is(err, auth.ErrTooSoon) && !errors.Is(err, auth.ErrNoEmailToken) {
+		txid, err := s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
+		v.data.keepTx(txid)
+		if err != nil && !errors.Is(err, auth.ErrTooSoon) && !errors.Is(err, auth.ErrNoEmailToken) {
 			s.Log.Error("email code not sent", "user", v.user.Username, "err", err)
 		}
 	}
@@ -559,13 +561,15 @@ func (s *Server) addStart(w http.ResponseWriter, r *http.Request, v *visit) {
 // says to wait.
 func (s *Server) sendVerifyCode(w http.ResponseWriter, r *http.Request, v *visit) {
 	var err error
-	if v.data.TxID != "" {
+	if v.data.TxHash != nil {
 		req := v.request(r, "")
-		req.TransactionID = v.data.TxID
+		req.TransactionHash = v.data.TxHash
 		err = s.Verifier.ResendEmail(r.Context(), req)
 	}
-	if v.data.TxID == "" || errors.Is(err, auth.ErrNoChallenge) {
-		v.data.TxID, err = s.Verifier.StartVerification(r.Context(), v.request(r, ""))
+	if v.data.TxHash == nil || errors.Is(err, auth.ErrNoChallenge) {
+		var txid string
+		txid, err = s.Verifier.StartVerification(r.Context(), v.request(r, ""))
+		v.data.keepTx(txid)
 	}
 	if errors.Is(err, auth.ErrTooSoon) {
 		// The session still has to reach the verify page and its resend.
@@ -602,7 +606,7 @@ func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit,
 // once.
 func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 	req := v.request(r, r.PostFormValue("code"))
-	req.TransactionID = v.data.TxID
+	req.TransactionHash = v.data.TxHash
 	out, err := s.Verifier.CheckVerification(r.Context(), req)
 	if err != nil {
 		s.unavailable(w, r, err)

@@ -26,13 +26,22 @@ type sessionData struct {
 	Serial     string `json:"serial,omitempty"`     // the token being added
 	Add        string `json:"add,omitempty"`        // the step of adding an authenticator
 	// Method is the second factor chosen at login ("app", "email",
-	// "backup"); TxID names the emailed code's challenge (at login,
+	// "backup"); TxHash names the emailed code's challenge (at login,
 	// verifying it is the user adding an authenticator, or activating an
-	// email token).
+	// email token) by the hash of its transaction id alone, so that the
+	// session row holds nothing that answers for the challenge.
 	Method string `json:"method,omitempty"`
-	TxID   string `json:"txid,omitempty"`
+	TxHash []byte `json:"txid_hash,omitempty"`
 	// Done is the ?done= notice shown once the PIN is set.
 	Done string `json:"done,omitempty"`
+}
+
+// keepTx remembers the challenge txid names; "" forgets it.
+func (d *sessionData) keepTx(txid string) {
+	d.TxHash = nil
+	if txid != "" {
+		d.TxHash = secret.HashToken(txid)
+	}
 }
 
 // visit is what a handler knows about the request: the organization, and
