@@ -201,8 +201,8 @@ func invitationToDashboard(t *testing.T, parent *installation, mailbox *mailbox,
 }
 
 // startServer runs `twofold serve` for the rest of the test, and stops it
-// at the end (after every parallel subtest).
-func startServer(t *testing.T, in *installation, publicURL string) {
+// at the end (after every parallel subtest). It returns what serve prints.
+func startServer(t *testing.T, in *installation, publicURL string) *syncBuffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -227,6 +227,7 @@ func startServer(t *testing.T, in *installation, publicURL string) {
 	if base := waitForServer(t, &stdout, &stderr); base != publicURL {
 		t.Fatalf("serve runs at %s, want %s", base, publicURL)
 	}
+	return &stdout
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.

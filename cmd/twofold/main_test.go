@@ -54,6 +54,7 @@ func newInstallation(t *testing.T, b storetest.Backend) *installation {
 		"TWOFOLD_DATABASE_URL": dsn,
 		"TWOFOLD_HTTP_ADDR":    "127.0.0.1:0",
 		"TWOFOLD_RADIUS_ADDR":  "127.0.0.1:0",
+		"TWOFOLD_METRICS_ADDR": "127.0.0.1:0",
 		"TWOFOLD_LOG_LEVEL":    "warn",
 	}}
 }
