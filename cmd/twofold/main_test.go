@@ -241,12 +241,12 @@ func TestFirstStartCreatesDataDirectory(t *testing.T) {
 	in.env["TWOFOLD_DATA_DIR"] = dir
 	delete(in.env, "TWOFOLD_DATABASE_URL")
 	in.ok("", "migrate")
-	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0} {
+	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0o600} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatalf("%s was not created: %v", name, err)
 		}
-		if mode != 0 && st.Mode().Perm() != mode {
+		if st.Mode().Perm() != mode {
 			t.Errorf("%s has mode %v, want %v", name, st.Mode().Perm(), mode)
 		}
 	}

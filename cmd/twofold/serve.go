@@ -29,7 +29,8 @@ Keep that listener private: the metrics say why each login was refused.
 
 On first start it creates the data directory with the SQLite database, a master
 key (keep it safe: without it the token secrets cannot be opened) and a
-self-signed TLS certificate. Set TWOFOLD_DATABASE_URL=postgres://… to use
+self-signed TLS certificate, the directory 0700 and each file 0600; it warns
+at start about any of them that group or others may read. Set TWOFOLD_DATABASE_URL=postgres://… to use
 PostgreSQL, and TWOFOLD_TLS_CERT/TWOFOLD_TLS_KEY for a real certificate.`,
 		Args: cobra.NoArgs,
 		RunE: c.withApp(c.serve),
@@ -45,6 +46,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 			return fmt.Errorf("self-signed certificate: %w", err)
 		}
 	}
+	warnWideModes(a.log, a.cfg)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

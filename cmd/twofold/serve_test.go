@@ -27,14 +27,10 @@ func TestServeKeepsMetricsOffThePublicListener(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := newInstallation(t, storetest.SQLite(t))
-			port := freePort(t)
-			publicURL := fmt.Sprintf("https://localhost:%d", port)
-			in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
-			in.env["TWOFOLD_PUBLIC_URL"] = publicURL
 			in.env["TWOFOLD_METRICS_ADDR"] = tt.metricsAddr
 			in.ok("", "org", "create", "acme")
 			apiKey := strings.TrimSpace(in.ok("", "apikey", "create", "acme", "--name", "portal"))
-			stdout := startServer(t, in, publicURL)
+			publicURL, stdout, _ := serveOnFreePort(t, in)
 			client := trusting(t, filepath.Join(in.env["TWOFOLD_DATA_DIR"], "tls.crt"))
 
 			req, _ := http.NewRequest("POST", publicURL+"/api/v1/validate", strings.NewReader(`{"username": "nobody", "code": "123456"}`))
@@ -68,6 +64,19 @@ func TestServeKeepsMetricsOffThePublicListener(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serveOnFreePort runs serve for the rest of the test on a port of its
+// own, so that links it makes lead to it, and returns its URL, what it
+// prints and what it logs.
+func serveOnFreePort(t *testing.T, in *installation) (publicURL string, stdout, stderr *syncBuffer) {
+	t.Helper()
+	port := freePort(t)
+	publicURL = fmt.Sprintf("https://localhost:%d", port)
+	in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	in.env["TWOFOLD_PUBLIC_URL"] = publicURL
+	stdout, stderr = startServer(t, in, publicURL)
+	return publicURL, stdout, stderr
 }
 
 // fetch sends req and returns the status and body of the answer.
