@@ -152,6 +152,7 @@ func TestOperatorFlow(t *testing.T) {
 		for _, args := range [][]string{
 			{"org", "create", "Not A Slug"},
 			{"org", "create", "acme"},
+			{"org", "create", "evil", "--name", "Evil\r\nCorp"},
 			{"user", "add", "acme/alice"},
 			{"user", "add", "alice"},
 			{"user", "add", "acme/bob", "--email", "not-an-address"},
