@@ -201,14 +201,15 @@ func invitationToDashboard(t *testing.T, parent *installation, mailbox *mailbox,
 }
 
 // startServer runs `twofold serve` for the rest of the test, and stops it
-// at the end (after every parallel subtest).
-func startServer(t *testing.T, in *installation, publicURL string) {
+// at the end (after every parallel subtest). It returns what serve prints
+// and what it logs.
+func startServer(t *testing.T, in *installation, publicURL string) (stdout, stderr *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	stdout, stderr = new(syncBuffer), new(syncBuffer)
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return in.env[k] })
+		done <- run(ctx, []string{"serve"}, strings.NewReader(""), stdout, stderr, func(k string) string { return in.env[k] })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -224,9 +225,10 @@ func startServer(t *testing.T, in *installation, publicURL string) {
 			t.Logf("server log:\n%s", stderr.String())
 		}
 	})
-	if base := waitForServer(t, &stdout, &stderr); base != publicURL {
+	if base := waitForServer(t, stdout, stderr); base != publicURL {
 		t.Fatalf("serve runs at %s, want %s", base, publicURL)
 	}
+	return stdout, stderr
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -54,6 +54,7 @@ func newInstallation(t *testing.T, b storetest.Backend) *installation {
 		"TWOFOLD_DATABASE_URL": dsn,
 		"TWOFOLD_HTTP_ADDR":    "127.0.0.1:0",
 		"TWOFOLD_RADIUS_ADDR":  "127.0.0.1:0",
+		"TWOFOLD_METRICS_ADDR": "127.0.0.1:0",
 		"TWOFOLD_LOG_LEVEL":    "warn",
 	}}
 }
@@ -151,6 +152,7 @@ func TestOperatorFlow(t *testing.T) {
 		for _, args := range [][]string{
 			{"org", "create", "Not A Slug"},
 			{"org", "create", "acme"},
+			{"org", "create", "evil", "--name", "Evil\r\nCorp"},
 			{"user", "add", "acme/alice"},
 			{"user", "add", "alice"},
 			{"user", "add", "acme/bob", "--email", "not-an-address"},
@@ -240,12 +242,12 @@ func TestFirstStartCreatesDataDirectory(t *testing.T) {
 	in.env["TWOFOLD_DATA_DIR"] = dir
 	delete(in.env, "TWOFOLD_DATABASE_URL")
 	in.ok("", "migrate")
-	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0} {
+	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0o600} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatalf("%s was not created: %v", name, err)
 		}
-		if mode != 0 && st.Mode().Perm() != mode {
+		if st.Mode().Perm() != mode {
 			t.Errorf("%s has mode %v, want %v", name, st.Mode().Perm(), mode)
 		}
 	}

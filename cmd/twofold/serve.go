@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -23,11 +24,14 @@ func (c *cli) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the Twofold server",
 		Long: `Run the Twofold server: HTTPS (enrollment pages, user portal, REST API,
-health, readiness, metrics).
+health, readiness), RADIUS, and on a listener of their own Prometheus metrics
+and pprof (TWOFOLD_METRICS_ADDR, 127.0.0.1:9464 unless set; off serves none).
+Keep that listener private: the metrics say why each login was refused.
 
 On first start it creates the data directory with the SQLite database, a master
 key (keep it safe: without it the token secrets cannot be opened) and a
-self-signed TLS certificate. Set TWOFOLD_DATABASE_URL=postgres://… to use
+self-signed TLS certificate, the directory 0700 and each file 0600; it warns
+at start about any of them that group or others may read. Set TWOFOLD_DATABASE_URL=postgres://… to use
 PostgreSQL, and TWOFOLD_TLS_CERT/TWOFOLD_TLS_KEY for a real certificate.`,
 		Args: cobra.NoArgs,
 		RunE: c.withApp(c.serve),
@@ -43,6 +47,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 			return fmt.Errorf("self-signed certificate: %w", err)
 		}
 	}
+	warnWideModes(a.log, a.cfg)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -55,20 +60,47 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
-	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(), Metrics: reg, Log: a.log})
+	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(), Log: a.log})
 
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another Twofold running? choose another port with --http-addr)", a.cfg.HTTPAddr, err)
 	}
-	if err := c.startRadius(cmd.Context(), a, v); err != nil {
+	var metricsLn net.Listener
+	if a.cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", a.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w (is another Twofold running? choose another address with --metrics-addr, or turn metrics off with --metrics-addr=off)", a.cfg.MetricsAddr, err)
+		}
+	}
+	// One context ends every listener, so that when one fails the
+	// others stop too instead of running on without it.
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	if err := c.startRadius(ctx, a, v); err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
-	defer startJanitor(cmd.Context(), a)()
-	c.welcome(a, ln.Addr(), cert, generated && cert != "")
+	defer startJanitor(ctx, a)()
+	c.welcome(a, ln.Addr(), metricsLn, cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
-	return server.Serve(cmd.Context(), ln, h, cert, key, a.log)
+
+	metricsDone := make(chan error, 1)
+	if metricsLn != nil {
+		go func() {
+			err := server.ServeMetrics(ctx, metricsLn, reg, a.log)
+			cancel()
+			metricsDone <- err
+		}()
+	} else {
+		metricsDone <- nil
+	}
+	err = server.Serve(ctx, ln, h, cert, key, a.log)
+	cancel()
+	return errors.Join(err, <-metricsDone)
 }
 
 // startJanitor purges expired sessions and challenges until ctx is done
@@ -88,7 +120,8 @@ func startJanitor(ctx context.Context, a *app) (stop func()) {
 }
 
 // welcome tells the operator where Twofold runs and what to do next.
-func (c *cli) welcome(a *app, addr net.Addr, cert string, selfSigned bool) {
+// metrics is the metrics listener, nil when metrics are off.
+func (c *cli) welcome(a *app, addr net.Addr, metrics net.Listener, cert string, selfSigned bool) {
 	scheme := "https"
 	if cert == "" {
 		scheme = "http"
@@ -107,6 +140,11 @@ func (c *cli) welcome(a *app, addr net.Addr, cert string, selfSigned bool) {
 		if err == nil {
 			fmt.Fprintf(w, "  TLS:        self-signed certificate %s\n              SHA-256 %s\n              (set TWOFOLD_TLS_CERT and TWOFOLD_TLS_KEY for a real one)\n", cert, fp)
 		}
+	}
+	if metrics != nil {
+		fmt.Fprintf(w, "  metrics:    http://%s/metrics and /debug/pprof/ (keep this address private)\n", metrics.Addr())
+	} else {
+		fmt.Fprintf(w, "  metrics:    off (set TWOFOLD_METRICS_ADDR to serve them)\n")
 	}
 	outbox := "mail goes to " + a.cfg.OutboxDir() + " (set TWOFOLD_SMTP_URL to send it)"
 	if a.cfg.SMTPURL != "" {

@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +63,86 @@ func TestServePurgesExpiredSessionsAndStopsTheJanitor(t *testing.T) {
 			t.Fatal("serve did not stop")
 		}
 	})
+}
+
+// TestServeKeepsMetricsOffThePublicListener runs serve and asks both
+// listeners for the metrics after a refusal: the reason (unknown_user) is
+// counted on the metrics listener and nowhere on the public one.
+func TestServeKeepsMetricsOffThePublicListener(t *testing.T) {
+	tests := []struct {
+		name        string
+		metricsAddr string
+		wantMetrics bool
+	}{
+		{"metrics are served on their own listener", "127.0.0.1:0", true},
+		{"off serves no metrics at all", "off", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := newInstallation(t, storetest.SQLite(t))
+			in.env["TWOFOLD_METRICS_ADDR"] = tt.metricsAddr
+			in.ok("", "org", "create", "acme")
+			apiKey := strings.TrimSpace(in.ok("", "apikey", "create", "acme", "--name", "portal"))
+			publicURL, stdout, _ := serveOnFreePort(t, in)
+			client := trusting(t, filepath.Join(in.env["TWOFOLD_DATA_DIR"], "tls.crt"))
+
+			req, _ := http.NewRequest("POST", publicURL+"/api/v1/validate", strings.NewReader(`{"username": "nobody", "code": "123456"}`))
+			req.Header.Set("Authorization", "Bearer "+apiKey)
+			req.Header.Set("Content-Type", "application/json")
+			if status, body := fetch(t, client, req); status != http.StatusOK || !strings.Contains(body, "reject") {
+				t.Fatalf("POST /api/v1/validate for an unknown user = %d %q, want 200 and reject", status, body)
+			}
+
+			for _, path := range []string{"/metrics", "/debug/pprof/"} {
+				req, _ := http.NewRequest("GET", publicURL+path, nil)
+				if status, body := fetch(t, client, req); status != http.StatusNotFound || strings.Contains(body, "unknown_user") {
+					t.Errorf("GET %s on the public listener = %d %.200q, want 404 without the refusal reason", path, status, body)
+				}
+			}
+
+			m := regexp.MustCompile(`metrics: +http://(\S+)/metrics`).FindStringSubmatch(stdout.String())
+			if !tt.wantMetrics {
+				if m != nil || !strings.Contains(stdout.String(), "metrics:    off") {
+					t.Fatalf("with metrics off serve says:\n%s\nwant metrics: off and no address", stdout)
+				}
+				return
+			}
+			if m == nil {
+				t.Fatalf("serve does not say where the metrics are:\n%s", stdout)
+			}
+			req, _ = http.NewRequest("GET", "http://"+m[1]+"/metrics", nil)
+			status, body := fetch(t, http.DefaultClient, req)
+			if want := `twofold_verifications_total{result="unknown_user"} 1`; status != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("GET /metrics on the metrics listener %s = %d, want 200 with %s; got:\n%.2000s", m[1], status, want, body)
+			}
+		})
+	}
+}
+
+// serveOnFreePort runs serve for the rest of the test on a port of its
+// own, so that links it makes lead to it, and returns its URL, what it
+// prints and what it logs.
+func serveOnFreePort(t *testing.T, in *installation) (publicURL string, stdout, stderr *syncBuffer) {
+	t.Helper()
+	port := freePort(t)
+	publicURL = fmt.Sprintf("https://localhost:%d", port)
+	in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	in.env["TWOFOLD_PUBLIC_URL"] = publicURL
+	stdout, stderr = startServer(t, in, publicURL)
+	return publicURL, stdout, stderr
+}
+
+// fetch sends req and returns the status and body of the answer.
+func fetch(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL, err)
+	}
+	return resp.StatusCode, string(b)
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -54,7 +55,11 @@ func (s *Service) CreateOrg(ctx context.Context, slug, name string) (store.Org, 
 	if !slugPattern.MatchString(slug) {
 		return store.Org{}, invalid("organization slug %q must be lower-case letters, digits and hyphens, starting with a letter or digit, at most 63 characters", slug)
 	}
-	if name = strings.TrimSpace(name); name == "" {
+	name, err := label("an organization's name", name)
+	if err != nil {
+		return store.Org{}, err
+	}
+	if name == "" {
 		name = slug
 	}
 	org, err := s.Store.CreateOrg(ctx, store.Org{Slug: slug, Name: name, Policy: []byte(`{}`), CreatedAt: s.Clock.Now()},
@@ -102,6 +107,10 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	if err := checkUsername(username); err != nil {
 		return store.User{}, err
 	}
+	displayName, err := label("a display name", n.DisplayName)
+	if err != nil {
+		return store.User{}, err
+	}
 	if n.Email != "" {
 		addr, err := mail.ParseAddress(n.Email)
 		if err != nil || addr.Name != "" {
@@ -120,19 +129,41 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	}
 	var hash string
 	if n.Password != "" {
-		var err error
 		if hash, err = s.hashPassword(ctx, n.Password); err != nil {
 			return store.User{}, err
 		}
 	}
 	u, err := s.Store.CreateUser(ctx, store.User{
-		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: n.DisplayName, PasswordHash: hash,
+		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: displayName, PasswordHash: hash,
 		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(), Language: n.Language,
 	}, s.event(org.ID, "user.add", org.Slug+"/"+username))
 	if errors.Is(err, store.ErrExists) {
 		return store.User{}, invalid("user %q exists already in organization %q", username, org.Slug)
 	}
 	return u, err
+}
+
+// label trims a name an operator gives to an organization, a user, a
+// token, an API key or a RADIUS client, and refuses one holding a line
+// break or another control character. Such names are printed in the CLI's
+// tables, put in mail subjects and otpauth URIs and written to the audit
+// log, where a line break could forge a line or a header. what names the
+// field in the error.
+func label(what, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !utf8.ValidString(name) {
+		return "", invalid("%s must be text (UTF-8)", what)
+	}
+	if strings.ContainsFunc(name, isControl) {
+		return "", invalid("%s may not contain line breaks, tabs or other control characters: %q", what, name)
+	}
+	return name, nil
+}
+
+// isControl reports the control characters, and the two separators that
+// break a line as a newline does.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
 
 func checkUsername(u string) error {
@@ -247,6 +278,10 @@ func (s *Service) EnrollSelf(ctx context.Context, org store.Org, username, typ, 
 func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name string, self bool) (Enrolled, error) {
 	if typ != "totp" && typ != "hotp" && typ != "email" {
 		return Enrolled{}, invalid("token type must be totp, hotp or email, not %q", typ)
+	}
+	name, err := label("a token's name", name)
+	if err != nil {
+		return Enrolled{}, err
 	}
 	u, err := s.User(ctx, org, username)
 	if err != nil {
@@ -450,7 +485,11 @@ func (s *Service) Serial(ctx context.Context, org store.Org, username, serial, s
 // CreateAPIKey makes a key for applications of org. The key is returned
 // once; only its hash is kept.
 func (s *Service) CreateAPIKey(ctx context.Context, org store.Org, name string) (string, store.APIKey, error) {
-	if name = strings.TrimSpace(name); name == "" || len(name) > 100 {
+	name, err := label("an API key's name", name)
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	if name == "" || len(name) > 100 {
 		return "", store.APIKey{}, invalid("an API key needs a name of 1 to 100 characters (--name), saying which application uses it")
 	}
 	raw, err := secret.Token(s.Rand, 32)

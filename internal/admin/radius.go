@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -46,8 +45,11 @@ type RadiusClientAdded struct {
 
 // AddRadiusClient registers a RADIUS client for org.
 func (s *Service) AddRadiusClient(ctx context.Context, org store.Org, n NewRadiusClient) (RadiusClientAdded, error) {
-	name := strings.TrimSpace(n.Name)
-	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+	name, err := label("a RADIUS client's name", n.Name)
+	if err != nil {
+		return RadiusClientAdded{}, err
+	}
+	if name == "" || utf8.RuneCountInString(name) > 64 {
 		return RadiusClientAdded{}, invalid("a RADIUS client needs a name of 1 to 64 characters (--name), such as \"vpn\"")
 	}
 	prefix, err := ParseClientAddress(n.Address)

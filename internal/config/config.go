@@ -27,8 +27,8 @@ import (
 )
 
 // Config is the server's configuration. A Config returned by Load has been
-// validated and normalised: PublicURL has no trailing slash and LogLevel is
-// lower case.
+// validated and normalised: PublicURL has no trailing slash, LogLevel is
+// lower case and MetricsAddr is empty when metrics are off.
 type Config struct {
 	// DataDir holds the SQLite database, the generated master key, the
 	// self-signed TLS certificate and the mail outbox.
@@ -40,6 +40,10 @@ type Config struct {
 	HTTPAddr string
 	// RadiusAddr is the host:port the RADIUS server listens on.
 	RadiusAddr string
+	// MetricsAddr is the host:port that Prometheus metrics and pprof are
+	// served on, apart from HTTPAddr because the metrics name the reason
+	// of each refusal. Empty means they are not served at all.
+	MetricsAddr string
 	// PublicURL is the absolute http(s) URL that links in emails start
 	// with, without a trailing slash.
 	PublicURL string
@@ -69,6 +73,7 @@ const (
 	keyDatabaseURL   = "database_url"
 	keyHTTPAddr      = "http_addr"
 	keyRadiusAddr    = "radius_addr"
+	keyMetricsAddr   = "metrics_addr"
 	keyPublicURL     = "public_url"
 	keyTLSCert       = "tls_cert"
 	keyTLSKey        = "tls_key"
@@ -110,6 +115,9 @@ func settings() []setting {
 		{keyRadiusAddr, ":1812",
 			"host:port for the RADIUS server",
 			func(f *fileSettings) *yaml.Node { return &f.RadiusAddr }},
+		{keyMetricsAddr, "127.0.0.1:9464",
+			"host:port for Prometheus metrics and pprof, apart from the web server; keep it private (the metrics say why logins were refused), or off to serve none",
+			func(f *fileSettings) *yaml.Node { return &f.MetricsAddr }},
 		{keyPublicURL, "https://localhost:8443",
 			"absolute http(s) URL at which users reach the server, used in links in emails",
 			func(f *fileSettings) *yaml.Node { return &f.PublicURL }},
@@ -145,6 +153,7 @@ type fileSettings struct {
 	DatabaseURL   yaml.Node `yaml:"database_url"`
 	HTTPAddr      yaml.Node `yaml:"http_addr"`
 	RadiusAddr    yaml.Node `yaml:"radius_addr"`
+	MetricsAddr   yaml.Node `yaml:"metrics_addr"`
 	PublicURL     yaml.Node `yaml:"public_url"`
 	TLSCert       yaml.Node `yaml:"tls_cert"`
 	TLSKey        yaml.Node `yaml:"tls_key"`
@@ -311,6 +320,7 @@ func build(vals map[string]value) (Config, error) {
 		DatabaseURL:   vals[keyDatabaseURL].raw,
 		HTTPAddr:      vals[keyHTTPAddr].raw,
 		RadiusAddr:    vals[keyRadiusAddr].raw,
+		MetricsAddr:   vals[keyMetricsAddr].raw,
 		PublicURL:     vals[keyPublicURL].raw,
 		TLSCert:       vals[keyTLSCert].raw,
 		TLSKey:        vals[keyTLSKey].raw,
@@ -331,6 +341,16 @@ func build(vals map[string]value) (Config, error) {
 	}
 	if err := checkAddr(c.RadiusAddr); err != nil {
 		bad(keyRadiusAddr, "%v; want host:port such as \":1812\" or \"127.0.0.1:1812\"", err)
+	}
+	// The environment cannot say "empty", so off is the spelling that
+	// works everywhere; an empty flag or YAML value means the same.
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr(c.MetricsAddr); err != nil {
+			bad(keyMetricsAddr, "%v; want host:port such as \"127.0.0.1:9464\", or off", err)
+		}
 	}
 	if u, err := checkPublicURL(c.PublicURL); err != nil {
 		bad(keyPublicURL, "%v", err)

@@ -13,11 +13,12 @@ import (
 // defaults is the configuration with nothing set.
 func defaults() Config {
 	return Config{
-		DataDir:    "./twofold-data",
-		HTTPAddr:   ":8443",
-		RadiusAddr: ":1812",
-		PublicURL:  "https://localhost:8443",
-		LogLevel:   "info",
+		DataDir:     "./twofold-data",
+		HTTPAddr:    ":8443",
+		RadiusAddr:  ":1812",
+		MetricsAddr: "127.0.0.1:9464",
+		PublicURL:   "https://localhost:8443",
+		LogLevel:    "info",
 	}
 }
 
@@ -154,6 +155,7 @@ data_dir: /var/lib/twofold
 database_url: postgres://twofold:secret@db/twofold
 http_addr: 127.0.0.1:443
 radius_addr: 127.0.0.1:1645
+metrics_addr: 10.0.0.5:9100
 public_url: https://mfa.example.com/
 tls_cert: /etc/twofold/cert.pem
 tls_key: /etc/twofold/key.pem
@@ -168,6 +170,7 @@ log_level: debug
 				DatabaseURL:   "postgres://twofold:secret@db/twofold",
 				HTTPAddr:      "127.0.0.1:443",
 				RadiusAddr:    "127.0.0.1:1645",
+				MetricsAddr:   "10.0.0.5:9100",
 				PublicURL:     "https://mfa.example.com",
 				TLSCert:       "/etc/twofold/cert.pem",
 				TLSKey:        "/etc/twofold/key.pem",
@@ -180,7 +183,7 @@ log_level: debug
 		{
 			name: "Every setting can come from a flag",
 			args: []string{
-				"--data-dir=/d", "--database-url=sqlite:/d/x.db", "--http-addr=:80", "--radius-addr=:1645",
+				"--data-dir=/d", "--database-url=sqlite:/d/x.db", "--http-addr=:80", "--radius-addr=:1645", "--metrics-addr=[::1]:9100",
 				"--public-url=http://localhost:80", "--insecure-http", "--master-key-file=/k",
 				"--smtp-url=smtp://mail:25", "--mail-from=mfa@example.org", "--log-level=warn",
 			},
@@ -189,6 +192,7 @@ log_level: debug
 				DatabaseURL:   "sqlite:/d/x.db",
 				HTTPAddr:      ":80",
 				RadiusAddr:    ":1645",
+				MetricsAddr:   "[::1]:9100",
 				PublicURL:     "http://localhost:80",
 				InsecureHTTP:  true,
 				MasterKeyFile: "/k",
@@ -196,6 +200,32 @@ log_level: debug
 				MailFrom:      "mfa@example.org",
 				LogLevel:      "warn",
 			},
+		},
+		{
+			name: "off in the environment turns metrics off",
+			env:  map[string]string{"TWOFOLD_METRICS_ADDR": "off"},
+			want: with(func(c *Config) { c.MetricsAddr = "" }),
+		},
+		{
+			name: "OFF in the YAML file turns metrics off",
+			yaml: "metrics_addr: OFF\n",
+			want: with(func(c *Config) { c.MetricsAddr = "" }),
+		},
+		{
+			name: "An empty string in the YAML file turns metrics off",
+			yaml: "metrics_addr: \"\"\n",
+			want: with(func(c *Config) { c.MetricsAddr = "" }),
+		},
+		{
+			name: "An empty --metrics-addr turns metrics off, whatever the environment says",
+			env:  map[string]string{"TWOFOLD_METRICS_ADDR": "127.0.0.1:9100"},
+			args: []string{"--metrics-addr="},
+			want: with(func(c *Config) { c.MetricsAddr = "" }),
+		},
+		{
+			name: "An empty environment variable leaves metrics on their default address",
+			env:  map[string]string{"TWOFOLD_METRICS_ADDR": ""},
+			want: defaults(),
 		},
 		{
 			name: "Values are normalised",
@@ -314,6 +344,21 @@ func TestLoadRefusesInvalidSettings(t *testing.T) {
 			name: "A RADIUS address with a service name for a port",
 			env:  map[string]string{"TWOFOLD_RADIUS_ADDR": ":radius"},
 			want: []string{"TWOFOLD_RADIUS_ADDR", "port number"},
+		},
+		{
+			name: "A metrics address without a port",
+			env:  map[string]string{"TWOFOLD_METRICS_ADDR": "localhost"},
+			want: []string{"TWOFOLD_METRICS_ADDR", "host:port", `"127.0.0.1:9464"`, "or off"},
+		},
+		{
+			name: "A metrics address with a service name for a port",
+			args: []string{"--metrics-addr=127.0.0.1:prometheus"},
+			want: []string{"--metrics-addr", "port number"},
+		},
+		{
+			name: "A misspelt off for the metrics address",
+			env:  map[string]string{"TWOFOLD_METRICS_ADDR": "of"},
+			want: []string{"TWOFOLD_METRICS_ADDR", `"of"`, "or off"},
 		},
 		{
 			name: "A relative public URL",
@@ -482,6 +527,7 @@ func TestFlagsShowDocumentedDefaults(t *testing.T) {
 		"database-url":    "",
 		"http-addr":       ":8443",
 		"radius-addr":     ":1812",
+		"metrics-addr":    "127.0.0.1:9464",
 		"public-url":      "https://localhost:8443",
 		"tls-cert":        "",
 		"tls-key":         "",

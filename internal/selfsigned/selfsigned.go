@@ -33,7 +33,7 @@ const backdate = time.Hour
 // Ensure makes sure certFile and keyFile exist; when neither exists it
 // generates an ECDSA P-256 self-signed certificate valid for hosts (DNS names
 // and IP addresses, e.g. "localhost", "127.0.0.1", "::1"), from now-1h to
-// now+825 days, writes the key with mode 0600 and the cert 0644 (PEM), and
+// now+825 days, writes both (PEM) with mode 0600, whatever the umask, and
 // reports created=true. When exactly one exists it returns an error saying
 // which is missing. Existing files are left untouched.
 //
@@ -70,12 +70,14 @@ func Ensure(certFile, keyFile string, hosts []string, now time.Time, rand io.Rea
 	// Both files are written in full under temporary names before either
 	// takes its real name, so that a failure part way leaves at most a
 	// short window in which only one exists.
-	keyTmp, err := writeTemp(keyFile, keyPEM, 0o600)
+	keyTmp, err := writeTemp(keyFile, keyPEM)
 	if err != nil {
 		return false, err
 	}
 	defer os.Remove(keyTmp)
-	certTmp, err := writeTemp(certFile, certPEM, 0o644)
+	// The certificate is no secret, but it lives in the data directory,
+	// where every file is its owner's alone.
+	certTmp, err := writeTemp(certFile, certPEM)
 	if err != nil {
 		return false, err
 	}
@@ -162,9 +164,9 @@ func generate(hosts []string, now time.Time, rand io.Reader) (certPEM, keyPEM []
 	return certPEM, keyPEM, nil
 }
 
-// writeTemp writes data to a new file beside path, with exactly mode perm
+// writeTemp writes data to a new file beside path, with exactly mode 0600
 // regardless of the umask, and returns its name.
-func writeTemp(path string, data []byte, perm os.FileMode) (name string, err error) {
+func writeTemp(path string, data []byte) (name string, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("selfsigned: %w", err)
@@ -181,7 +183,7 @@ func writeTemp(path string, data []byte, perm os.FileMode) (name string, err err
 			os.Remove(f.Name())
 		}
 	}()
-	if err := f.Chmod(perm); err != nil {
+	if err := f.Chmod(0o600); err != nil {
 		return "", fmt.Errorf("selfsigned: %w", err)
 	}
 	if _, err := f.Write(data); err != nil {

@@ -95,7 +95,7 @@ func TestEnsureSetsModes(t *testing.T) {
 		want os.FileMode
 	}{
 		{keyFile, 0o600},
-		{certFile, 0o644},
+		{certFile, 0o600},
 	} {
 		info, err := os.Stat(f.path)
 		if err != nil {

@@ -1,6 +1,8 @@
-// Package server assembles Twofold's HTTP service — liveness and readiness
-// probes, Prometheus metrics, the REST API and the pages — and serves it over TLS
-// until told to stop, then drains in-flight requests.
+// Package server assembles Twofold's HTTP services and serves them until
+// told to stop, then drains in-flight requests: the public one over TLS —
+// liveness and readiness probes, the REST API and the pages — and, on a
+// listener of its own, Prometheus metrics and pprof, which must never be
+// public because the metrics name the reason of each refusal.
 package server
 
 import (
@@ -11,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,14 +27,14 @@ type Pinger interface {
 
 // Parts are what the handler serves.
 type Parts struct {
-	DB      Pinger
-	API     http.Handler // mounted at /api/v1/
-	Pages   http.Handler // the enrollment pages and portal: everything else
-	Metrics prometheus.Gatherer
-	Log     *slog.Logger
+	DB    Pinger
+	API   http.Handler // mounted at /api/v1/
+	Pages http.Handler // the enrollment pages and portal: everything else
+	Log   *slog.Logger
 }
 
-// Handler returns the routes of the HTTP service.
+// Handler returns the routes of the public HTTP service. It has no
+// /metrics: see MetricsHandler.
 func Handler(p Parts) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -50,9 +53,24 @@ func Handler(p Parts) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(p.Log.Handler(), slog.LevelError)}))
 	mux.Handle("/api/v1/", p.API)
 	mux.Handle("/", p.Pages)
+	return mux
+}
+
+// MetricsHandler returns the routes of the private listener: GET /metrics
+// with what reg gathers, and the runtime profiles under /debug/pprof/.
+func MetricsHandler(reg prometheus.Gatherer, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	// pprof.Index serves the named profiles (heap, goroutine, …) too.
+	// /debug/pprof/cmdline is left out on purpose: the command line may
+	// carry a database or SMTP URL with its password.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
@@ -70,6 +88,30 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, certFile, keyFi
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
+	return run(ctx, srv, ln, certFile, keyFile, log)
+}
+
+// ServeMetrics answers requests on ln with MetricsHandler(reg) over plain
+// HTTP, as Prometheus scrapes, until ctx is done. ln should be private:
+// loopback, or a network only the monitoring can reach.
+func ServeMetrics(ctx context.Context, ln net.Listener, reg prometheus.Gatherer, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           MetricsHandler(reg, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// A CPU profile or trace takes 30 s by default, and pprof
+		// refuses one that would outlast the write timeout.
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return run(ctx, srv, ln, "", "", log.With("listener", "metrics"))
+}
+
+// run serves srv on ln (over TLS when certFile is set) until ctx is done,
+// then shuts it down.
+func run(ctx context.Context, srv *http.Server, ln net.Listener, certFile, keyFile string, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() {
 		if certFile == "" {

@@ -15,6 +15,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -113,6 +115,9 @@ func Open(ctx context.Context, driver, dsn string, clk clock.Clock) (*Store, err
 }
 
 func openSQLite(path string) (w, r *sql.DB, err error) {
+	if err := createPrivate(path); err != nil {
+		return nil, nil, err
+	}
 	// busy_timeout still matters: other processes (the CLI beside a
 	// running server) write to the same file.
 	dsn := "file:" + path + "?_txlock=immediate" +
@@ -131,6 +136,33 @@ func openSQLite(path string) (w, r *sql.DB, err error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	return w, r, nil
+}
+
+// createPrivate creates the SQLite database file, if it does not exist yet,
+// readable and writable by its owner alone. SQLite itself would create it
+// 0644 less the umask, and its -wal and -shm files take the database
+// file's mode, so creating it first keeps the password and PIN hashes in
+// all three from other users of the machine. An empty file is an empty
+// database to SQLite.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create sqlite database: %w", err)
+	}
+	// A umask that takes the owner's bits would leave a file the
+	// server cannot write; this one is set exactly.
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("store: create sqlite database %s: %w", path, err)
+	}
+	return nil
 }
 
 func openPostgres(dsn string) (*sql.DB, error) {
