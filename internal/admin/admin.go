@@ -440,6 +440,29 @@ var transitions = map[string]struct {
 	"revoke":  {[]string{store.TokenAssigned, store.TokenActive, store.TokenSuspended, store.TokenLocked}, store.TokenRevoked},
 }
 
+// MaxTokenName is the longest name a token may have, in characters.
+const MaxTokenName = 64
+
+// RenameToken gives one of a user's tokens the name they know it by.
+func (s *Service) RenameToken(ctx context.Context, org store.Org, username, serial, name string) error {
+	name, err := label("a token's name", name)
+	if err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(name) > MaxTokenName {
+		return invalid("a token's name may be at most %d characters", MaxTokenName)
+	}
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return err
+	}
+	err = s.Store.RenameToken(ctx, org.ID, u.ID, t.Serial, name, s.event(org.ID, "token.rename", org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("token %s is %s; it cannot be renamed", t.Serial, t.State)
+	}
+	return err
+}
+
 // ChangeToken suspends, resumes or revokes a token (op names which).
 func (s *Service) ChangeToken(ctx context.Context, org store.Org, username, serial, op string) error {
 	tr, ok := transitions[op]

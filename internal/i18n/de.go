@@ -160,6 +160,7 @@ var de = map[string]string{
 	"login.needs_help_next":         "Ihr bisheriger Authenticator ist nicht mehr eingerichtet, und ein Passwort allein kann keinen neuen hinzufügen. Bitten Sie den Helpdesk Ihrer Organisation, einen für Sie einzurichten.",
 	"error.setup_gone":              "Diese Einrichtung wartet nicht mehr auf Sie.",
 	"error.setup_gone_next":         "Sie wurde durch eine neuere ersetzt oder ist bereits abgeschlossen. Melden Sie sich erneut an, um neu zu beginnen.",
+	"error.token_name":              "Ein Name darf keine Zeilenumbrüche oder andere Steuerzeichen enthalten. Geben Sie ihn in einer Zeile ein.",
 	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
 	"error.confirm_failed":          "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
 	"error.resend_wait":             "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",

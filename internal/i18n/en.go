@@ -160,6 +160,7 @@ var en = map[string]string{
 	"login.needs_help_next":         "The authenticator you had is no longer set up, and a password alone cannot add a new one. Ask your organization's helpdesk to set one up for you.",
 	"error.setup_gone":              "This setup is no longer waiting for you.",
 	"error.setup_gone_next":         "It was replaced by a newer one, or it was finished. Sign in again to start over.",
+	"error.token_name":              "A name may not contain line breaks or other control characters. Type it on one line.",
 	"error.login_failed":            "Sign-in failed. Check what you entered and try again.",
 	"error.confirm_failed":          "We couldn't confirm it's you. Check your password and code and try again.",
 	"error.resend_wait":             "A new code was sent a moment ago. Please wait a little before asking again.",

@@ -160,6 +160,7 @@ var nl = map[string]string{
 	"login.needs_help_next":         "De authenticator die je had is niet meer ingesteld, en met alleen een wachtwoord kun je geen nieuwe toevoegen. Vraag de helpdesk van je organisatie om er een voor je in te stellen.",
 	"error.setup_gone":              "Dit instellen wacht niet meer op je.",
 	"error.setup_gone_next":         "Het is vervangen door een nieuwere poging, of al afgerond. Log opnieuw in om opnieuw te beginnen.",
+	"error.token_name":              "Een naam mag geen regeleinden of andere stuurtekens bevatten. Typ hem op één regel.",
 	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
 	"error.confirm_failed":          "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
 	"error.resend_wait":             "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",

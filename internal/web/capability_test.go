@@ -132,3 +132,22 @@ func TestFirstLoginSetupIsMadeByThePostAndReplacedByTheNext(t *testing.T) {
 		has(t, s.get(first, "/o/acme/login/enroll"), en("error.setup_gone"))
 	})
 }
+
+func TestRenameRefusesControlCharacters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		g := s.active("alice")
+		c := s.login("alice", "correct horse", g)
+		serial := s.lastToken("alice").Serial
+		p := s.post(c, "/o/acme/tokens/rename", url.Values{"serial": {serial}, "name": {"Phone\r\nBcc: all@acme.example"}})
+		has(t, p, en("error.token_name"))
+		if name := s.lastToken("alice").Name; name != "" {
+			t.Fatalf("the token is named %q after a refused rename", name)
+		}
+		p = s.post(c, "/o/acme/tokens/rename", url.Values{"serial": {serial}, "name": {"  Work phone  "}})
+		if p.header.Get("Location") != "/o/acme/?done=renamed" || s.lastToken("alice").Name != "Work phone" {
+			t.Fatalf("rename: %d %s, name %q", p.status, p.header.Get("Location"), s.lastToken("alice").Name)
+		}
+	})
+}

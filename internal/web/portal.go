@@ -339,16 +339,22 @@ func (s *Server) userToken(r *http.Request, v *visit, serial string) (store.Toke
 }
 
 func (s *Server) rename(w http.ResponseWriter, r *http.Request, v *visit) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	if len([]rune(name)) > 64 {
-		name = string([]rune(name)[:64])
-	}
+	// A name too long is cut rather than refused: the field says how long it may be.
+	name := []rune(strings.TrimSpace(r.PostFormValue("name")))
+	name = name[:min(len(name), admin.MaxTokenName)]
 	serial := r.PostFormValue("serial")
-	err := s.Store.RenameToken(r.Context(), v.org.ID, v.user.ID, serial, name, store.Event{
-		OrgID: v.org.ID, At: s.Clock.Now(), Actor: v.user.Username, Action: "token.rename", Target: v.user.Username + " " + serial, Result: "ok", Source: source(r),
-	})
-	if isNotFound(err) {
+	if _, ok, err := s.userToken(r, v, serial); err != nil {
+		s.unavailable(w, r, err)
+		return
+	} else if !ok {
 		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
+		return
+	}
+	err := s.userAdmin(v).RenameToken(r.Context(), v.org, v.user.Username, serial, string(name))
+	if errors.Is(err, admin.ErrInvalid) {
+		p := s.page(w, r, "dashboard.title", &v.org, nil)
+		p.Error = "error.token_name"
+		s.dashboardWith(w, r, v, p)
 		return
 	}
 	if err != nil {
