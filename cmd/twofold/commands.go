@@ -623,11 +623,22 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 // reg, when not nil, receives its metrics.
 func (c *cli) verifier(a *app, mailer *web.Mailer, reg prometheus.Registerer) *auth.Verifier {
 	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
-		Rand: a.admin.Rand, Registerer: reg}
+		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg)}
 	if mailer != nil {
 		cfg.Sender = web.CodeSender{Store: a.store, Mailer: mailer}
 	}
 	return auth.NewVerifier(cfg)
+}
+
+// loginThrottle is the limit on password attempts per client address the
+// configuration asks for. Behind a proxy that is not named as trusted,
+// every request seems to come from the proxy, and one limit for all would
+// lock everyone out at once: then there is none.
+func loginThrottle(cfg config.Config) auth.Throttle {
+	if cfg.LoginRate == 0 || cfg.InsecureHTTP && len(cfg.TrustedProxies) == 0 {
+		return auth.Throttle{PerMinute: -1}
+	}
+	return auth.Throttle{PerMinute: float64(cfg.LoginRate), Burst: cfg.LoginRate}
 }
 
 // mailingVerifier is the core with emailed codes, for commands that may send them.

@@ -60,7 +60,11 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
-	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(), Log: a.log})
+	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
+		Log: a.log, TrustedProxies: a.cfg.TrustedProxies})
+	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
+		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")
+	}
 
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {

@@ -20,10 +20,10 @@ type Throttle struct {
 	MaxClients int
 }
 
-// DefaultThrottle allows a burst of 20 password attempts per address and
+// DefaultThrottle allows a burst of 30 password attempts per address and
 // then one every two seconds: plenty for an office behind one address
 // signing in at nine, far too few to spray guesses.
-var DefaultThrottle = Throttle{PerMinute: 30, Burst: 20, MaxClients: 100_000}
+var DefaultThrottle = Throttle{PerMinute: 30, Burst: 30, MaxClients: 100_000}
 
 // throttle holds a token bucket per client address. Its memory is bounded:
 // past MaxClients it forgets the addresses whose bucket has refilled (which

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,6 +65,13 @@ type Config struct {
 	MailFrom string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// LoginRate is how many password attempts one client address may
+	// make per minute (and at once); 0 means no such limit.
+	LoginRate int
+	// TrustedProxies are the addresses of the proxies in front of Twofold
+	// whose X-Forwarded-For header names the client; empty means every
+	// request's peer is its client.
+	TrustedProxies []netip.Prefix
 }
 
 // The setting keys, which are also the YAML keys. The flag and environment
@@ -82,6 +90,8 @@ const (
 	keySMTPURL       = "smtp_url"
 	keyMailFrom      = "mail_from"
 	keyLogLevel      = "log_level"
+	keyLoginRate     = "login_rate"
+	keyTrustedProxy  = "trusted_proxies"
 )
 
 // configFlag and configEnv name the YAML file. They are not settings
@@ -142,6 +152,12 @@ func settings() []setting {
 		{keyLogLevel, "info",
 			"log level: debug, info, warn or error",
 			func(f *fileSettings) *yaml.Node { return &f.LogLevel }},
+		{keyLoginRate, "30",
+			"password attempts one client address may make per minute at the portal, whatever usernames it tries, or off",
+			func(f *fileSettings) *yaml.Node { return &f.LoginRate }},
+		{keyTrustedProxy, "",
+			"comma-separated addresses or CIDR ranges of the proxies in front of Twofold, whose X-Forwarded-For names the client (default: none; every peer is the client)",
+			func(f *fileSettings) *yaml.Node { return &f.TrustedProxies }},
 	}
 }
 
@@ -149,19 +165,21 @@ func settings() []setting {
 // than strings so that every setting is read the same way from every
 // source, and so that errors can name the key and line.
 type fileSettings struct {
-	DataDir       yaml.Node `yaml:"data_dir"`
-	DatabaseURL   yaml.Node `yaml:"database_url"`
-	HTTPAddr      yaml.Node `yaml:"http_addr"`
-	RadiusAddr    yaml.Node `yaml:"radius_addr"`
-	MetricsAddr   yaml.Node `yaml:"metrics_addr"`
-	PublicURL     yaml.Node `yaml:"public_url"`
-	TLSCert       yaml.Node `yaml:"tls_cert"`
-	TLSKey        yaml.Node `yaml:"tls_key"`
-	InsecureHTTP  yaml.Node `yaml:"insecure_http"`
-	MasterKeyFile yaml.Node `yaml:"master_key_file"`
-	SMTPURL       yaml.Node `yaml:"smtp_url"`
-	MailFrom      yaml.Node `yaml:"mail_from"`
-	LogLevel      yaml.Node `yaml:"log_level"`
+	DataDir        yaml.Node `yaml:"data_dir"`
+	DatabaseURL    yaml.Node `yaml:"database_url"`
+	HTTPAddr       yaml.Node `yaml:"http_addr"`
+	RadiusAddr     yaml.Node `yaml:"radius_addr"`
+	MetricsAddr    yaml.Node `yaml:"metrics_addr"`
+	PublicURL      yaml.Node `yaml:"public_url"`
+	TLSCert        yaml.Node `yaml:"tls_cert"`
+	TLSKey         yaml.Node `yaml:"tls_key"`
+	InsecureHTTP   yaml.Node `yaml:"insecure_http"`
+	MasterKeyFile  yaml.Node `yaml:"master_key_file"`
+	SMTPURL        yaml.Node `yaml:"smtp_url"`
+	MailFrom       yaml.Node `yaml:"mail_from"`
+	LogLevel       yaml.Node `yaml:"log_level"`
+	LoginRate      yaml.Node `yaml:"login_rate"`
+	TrustedProxies yaml.Node `yaml:"trusted_proxies"`
 }
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
@@ -387,6 +405,29 @@ func build(vals map[string]value) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		bad(keyLogLevel, "%q is not a log level; use debug, info, warn or error", vals[keyLogLevel].raw)
+	}
+
+	if raw := vals[keyLoginRate].raw; !strings.EqualFold(raw, "off") {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 100_000 {
+			bad(keyLoginRate, "%q is not a number of attempts per minute from 1 to 100000, or off", raw)
+		}
+		c.LoginRate = n
+	}
+	for _, p := range strings.Split(vals[keyTrustedProxy].raw, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				bad(keyTrustedProxy, "%q is not an address or CIDR range such as 10.0.0.5 or 10.0.0.0/24", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 
 	if len(errs) > 0 {

@@ -2,8 +2,10 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -19,6 +21,7 @@ func defaults() Config {
 		MetricsAddr: "127.0.0.1:9464",
 		PublicURL:   "https://localhost:8443",
 		LogLevel:    "info",
+		LoginRate:   30,
 	}
 }
 
@@ -164,20 +167,24 @@ master_key_file: /etc/twofold/master.key
 smtp_url: smtps://mailer:secret@mail.example.com:465
 mail_from: Acme MFA <mfa@acme.example>
 log_level: debug
+login_rate: 60
+trusted_proxies: 10.0.0.1, 10.0.1.0/24
 `,
 			want: Config{
-				DataDir:       "/var/lib/twofold",
-				DatabaseURL:   "postgres://twofold:secret@db/twofold",
-				HTTPAddr:      "127.0.0.1:443",
-				RadiusAddr:    "127.0.0.1:1645",
-				MetricsAddr:   "10.0.0.5:9100",
-				PublicURL:     "https://mfa.example.com",
-				TLSCert:       "/etc/twofold/cert.pem",
-				TLSKey:        "/etc/twofold/key.pem",
-				MasterKeyFile: "/etc/twofold/master.key",
-				SMTPURL:       "smtps://mailer:secret@mail.example.com:465",
-				MailFrom:      "Acme MFA <mfa@acme.example>",
-				LogLevel:      "debug",
+				DataDir:        "/var/lib/twofold",
+				DatabaseURL:    "postgres://twofold:secret@db/twofold",
+				HTTPAddr:       "127.0.0.1:443",
+				RadiusAddr:     "127.0.0.1:1645",
+				MetricsAddr:    "10.0.0.5:9100",
+				PublicURL:      "https://mfa.example.com",
+				TLSCert:        "/etc/twofold/cert.pem",
+				TLSKey:         "/etc/twofold/key.pem",
+				MasterKeyFile:  "/etc/twofold/master.key",
+				SMTPURL:        "smtps://mailer:secret@mail.example.com:465",
+				MailFrom:       "Acme MFA <mfa@acme.example>",
+				LogLevel:       "debug",
+				LoginRate:      60,
+				TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("10.0.1.0/24")},
 			},
 		},
 		{
@@ -186,19 +193,21 @@ log_level: debug
 				"--data-dir=/d", "--database-url=sqlite:/d/x.db", "--http-addr=:80", "--radius-addr=:1645", "--metrics-addr=[::1]:9100",
 				"--public-url=http://localhost:80", "--insecure-http", "--master-key-file=/k",
 				"--smtp-url=smtp://mail:25", "--mail-from=mfa@example.org", "--log-level=warn",
+				"--login-rate=off", "--trusted-proxies=::1",
 			},
 			want: Config{
-				DataDir:       "/d",
-				DatabaseURL:   "sqlite:/d/x.db",
-				HTTPAddr:      ":80",
-				RadiusAddr:    ":1645",
-				MetricsAddr:   "[::1]:9100",
-				PublicURL:     "http://localhost:80",
-				InsecureHTTP:  true,
-				MasterKeyFile: "/k",
-				SMTPURL:       "smtp://mail:25",
-				MailFrom:      "mfa@example.org",
-				LogLevel:      "warn",
+				DataDir:        "/d",
+				DatabaseURL:    "sqlite:/d/x.db",
+				HTTPAddr:       ":80",
+				RadiusAddr:     ":1645",
+				MetricsAddr:    "[::1]:9100",
+				PublicURL:      "http://localhost:80",
+				InsecureHTTP:   true,
+				MasterKeyFile:  "/k",
+				SMTPURL:        "smtp://mail:25",
+				MailFrom:       "mfa@example.org",
+				LogLevel:       "warn",
+				TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::1/128")},
 			},
 		},
 		{
@@ -251,7 +260,7 @@ log_level: debug
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load:\n got  %+v\n want %+v", got, tt.want)
 			}
 		})
@@ -275,7 +284,7 @@ func TestLoadWithoutFlagsOrEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(nil, nil): %v", err)
 	}
-	if want := defaults(); got != want {
+	if want := defaults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(nil, nil):\n got  %+v\n want %+v", got, want)
 	}
 }
@@ -295,6 +304,21 @@ func TestLoadRefusesInvalidSettings(t *testing.T) {
 			name: "An empty data directory",
 			args: []string{"--data-dir="},
 			want: []string{"--data-dir", "must not be empty"},
+		},
+		{
+			name: "A login rate that is no number",
+			env:  map[string]string{"TWOFOLD_LOGIN_RATE": "fast"},
+			want: []string{"TWOFOLD_LOGIN_RATE", "attempts per minute", "or off"},
+		},
+		{
+			name: "A login rate of zero",
+			args: []string{"--login-rate=0"},
+			want: []string{"--login-rate", "from 1 to 100000"},
+		},
+		{
+			name: "A trusted proxy that is no address",
+			args: []string{"--trusted-proxies=10.0.0.1,proxy.example"},
+			want: []string{"--trusted-proxies", `"proxy.example"`, "CIDR"},
 		},
 		{
 			name:   "A database URL with an unknown scheme",
@@ -536,6 +560,8 @@ func TestFlagsShowDocumentedDefaults(t *testing.T) {
 		"smtp-url":        "",
 		"mail-from":       "",
 		"log-level":       "info",
+		"login-rate":      "30",
+		"trusted-proxies": "",
 	}
 	for name, def := range want {
 		f := fs.Lookup(name)
@@ -663,5 +689,33 @@ func TestMailFromMustBeAnAddress(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "TWOFOLD_MAIL_FROM") {
 		t.Fatalf("Load with a bad mail_from: %v, want an error naming TWOFOLD_MAIL_FROM", err)
+	}
+}
+
+func TestLoginRateAndTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want func(*Config)
+	}{
+		{"off turns the login rate off", []string{"--login-rate=off"}, func(c *Config) { c.LoginRate = 0 }},
+		{"a number sets it", []string{"--login-rate=120"}, func(c *Config) { c.LoginRate = 120 }},
+		{"proxies are addresses and ranges", []string{"--trusted-proxies= 10.0.0.5, 192.0.2.0/24 ,2001:db8::/32"}, func(c *Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+		}},
+		{"a range is masked to its network", []string{"--trusted-proxies=10.1.2.3/8"}, func(c *Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := load(t, nil, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := with(tt.want); !reflect.DeepEqual(got, want) {
+				t.Errorf("Load:\n got  %+v\n want %+v", got, want)
+			}
+		})
 	}
 }

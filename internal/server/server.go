@@ -14,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +33,9 @@ type Parts struct {
 	API   http.Handler // mounted at /api/v1/
 	Pages http.Handler // the enrollment pages and portal: everything else
 	Log   *slog.Logger
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for the audit log and the per-address login throttle.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler returns the routes of the public HTTP service. It has no
@@ -55,7 +60,46 @@ func Handler(p Parts) http.Handler {
 	})
 	mux.Handle("/api/v1/", p.API)
 	mux.Handle("/", p.Pages)
-	return mux
+	if len(p.TrustedProxies) == 0 {
+		return mux
+	}
+	return forwardedFor(p.TrustedProxies, mux)
+}
+
+// forwardedFor makes the RemoteAddr of a request that came through the
+// trusted proxies the client's address as they recorded it: the rightmost
+// X-Forwarded-For entry that is not itself a trusted proxy. Entries left of
+// it were written by the client and prove nothing; a request from any
+// other peer keeps its own address whatever its headers say.
+func forwardedFor(trusted []netip.Prefix, next http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !isTrusted(peer.Addr()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // a hop that is no address: trust nothing beyond it
+			}
+			if !isTrusted(a) {
+				r.RemoteAddr = netip.AddrPortFrom(a.Unmap(), 0).String()
+				break
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // MetricsHandler returns the routes of the private listener: GET /metrics
