@@ -255,6 +255,8 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 				400, "code must be 6 to 8 digits; spaces and hyphens are ignored", nil},
 			{"A code of five digits is refused before any lookup.", f.body("alice", code[:5]), nil,
 				400, "code must be 6 to 8 digits; spaces and hyphens are ignored", nil},
+			{"A code with a letter is refused alike for a user who does not exist.", f.body("nobody", code[:5]+"a"), nil,
+				400, "code must be 6 to 8 digits; spaces and hyphens are ignored", nil},
 			{"A path that does not exist is not found.", good, []func(*http.Request){path("/api/v1/nope")}, 404, "openapi.json", nil},
 			{"The validate path with a slash after it is not found.", good, []func(*http.Request){path("/api/v1/validate/")}, 404, "openapi.json", nil},
 		}
@@ -278,13 +280,13 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 		}
 
 		// Nothing was evaluated: no failure was counted, the code is
-		// unused, and the audit log gained only the two malformed codes.
+		// unused, and the audit log gained only the three malformed codes.
 		if u := f.user("alice"); u.Failures != 0 || !u.LockedUntil.IsZero() {
 			t.Errorf("after bad requests alice has %d failures, locked until %v; want 0, never", u.Failures, u.LockedUntil)
 		}
 		es := f.events(1000)
-		if added := es[:len(es)-before]; len(added) != 2 || added[0].Result != "malformed" || added[1].Result != "malformed" {
-			t.Errorf("audit events of the bad requests: %+v; want two malformed codes", added)
+		if added := es[:len(es)-before]; len(added) != 3 || added[0].Result != "malformed" || added[1].Result != "malformed" || added[2].Result != "malformed" {
+			t.Errorf("audit events of the bad requests: %+v; want three malformed codes", added)
 		}
 		if got := f.validate(f.srv, good); !bytes.Equal(got.body, accept.body) {
 			t.Errorf("the code sent in every bad request: %d %s, want accept", got.status, got.body)

@@ -644,6 +644,11 @@ func TestCombinedLogin(t *testing.T) {
 	has(t, s.get(c, "/o/acme/login"), `name="username"`, `name="code"`, `name="password"`)
 	p := s.post(c, "/o/acme/login", url.Values{"username": {"alice"}, "password": {"correct horse"}, "code": {"000000"}})
 	has(t, p, en("error.login_failed"))
+	// A malformed code reads the same for every username, known or not.
+	for _, u := range []string{"alice", "nobody"} {
+		p := s.post(c, "/o/acme/login", url.Values{"username": {u}, "password": {"correct horse"}, "code": {"abcdefg"}})
+		has(t, p, en("error.code_malformed"))
+	}
 	p = s.post(c, "/o/acme/login", url.Values{"username": {"alice"}, "password": {"correct horse"}, "code": {s.code(g)}})
 	if p.header.Get("Location") != "/o/acme/" {
 		t.Fatalf("combined login: %d %s", p.status, p.header.Get("Location"))
