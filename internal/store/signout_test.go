@@ -264,6 +264,11 @@ func TestResetMFA(t *testing.T) {
 		if err := f.s.SetPIN(ctx, f.org.ID, f.user.ID, "pin hash", false, store.Event{OrgID: f.org.ID, Action: "user.pin"}); err != nil {
 			t.Fatal(err)
 		}
+		// Locked past the hard limit: only a helpdesk action lifts it.
+		hard := store.Lockout{Threshold: 1, LockFor: time.Minute, HardLimit: 1}
+		if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, time.Now(), hard); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
 		n, err := f.s.ResetMFA(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.reset-mfa"})
 		if err != nil || n != 2 {
 			t.Fatalf("ResetMFA() = %d, %v; want 2 tokens revoked", n, err)
@@ -273,6 +278,8 @@ func TestResetMFA(t *testing.T) {
 		}
 		if u, err := f.s.UserByID(ctx, f.org.ID, f.user.ID); err != nil || u.PINHash != "pin hash" {
 			t.Errorf("PIN after reset: %q, %v; want it kept", u.PINHash, err)
+		} else if !u.LockedUntil.IsZero() || u.TotalFailures != 0 {
+			t.Errorf("after reset: locked until %v, %d failures in a row; want the lock lifted", u.LockedUntil, u.TotalFailures)
 		}
 		if n, err := f.s.ResetMFA(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.reset-mfa"}); err != nil || n != 0 {
 			t.Errorf("second ResetMFA() = %d, %v; want 0 tokens revoked", n, err)
