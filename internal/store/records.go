@@ -336,8 +336,7 @@ func (s *Store) SetUserStatus(ctx context.Context, orgID, userID int64, status s
 // ResetMFA takes every second factor from a user, for a fresh start: each
 // token not revoked yet is revoked and its pending enrollment cancelled,
 // the backup codes are deleted, a lockout is lifted and the user is signed
-// out everywhere, all
-// with e in one transaction. The password and the server PIN stay. It
+// out everywhere, all with e in one transaction. The password and the server PIN stay. It
 // reports how many tokens it revoked, and returns ErrNotFound when the
 // user is not in the organization.
 func (s *Store) ResetMFA(ctx context.Context, orgID, userID int64, e Event) (revoked int64, err error) {
