@@ -14,6 +14,8 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"login_form", "two-step"},
 		{"lockout_threshold", "5"},
 		{"lockout_duration", "10m"},
+		{"lockout_hard_limit", "100"},
+		{"first_login_enrollment", "true"},
 		{"otp_algorithm", "SHA1"},
 		{"otp_digits", "6"},
 		{"otp_period", "30s"},
@@ -34,6 +36,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"email_resend_window", "15m"},
 		{"radius_mode", "code"},
 		{"radius_attributes", ""},
+		{"time_zone", "UTC"},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {
