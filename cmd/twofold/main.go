@@ -12,6 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Organizations name their time zone (policy time_zone); the binary
+	// carries the zone database, so it does not depend on the host's.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -8,6 +8,11 @@ var de = map[string]string{
 	"layout.language":     "Sprache",
 	"layout.signed_in_as": "Angemeldet als %s",
 	"layout.footer":       "Twofold · Anmeldung in zwei Schritten",
+	// A page that answers a form with an error: its title, the summary at the
+	// top, and the summary's entry on a page with several forms.
+	"layout.error_title":   "Fehler: %s",
+	"layout.error_summary": "Es ist ein Problem aufgetreten",
+	"layout.error_in_form": "%s: %s",
 
 	// Labels and buttons used on several pages.
 	"common.username":  "Benutzername",

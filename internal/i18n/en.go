@@ -8,6 +8,11 @@ var en = map[string]string{
 	"layout.language":     "Language",
 	"layout.signed_in_as": "Signed in as %s",
 	"layout.footer":       "Twofold · two-step sign-in",
+	// A page that answers a form with an error: its title, the summary at the
+	// top, and the summary's entry on a page with several forms.
+	"layout.error_title":   "Error: %s",
+	"layout.error_summary": "There is a problem",
+	"layout.error_in_form": "%s: %s",
 
 	// Labels and buttons used on several pages.
 	"common.username":  "Username",

@@ -114,12 +114,14 @@ func Keys() []string {
 	return keys
 }
 
-// Date formats t as a date in lang ("24 Nov 2026", "24 nov 2026",
-// "24. Nov. 2026"); the zero time is the catalogue's "never".
-func Date(lang string, t time.Time) string {
+// Date formats t as a date in lang as the calendar in loc shows it ("24
+// Nov 2026", "24 nov 2026", "24. Nov. 2026"); the zero time is the
+// catalogue's "never". A nil loc is UTC.
+func Date(lang string, loc *time.Location, t time.Time) string {
 	if t.IsZero() {
 		return T(lang, "date.never")
 	}
+	t = t.In(zone(loc))
 	months := strings.Fields(T(lang, "date.months"))
 	month := t.Month().String()
 	if len(months) == 12 {
@@ -128,11 +130,21 @@ func Date(lang string, t time.Time) string {
 	return T(lang, "date.format", t.Day(), month, t.Year())
 }
 
-// DateTime formats t as a date and time of day in lang, with the zone of
-// t ("24 Nov 2026, 14:05 UTC"); the zero time is the catalogue's "never".
-func DateTime(lang string, t time.Time) string {
+// DateTime formats t as a date and time of day in lang, as the clocks in
+// loc show it, with the zone's abbreviation ("24 Nov 2026, 14:05 UTC",
+// "25 nov 2026 om 00:30 CET"); the zero time is the catalogue's "never". A
+// nil loc is UTC.
+func DateTime(lang string, loc *time.Location, t time.Time) string {
 	if t.IsZero() {
 		return T(lang, "date.never")
 	}
-	return T(lang, "date.datetime", Date(lang, t), t.Format("15:04 MST"))
+	t = t.In(zone(loc))
+	return T(lang, "date.datetime", Date(lang, loc, t), t.Format("15:04 MST"))
+}
+
+func zone(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }

@@ -77,23 +77,36 @@ func TestT(t *testing.T) {
 }
 
 func TestDate(t *testing.T) {
-	when := time.Date(2026, time.November, 24, 14, 5, 0, 0, time.UTC)
-	for _, c := range []struct{ lang, date, datetime string }{
-		{"en", "24 Nov 2026", "24 Nov 2026, 14:05 UTC"},
-		{"nl", "24 nov 2026", "24 nov 2026 om 14:05 UTC"},
-		{"de", "24. Nov. 2026", "24. Nov. 2026 um 14:05 UTC"},
+	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	afternoon := time.Date(2026, time.November, 24, 14, 5, 0, 0, time.UTC)
+	lateEvening := time.Date(2026, time.November, 24, 23, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name, lang     string
+		loc            *time.Location
+		when           time.Time
+		date, datetime string
+	}{
+		{"English in UTC", "en", time.UTC, afternoon, "24 Nov 2026", "24 Nov 2026, 14:05 UTC"},
+		{"Dutch in UTC", "nl", time.UTC, afternoon, "24 nov 2026", "24 nov 2026 om 14:05 UTC"},
+		{"German in UTC", "de", time.UTC, afternoon, "24. Nov. 2026", "24. Nov. 2026 um 14:05 UTC"},
+		{"no zone is UTC", "en", nil, afternoon, "24 Nov 2026", "24 Nov 2026, 14:05 UTC"},
+		{"Amsterdam's clock is an hour ahead in winter", "nl", amsterdam, afternoon, "24 nov 2026", "24 nov 2026 om 15:05 CET"},
+		{"a late evening in UTC is the next day in Amsterdam", "de", amsterdam, lateEvening, "25. Nov. 2026", "25. Nov. 2026 um 00:30 CET"},
 	} {
-		if got := Date(c.lang, when); got != c.date {
-			t.Errorf("Date %s = %q, want %q", c.lang, got, c.date)
+		if got := Date(c.lang, c.loc, c.when); got != c.date {
+			t.Errorf("%s: Date = %q, want %q", c.name, got, c.date)
 		}
-		if got := DateTime(c.lang, when); got != c.datetime {
-			t.Errorf("DateTime %s = %q, want %q", c.lang, got, c.datetime)
+		if got := DateTime(c.lang, c.loc, c.when); got != c.datetime {
+			t.Errorf("%s: DateTime = %q, want %q", c.name, got, c.datetime)
 		}
-		if got := Date(c.lang, time.Time{}); got != T(c.lang, "date.never") {
-			t.Errorf("zero Date %s = %q", c.lang, got)
+		if got := Date(c.lang, c.loc, time.Time{}); got != T(c.lang, "date.never") {
+			t.Errorf("%s: zero Date = %q", c.name, got)
 		}
 	}
-	if got := Date("de", time.Date(2026, time.March, 1, 0, 0, 0, 0, time.UTC)); got != "1. März 2026" {
+	if got := Date("de", time.UTC, time.Date(2026, time.March, 1, 0, 0, 0, 0, time.UTC)); got != "1. März 2026" {
 		t.Errorf("March in German: %q", got)
 	}
 }

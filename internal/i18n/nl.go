@@ -8,6 +8,11 @@ var nl = map[string]string{
 	"layout.language":     "Taal",
 	"layout.signed_in_as": "Ingelogd als %s",
 	"layout.footer":       "Twofold · inloggen in twee stappen",
+	// A page that answers a form with an error: its title, the summary at the
+	// top, and the summary's entry on a page with several forms.
+	"layout.error_title":   "Fout: %s",
+	"layout.error_summary": "Er is een probleem",
+	"layout.error_in_form": "%s: %s",
 
 	// Labels and buttons used on several pages.
 	"common.username":  "Gebruikersnaam",

@@ -93,6 +93,10 @@ type Policy struct {
 	// RadiusAttributes are sent in every RADIUS Access-Accept, each
 	// written Name=value with a name from RadiusAttributeKinds.
 	RadiusAttributes []string `json:"radius_attributes" help:"attributes of every RADIUS Access-Accept, as Name=value (Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout; comma-separated)"`
+
+	// TimeZone is the IANA name of the zone the pages and mails tell times
+	// in, so that "last used" and "valid until" read as the users' clocks do.
+	TimeZone string `json:"time_zone" help:"the time zone pages and mails tell times in, an IANA name such as Europe/Amsterdam"`
 }
 
 // RADIUS modes.
@@ -194,7 +198,18 @@ func Default() Policy {
 		EmailResendMax:       5,
 		EmailResendWindow:    Duration(15 * time.Minute),
 		RadiusMode:           RadiusCode,
+		TimeZone:             "UTC",
 	}
+}
+
+// Location returns the time zone of TimeZone; a name that does not load,
+// which Validate refuses, is UTC.
+func (p Policy) Location() *time.Location {
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil || p.TimeZone == "" {
+		return time.UTC
+	}
+	return loc
 }
 
 // Validate reports every value outside its allowed range.
@@ -248,6 +263,11 @@ func (p Policy) Validate() error {
 		"enrollment_lifetime must be between 1h and 720h, not %s", p.EnrollmentLifetime)
 	check(p.RadiusMode == RadiusCode || p.RadiusMode == RadiusPasswordCode || p.RadiusMode == RadiusPassword,
 		"radius_mode must be code, password+code or password, not %q", p.RadiusMode)
+	// LoadLocation reads "" and "Local" as the server's own zone, which is no
+	// organization's choice.
+	_, err := time.LoadLocation(p.TimeZone)
+	check(err == nil && p.TimeZone != "" && p.TimeZone != "Local",
+		"time_zone must be an IANA time zone name such as Europe/Amsterdam, not %q", p.TimeZone)
 	for _, a := range p.RadiusAttributes {
 		if _, _, err := RadiusAttribute(a); err != nil {
 			errs = append(errs, err)

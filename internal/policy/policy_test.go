@@ -45,6 +45,10 @@ func TestValidate(t *testing.T) {
 		{"a session timeout that is not a number is refused", func(p *Policy) { p.RadiusAttributes = []string{"Session-Timeout=1h"} }, "Session-Timeout"},
 		{"a control character in a radius attribute is refused", func(p *Policy) { p.RadiusAttributes = []string{"Filter-Id=a\x00b"} }, "radius_attributes"},
 		{"a ten second lock is refused", func(p *Policy) { p.LockoutDuration = Duration(10 * time.Second) }, "lockout_duration"},
+		{"an IANA time zone is allowed", func(p *Policy) { p.TimeZone = "Europe/Amsterdam" }, ""},
+		{"an unknown time zone is refused", func(p *Policy) { p.TimeZone = "Europe/Atlantis" }, "time_zone"},
+		{"no time zone is refused", func(p *Policy) { p.TimeZone = "" }, "time_zone"},
+		{"the server's own zone is refused", func(p *Policy) { p.TimeZone = "Local" }, "time_zone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +62,20 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLocation(t *testing.T) {
+	for _, tt := range []struct{ zone, want string }{
+		{"UTC", "UTC"},
+		{"Europe/Amsterdam", "Europe/Amsterdam"},
+		{"Europe/Atlantis", "UTC"},
+	} {
+		p := Default()
+		p.TimeZone = tt.zone
+		if got := p.Location().String(); got != tt.want {
+			t.Errorf("time_zone %q: Location() = %s, want %s", tt.zone, got, tt.want)
+		}
 	}
 }
 

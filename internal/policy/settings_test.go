@@ -36,6 +36,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"email_resend_window", "15m"},
 		{"radius_mode", "code"},
 		{"radius_attributes", ""},
+		{"time_zone", "UTC"},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {

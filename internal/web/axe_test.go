@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,18 @@ import (
 // (axe files the older criteria under their 2.0 and 2.1 tags).
 const axeTags = `["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]`
 
-// axeViewports are the widths the pages are checked at: a phone and a PC.
-var axeViewports = []struct{ width, height int64 }{{390, 844}, {1280, 900}}
+// axeViewports are the widths the pages are checked at: the narrowest
+// WCAG 1.4.10 (Reflow) asks for, where only the layout is checked, a phone
+// and a PC. name is the screenshot's.
+var axeViewports = []struct {
+	width, height int64
+	axe           bool
+	name          string
+}{{320, 640, false, ""}, {390, 844, true, "phone"}, {1280, 900, true, "desktop"}}
+
+// axeScreenshots are the sample pages photographed for docs/screenshots
+// when TWOFOLD_SCREENSHOTS names a directory: file name → sample file.
+var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "dashboard": "dashboard"}
 
 // axeViolation is one failed axe rule, as the script below returns it.
 type axeViolation struct {
@@ -38,6 +49,11 @@ type axeViolation struct {
 // language in headless Chromium, with the real stylesheet, at a phone's
 // and a PC's width, and runs axe-core's WCAG 2.2 A and AA rules on it with
 // every <details> open: there must be no violations (DESIGN.md section 8).
+// At each width, and at 320 px, the page must not scroll sideways (WCAG
+// 1.4.10), and a page with an error must have put the focus on its error
+// summary. With TWOFOLD_SCREENSHOTS set to a directory, the English login,
+// enrollment and dashboard pages are photographed there at phone and PC
+// width (docs/screenshots).
 // axe-core is not downloaded here: TWOFOLD_AXE_JS names its axe.min.js
 // (.ci/run installs it).
 func TestPagesPassAxe(t *testing.T) {
@@ -50,6 +66,7 @@ func TestPagesPassAxe(t *testing.T) {
 		testenv.Missing(t, fmt.Sprintf("set TWOFOLD_AXE_JS to axe-core's axe.min.js (npm install axe-core): %v", err))
 	}
 	chromium := testenv.Command(t, "chromium", "chromium")
+	shotDir := os.Getenv("TWOFOLD_SCREENSHOTS")
 
 	// The pages, at /<lang>/<sample file>, and the static files, behind the
 	// same security headers (and so the same Content-Security-Policy) as
@@ -130,6 +147,35 @@ func TestPagesPassAxe(t *testing.T) {
 			if err != nil || !styled {
 				t.Fatalf("%s: the stylesheet did not load (%v)", path, err)
 			}
+			// autofocus acts on load, before anything else moves the focus.
+			focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.classList.contains("error-summary")`))
+			if err != nil {
+				t.Fatalf("%s: focus: %v", path, err)
+			}
+			if want := p.page.Error != ""; focused != want {
+				t.Errorf("page %s (%s, %s): focus on the error summary %v, want %v", p.file, p.name, p.lang, focused, want)
+			}
+			// The screenshots show the page as it opens, <details> closed.
+			if shot := axeScreenshots[p.file]; shot != "" && shotDir != "" && p.lang == "en" {
+				for _, vp := range axeViewports {
+					if vp.name == "" {
+						continue
+					}
+					if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height)); err != nil {
+						t.Fatalf("%s: viewport: %v", path, err)
+					}
+					png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+					if err != nil {
+						t.Fatalf("%s at %dpx: screenshot: %v", path, vp.width, err)
+					}
+					if err := os.WriteFile(filepath.Join(shotDir, shot+"-"+vp.name+".png"), png, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(axeViewports[0].width, axeViewports[0].height)); err != nil {
+					t.Fatalf("%s: viewport: %v", path, err)
+				}
+			}
 			if err := chromedp.Do(ctx,
 				chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details").forEach(d => { d.open = true })`),
 				chromedp.Evaluate[chromedp.Void](string(axeJS)),
@@ -141,6 +187,17 @@ func TestPagesPassAxe(t *testing.T) {
 					if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height)); err != nil {
 						t.Fatalf("%s: viewport: %v", path, err)
 					}
+				}
+				scroll, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+				if err != nil {
+					t.Fatalf("%s at %dpx: scrollWidth: %v", path, vp.width, err)
+				}
+				if scroll > vp.width {
+					wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > innerWidth + 0.5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.split(" ").join(".") : "")).slice(0, 5).join(", ")`))
+					t.Errorf("page %s (%s, %s) at %dpx wide scrolls sideways: %dpx wide (WCAG 1.4.10); too wide: %s", p.file, p.name, p.lang, vp.width, scroll, wide)
+				}
+				if !vp.axe {
+					continue
 				}
 				violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](run, chromedp.EvalAwaitPromise))
 				if err != nil {

@@ -49,11 +49,14 @@ func (s *Server) usableEnrollment(w http.ResponseWriter, r *http.Request, code s
 		return en, false
 	}
 	if gone != "" {
-		status := http.StatusGone
+		status, org, view := http.StatusGone, &en.Org, EnrollGoneView{Reason: gone}
 		if gone == "unknown" {
-			status = http.StatusNotFound
+			// No link, no organization to name.
+			status, org = http.StatusNotFound, nil
+		} else {
+			view.LoginURL = loginURL(en.Org)
 		}
-		s.show(w, status, "enroll_gone", s.page(w, r, "enroll_gone.title", nil, EnrollGoneView{Reason: gone}))
+		s.show(w, status, "enroll_gone", s.page(w, r, "enroll_gone.title", org, view))
 		return en, false
 	}
 	return en, true
@@ -115,7 +118,7 @@ func (s *Server) enrollPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "enroll_password.title", &en.Org, EnrollPasswordView{Code: code, Username: en.User.Username})
-		p.Error = "error.password_wrong"
+		p.Error, p.ErrorField = "error.password_wrong", "password"
 		s.show(w, http.StatusOK, "enroll_password", p)
 		return
 	}
@@ -176,15 +179,20 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, 
 		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
 		return
 	}
+	// A phone type chosen stays chosen after a refused code: the form
+	// posts it in its address.
 	platform := r.URL.Query().Get("platform")
-	if platform != "android" && platform != "iphone" && platform != "other" {
+	if platform == "android" || platform == "iphone" || platform == "other" {
+		action += "?" + url.Values{"platform": {platform}}.Encode()
+	} else {
 		platform = guessPlatform(r.UserAgent())
 	}
 	urls := make(map[string]string, 3)
-	for _, p := range []string{"android", "iphone", "other"} {
-		q := r.URL.Query()
-		q.Set("platform", p)
-		urls[p] = r.URL.Path + "?" + q.Encode()
+	if self, ok := pageURL(r); ok {
+		for _, p := range []string{"android", "iphone", "other"} {
+			u := withQuery(self, "platform", p)
+			urls[p] = u.String()
+		}
 	}
 	view := EnrollView{
 		Action: action, Hidden: hidden, Username: u.Username, QR: qr, URI: template.URL(uri), // our own otpauth: URI, which html/template would otherwise refuse
@@ -192,7 +200,9 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, 
 		Platform: platform, PlatformURLs: urls, Hint: hint,
 	}
 	p := s.page(w, r, "enroll.title", &org, view)
-	p.Error = errKey
+	if errKey != "" {
+		p.Error, p.ErrorField = errKey, "code"
+	}
 	s.show(w, status, "enroll", p)
 }
 

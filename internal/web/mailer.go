@@ -16,8 +16,9 @@ type Mailer struct {
 	PublicURL string
 }
 
-// send renders mail name for u and sends it.
-func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) error {
+// send renders mail name for u of org, with times in the organization's
+// time zone, and sends it.
+func (m *Mailer) send(ctx context.Context, org store.Org, u store.User, name string, data any) error {
 	if u.Email == "" {
 		return fmt.Errorf("mail %s: user %s has no email address", name, u.Username)
 	}
@@ -25,7 +26,7 @@ func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) 
 	if lang == "" {
 		lang = "en"
 	}
-	subject, text, html, err := m.Render.Mail(lang, name, data)
+	subject, text, html, err := m.Render.Mail(lang, orgLocation(org), name, data)
 	if err != nil {
 		return err
 	}
@@ -37,13 +38,13 @@ func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) 
 
 // Invite sends the enrollment link of a newly assigned token.
 func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, link string, expires time.Time) error {
-	return m.send(ctx, u, "invite", InviteMail{OrgName: org.Name, Username: u.Username, Link: link, Expires: expires})
+	return m.send(ctx, org, u, "invite", InviteMail{OrgName: org.Name, Username: u.Username, Link: link, Expires: expires})
 }
 
 // Notice tells a user about a change to their account: name is
 // "token_added", "token_removed" or "password_changed".
 func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store.User, tokenName string, when time.Time) error {
-	return m.send(ctx, u, name, NoticeMail{
+	return m.send(ctx, org, u, name, NoticeMail{
 		OrgName: org.Name, Username: u.Username, TokenName: tokenName, When: when,
 		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
 	})
@@ -52,7 +53,7 @@ func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store
 // BackupUsed tells a user a backup code was used to sign in, and how
 // many are left.
 func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, left int, when time.Time) error {
-	return m.send(ctx, u, "backup_used", NoticeMail{
+	return m.send(ctx, org, u, "backup_used", NoticeMail{
 		OrgName: org.Name, Username: u.Username, When: when, Left: left,
 		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
 	})
@@ -60,7 +61,7 @@ func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, le
 
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
-	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
+	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
 }
 
 // CodeSender mails what the verification core must tell users: emailed

@@ -72,11 +72,21 @@ func offered(choices []MethodChoice, m string) bool {
 	return false
 }
 
-// defaultMethod is the method used last when it is still offered, else the
-// first one offered; the app when none is.
-func defaultMethod(choices []MethodChoice, last string) string {
-	if offered(choices, last) {
+// defaultMethod is the method the code step opens with: the one used last
+// when it is still offered, else the first one offered; the app when none
+// is. Backup codes are never it by being used last: they are for when the
+// other ways are lost. Email is it only when a code is on its way (sent),
+// unless no other way is offered, so that the step does not open on a code
+// that was never mailed.
+func defaultMethod(choices []MethodChoice, last string, sent bool) string {
+	usable := func(m string) bool { return offered(choices, m) && (m != policy.MethodEmail || sent) }
+	if last != methodBackup && usable(last) {
 		return last
+	}
+	for _, c := range choices {
+		if usable(c.Code) {
+			return c.Code
+		}
 	}
 	for _, c := range choices {
 		if !c.Disabled {
@@ -107,7 +117,7 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Pa
 	}
 	method := v.data.Method
 	if !offered(choices, method) {
-		method = defaultMethod(choices, v.user.LastMethod)
+		method = defaultMethod(choices, v.user.LastMethod, v.data.TxHash != nil)
 	}
 	base := loginURL(v.org)
 	view := CodeView{
@@ -145,14 +155,16 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "login_code.title", &v.org, nil)
-		p.Error = codeError(out.Reason)
+		p.Error, p.ErrorField = codeError(out.Reason), "code"
 		if v.data.Method == methodBackup && p.Error == "error.code_malformed" {
 			p.Error = "error.backup_malformed"
 		}
 		s.showCode(w, r, v, p)
 		return
 	}
-	if out.Method != "" {
+	// A backup code is not remembered as the way to sign in: the next
+	// sign-in opens with the authenticator again (defaultMethod).
+	if out.Method != "" && out.Method != methodBackup {
 		if err := s.Store.SetLastMethod(r.Context(), v.user.ID, out.Method); err != nil {
 			s.Log.Warn("last method not saved", "user", v.user.Username, "err", err)
 		}
@@ -259,34 +271,35 @@ func pinRules(pol policy.Policy) PINRules {
 }
 
 // pinError checks a new PIN against the policy and says what is wrong
-// with it: a catalogue key and its arguments, or "" when it is allowed.
-func pinError(pol policy.Policy, pin, confirm string) (string, []any) {
+// with it: a catalogue key, the field it is about and its arguments, or ""
+// when it is allowed.
+func pinError(pol policy.Policy, pin, confirm string) (key, field string, args []any) {
 	if pin != confirm {
-		return "error.pin_mismatch", nil
+		return "error.pin_mismatch", "new_pin_confirm", nil
 	}
 	if admin.CheckPIN(pol, pin) == nil {
-		return "", nil
+		return "", "", nil
 	}
 	if len(pin) < pol.PINMinLength || len(pin) > pol.PINMaxLength {
-		return "error.pin_length", []any{pol.PINMinLength, pol.PINMaxLength}
+		return "error.pin_length", "new_pin", []any{pol.PINMinLength, pol.PINMaxLength}
 	}
 	if pol.PINDigitsOnly {
-		return "error.pin_digits", nil
+		return "error.pin_digits", "new_pin", nil
 	}
-	return "error.pin_chars", nil
+	return "error.pin_chars", "new_pin", nil
 }
 
 func (s *Server) setPINPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.showSetPIN(w, r, v, "", nil)
+	s.showSetPIN(w, r, v, "", "", nil)
 }
 
-func (s *Server) showSetPIN(w http.ResponseWriter, r *http.Request, v *visit, errKey string, args []any) {
+func (s *Server) showSetPIN(w http.ResponseWriter, r *http.Request, v *visit, errKey, field string, args []any) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return
 	}
 	p := s.page(w, r, "pin.title", &v.org, PINView{Action: loginURL(v.org) + "/pin", MustChange: v.user.PINHash != "", Rules: pinRules(pol)})
-	p.User, p.Error, p.ErrorArgs = v.user.Username, errKey, args
+	p.User, p.Error, p.ErrorField, p.ErrorArgs = v.user.Username, errKey, field, args
 	s.show(w, http.StatusOK, "pin", p)
 }
 
@@ -298,8 +311,8 @@ func (s *Server) setPIN(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	pin, confirm := r.PostFormValue("new_pin"), r.PostFormValue("new_pin_confirm")
-	if key, args := pinError(pol, pin, confirm); key != "" {
-		s.showSetPIN(w, r, v, key, args)
+	if key, field, args := pinError(pol, pin, confirm); key != "" {
+		s.showSetPIN(w, r, v, key, field, args)
 		return
 	}
 	if _, err := s.userAdmin(v).SetPIN(r.Context(), v.org, v.user.Username, pin, true); err != nil {
@@ -321,9 +334,9 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	showError := func(key string, args []any) {
+	showError := func(key, field string, args []any) {
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
-		p.Error, p.ErrorArgs = key, args
+		p.Error, p.ErrorField, p.ErrorForm, p.ErrorArgs = key, field, "dashboard.pin", args
 		s.dashboardWith(w, r, v, p)
 	}
 	if pol.PINMode != policy.PINServer {
@@ -331,8 +344,8 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	pin, confirm := r.PostFormValue("new_pin"), r.PostFormValue("new_pin_confirm")
-	if key, args := pinError(pol, pin, confirm); key != "" {
-		showError(key, args)
+	if key, field, args := pinError(pol, pin, confirm); key != "" {
+		showError(key, field, args)
 		return
 	}
 	if v.user.PINHash != "" {
@@ -342,7 +355,7 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		if !out.Accepted {
-			showError("error.pin_wrong", nil)
+			showError("error.pin_wrong", "pin", nil)
 			return
 		}
 	}
@@ -368,7 +381,7 @@ func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 		}
 		if !out.Accepted {
 			p := s.page(w, r, "dashboard.title", &v.org, nil)
-			p.Error = "error.password_wrong"
+			p.Error, p.ErrorField, p.ErrorForm = "error.password_wrong", "backup-password", "dashboard.backup"
 			s.dashboardWith(w, r, v, p)
 			return
 		}
@@ -381,7 +394,7 @@ func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 	lang := s.lang(w, r)
 	text := strings.Join(codes, "\n")
 	file := i18n.T(lang, "backup_codes.file_heading", v.user.Username, v.org.Name) + "\n" +
-		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, s.Clock.Now())) + "\n\n" + text + "\n"
+		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, orgLocation(v.org), s.Clock.Now())) + "\n\n" + text + "\n"
 	view := BackupCodesView{
 		Codes: codes, Text: text, FileName: "backup-codes-" + v.org.Slug + ".txt",
 		Download: template.URL("data:text/plain;charset=utf-8," + strings.ReplaceAll(url.PathEscape(file), "+", "%2B")),
@@ -485,7 +498,7 @@ func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "add_email.title", &v.org, nil)
-		p.Error = codeError(out.Reason)
+		p.Error, p.ErrorField = codeError(out.Reason), "code"
 		s.showAddEmail(w, r, v, p)
 		return
 	}

@@ -209,12 +209,18 @@ func TestLoginWithABackupCode(t *testing.T) {
 		if !strings.Contains(subject, "backup code") || !strings.Contains(body, i18n.T("en", "mail.backup_used.left", 9)) {
 			t.Fatalf("notice: %q\n%s", subject, body)
 		}
-		if got := s.user("alice").LastMethod; got != "backup" {
-			t.Errorf("last method %q, want backup", got)
+		// A backup code is not remembered as the way to sign in: the next
+		// sign-in opens with the app again.
+		if got := s.user("alice").LastMethod; got != "app" {
+			t.Errorf("last method %q, want app", got)
+		}
+		c = s.password("alice", "correct horse")
+		if p := s.get(c, "/o/acme/login/code"); !strings.Contains(p.body, "<h1>"+en("login_code.title")+"</h1>") {
+			t.Errorf("after a backup code the next sign-in does not open with the app:\n%s", p.body)
 		}
 
 		// Each code works once.
-		c = s.password("alice", "correct horse")
+		s.post(c, "/o/acme/login/method", url.Values{"method": {"backup"}})
 		p = s.post(c, "/o/acme/login/code", url.Values{"code": {codes[3]}})
 		if p.status != http.StatusOK {
 			t.Fatalf("used backup code again: %d %s", p.status, p.header.Get("Location"))

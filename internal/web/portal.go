@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -14,6 +15,17 @@ import (
 
 func loginURL(org store.Org) string { return "/o/" + org.Slug + "/login" }
 func homeURL(org store.Org) string  { return "/o/" + org.Slug + "/" }
+
+// orgLocation is the time zone of org's policy. A policy that does not
+// parse tells times in UTC: a page or mail that shows a time is no reason
+// to fail.
+func orgLocation(org store.Org) *time.Location {
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		return time.UTC
+	}
+	return pol.Location()
+}
 
 func (s *Server) policy(w http.ResponseWriter, r *http.Request, org store.Org) (policy.Policy, bool) {
 	p, err := policy.Parse(org.Policy)
@@ -33,7 +45,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	s.show(w, http.StatusOK, "login", s.page(w, r, "login.title", &v.org, loginView(v.org, pol, "")))
+	p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, ""))
+	if r.URL.Query().Get("done") == "signed_out" {
+		p.Flash = "flash.signed_out"
+	}
+	s.show(w, http.StatusOK, "login", p)
 }
 
 // loginView is the login form as the organization's policy shapes it.
@@ -51,9 +67,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	username, password, code := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("code")
 	req := portalRequest(r, v.org, username, "")
 	req.Password = password
-	refuse := func(errKey string) {
+	refuse := func(errKey, field string) {
 		p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, username))
-		p.Error = errKey
+		p.Error, p.ErrorField = errKey, field
 		s.show(w, http.StatusOK, "login", p)
 	}
 	var out auth.Outcome
@@ -71,15 +87,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		if combined && errors.Is(out.Reason, auth.ErrMalformed) {
-			refuse("error.code_malformed")
+			refuse("error.code_malformed", "code")
 			return
 		}
 		if errors.Is(out.Reason, auth.ErrThrottled) {
 			// Says nothing of the account: it is about the address alone.
-			refuse("error.throttled")
+			refuse("error.throttled", "")
 			return
 		}
-		refuse("error.login_failed")
+		refuse("error.login_failed", "password")
 		return
 	}
 	if v.user, err = s.Store.UserByName(r.Context(), v.org.ID, auth.CanonicalUsername(username)); err != nil {
@@ -139,13 +155,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
-	v.data.Method = defaultMethod(choices, v.user.LastMethod)
+	v.data.Method = defaultMethod(choices, v.user.LastMethod, true)
 	if v.data.Method == policy.MethodEmail {
 		txid, err := s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
 		v.data.keepTx(txid)
 		if err != nil && !errors.Is(err, auth.ErrTooSoon) && !errors.Is(err, auth.ErrNoEmailToken) {
 			s.Log.Error("email code not sent", "user", v.user.Username, "err", err)
 		}
+		// No code on its way: open with another method, if there is one.
+		v.data.Method = defaultMethod(choices, v.user.LastMethod, v.data.TxHash != nil)
 	}
 	if err := s.setData(r, v); err != nil {
 		s.unavailable(w, r, err)
@@ -353,7 +371,7 @@ func (s *Server) rename(w http.ResponseWriter, r *http.Request, v *visit) {
 	err := s.userAdmin(v).RenameToken(r.Context(), v.org, v.user.Username, serial, string(name))
 	if errors.Is(err, admin.ErrInvalid) {
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
-		p.Error = "error.token_name"
+		p.Error, p.ErrorField, p.ErrorForm = "error.token_name", "name-"+serial, "dashboard.rename"
 		s.dashboardWith(w, r, v, p)
 		return
 	}
@@ -384,6 +402,10 @@ func (s *Server) showRemove(w http.ResponseWriter, r *http.Request, v *visit, se
 	}
 	p := s.page(w, r, "remove.title", &v.org, RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t), PIN: pol.PINMode == policy.PINServer})
 	p.User, p.Error = v.user.Username, errKey
+	if errKey != "" {
+		// Password or code: the core does not say which, nor does the page.
+		p.ErrorField = "password"
+	}
 	s.show(w, http.StatusOK, "remove", p)
 }
 
@@ -423,17 +445,17 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	current, next, confirm := r.PostFormValue("password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
-	showError := func(key string) {
+	showError := func(key, field string) {
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
-		p.Error = key
+		p.Error, p.ErrorField, p.ErrorForm = key, field, "dashboard.password"
 		s.dashboardWith(w, r, v, p)
 	}
 	if next != confirm {
-		showError("error.password_mismatch")
+		showError("error.password_mismatch", "new_password_confirm")
 		return
 	}
 	if len([]rune(next)) < admin.MinPasswordLength {
-		showError("error.password_short")
+		showError("error.password_short", "new_password")
 		return
 	}
 	req := v.request(r, "")
@@ -444,12 +466,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		return
 	}
 	if !out.Accepted {
-		showError("error.password_wrong")
+		showError("error.password_wrong", "password")
 		return
 	}
 	if err := s.userAdmin(v).SetPassword(r.Context(), v.org, v.user.Username, next); err != nil {
 		if errors.Is(err, admin.ErrInvalid) {
-			showError("error.password_weak")
+			showError("error.password_weak", "new_password")
 			return
 		}
 		s.unavailable(w, r, err)
@@ -513,7 +535,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *visit) {
 	} else {
 		s.endSession(w, r, store.Event{})
 	}
-	redirect(w, r, loginURL(v.org))
+	redirect(w, r, loginURL(v.org)+"?done=signed_out")
 }
 
 // Adding an authenticator from the dashboard: a code mailed to the user,
@@ -604,6 +626,9 @@ func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit,
 	base := homeURL(v.org) + "add/"
 	p := s.page(w, r, "add_verify.title", &v.org, AddVerifyView{Action: base + "verify", ResendAction: base + "resend", Email: maskEmail(v.user.Email)})
 	p.User, p.Error = v.user.Username, errKey
+	if errKey != "error.resend_wait" {
+		p.ErrorField = "code"
+	}
 	s.show(w, http.StatusOK, "add_verify", p)
 }
 
@@ -641,7 +666,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
-		p.User, p.Error = v.user.Username, "error.password_wrong"
+		p.User, p.Error, p.ErrorField = v.user.Username, "error.password_wrong", "password"
 		s.show(w, http.StatusOK, "add_password", p)
 		return
 	}

@@ -73,20 +73,20 @@ type renderMailSet struct {
 // what the layout needs besides.
 type renderView struct {
 	Page
-	Name        string // the page's name, a CSS hook on <body>
-	Stylesheet  string
-	InlineError bool // the page shows Error itself, beside its form
+	Name       string // the page's name, a CSS hook on <body>
+	Stylesheet string
 }
+
+// Invalid reports whether the page's error is about the field with this
+// id: {{if $.Invalid "code"}} marks the field and shows the message there.
+func (v renderView) Invalid(id string) bool { return v.Error != "" && v.ErrorField == id }
 
 // renderMailView is what a mail template is given.
 type renderMailView struct {
 	Lang string
+	Loc  *time.Location // the organization's time zone, which times are told in
 	Data any
 }
-
-// renderInlineError lists the pages that show Page.Error next to the field
-// it is about instead of at the top.
-var renderInlineError = map[string]bool{"enroll": true}
 
 // NewRenderer parses the embedded templates.
 func NewRenderer() (*Renderer, error) {
@@ -170,7 +170,10 @@ func (r *Renderer) renderPage(buf *bytes.Buffer, name string, p Page) error {
 	if p.Title == "" {
 		p.Title = name + ".title"
 	}
-	v := renderView{Page: p, Name: name, Stylesheet: StylesheetURL(), InlineError: renderInlineError[name]}
+	if p.Loc == nil {
+		p.Loc = time.UTC
+	}
+	v := renderView{Page: p, Name: name, Stylesheet: StylesheetURL()}
 	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		return fmt.Errorf("render: page %q: %w", name, err)
 	}
@@ -179,13 +182,17 @@ func (r *Renderer) renderPage(buf *bytes.Buffer, name string, p Page) error {
 
 // Mail renders mail name ("invite" with InviteMail; "token_added",
 // "token_removed" and "password_changed" with NoticeMail; "verify_code"
-// with VerifyCodeMail) in lang: subject, plain text and HTML bodies.
-func (r *Renderer) Mail(lang, name string, data any) (subject, text, html string, err error) {
+// with VerifyCodeMail) in lang, with times in loc (nil is UTC): subject,
+// plain text and HTML bodies.
+func (r *Renderer) Mail(lang string, loc *time.Location, name string, data any) (subject, text, html string, err error) {
 	m, ok := r.mails[name]
 	if !ok {
 		return "", "", "", fmt.Errorf("render: no mail %q", name)
 	}
-	v := renderMailView{Lang: i18n.Match(lang, ""), Data: data}
+	if loc == nil {
+		loc = time.UTC
+	}
+	v := renderMailView{Lang: i18n.Match(lang, ""), Loc: loc, Data: data}
 	var buf bytes.Buffer
 	if err := m.text.ExecuteTemplate(&buf, "subject", v); err != nil {
 		return "", "", "", fmt.Errorf("render: mail %q subject: %w", name, err)
@@ -267,19 +274,21 @@ func StaticHandler() http.Handler {
 // renderFuncs are the template functions of pages and mails.
 func renderFuncs() template.FuncMap {
 	return template.FuncMap{
-		// pinFields gives the "pin-fields" template its data.
-		"pinFields": func(lang string, hasPIN bool, rules PINRules) any {
+		// pinFields gives the "pin-fields" template its data: the page,
+		// for its language and error, and the form's.
+		"pinFields": func(page renderView, hasPIN bool, rules PINRules) any {
 			return struct {
-				Lang   string
+				renderView
 				HasPIN bool
 				Rules  PINRules
-			}{lang, hasPIN, rules}
+			}{page, hasPIN, rules}
 		},
 		// t looks up a message: {{t $.Lang "key" args…}}.
 		"t": i18n.T,
 		// targs looks up a message with its arguments in a slice.
 		"targs": func(lang, key string, args []any) string { return i18n.T(lang, key, args...) },
-		// date and datetime format a time in a language; zero is "never".
+		// date and datetime format a time in a language and a time zone;
+		// zero is "never": {{datetime $.Lang $.Loc .When}}.
 		"date":     i18n.Date,
 		"datetime": i18n.DateTime,
 		// keyfor returns prefix+value when the catalogue has it, else

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,7 +135,7 @@ func renderSamples(lang string) []renderSample {
 
 	add("enroll_password", "enroll_password", page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m", Username: "j.devries"}))
 	p := page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m"})
-	p.Error = "error.password_wrong"
+	p.Error, p.ErrorField = "error.password_wrong", "password"
 	add("enroll_password-error", "enroll_password", p)
 	add("enroll", "enroll", page("/enroll?", enroll("android")))
 	add("enroll-iphone", "enroll", page("/enroll?", enroll("iphone")))
@@ -144,7 +145,7 @@ func renderSamples(lang string) []renderSample {
 	v.Hint = "hint.clock"
 	v.Hidden["code"] = "must not be a second code field"
 	p = page("/enroll?", v)
-	p.Error = "error.code_wrong"
+	p.Error, p.ErrorField = "error.code_wrong", "code"
 	add("enroll-error", "enroll", p)
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
@@ -157,7 +158,7 @@ func renderSamples(lang string) []renderSample {
 	}
 	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login"}))
 	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
-	p.Error = "error.login_failed"
+	p.Error, p.ErrorField = "error.login_failed", "password"
 	add("login-combined", "login", p)
 	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
 	methods := func(current string) CodeView {
@@ -175,13 +176,16 @@ func renderSamples(lang string) []renderSample {
 	p.Flash = "flash.code_sent"
 	add("login_code-email", "login_code", p)
 	p = page("/o/acme/login/code?", methods("backup"))
-	p.Error = "error.backup_malformed"
+	p.Error, p.ErrorField = "error.backup_malformed", "code"
 	add("login_code-backup", "login_code", p)
+	p = page("/o/acme/login/code?", methods("email"))
+	p.Error = "error.resend_wait"
+	add("login_code-wait", "login_code", p)
 	pinCode := methods("app")
 	pinCode.PIN = true
 	add("login_code-pin", "login_code", page("/o/acme/login/code?", pinCode))
 	p = page("/o/acme/login/pin?", PINView{Action: "/o/acme/login/pin", MustChange: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}})
-	p.User, p.Error, p.ErrorArgs = "j.devries", "error.pin_length", []any{4, 8}
+	p.User, p.Error, p.ErrorField, p.ErrorArgs = "j.devries", "error.pin_length", "new_pin", []any{4, 8}
 	add("pin", "pin", p)
 	codes := []string{"abcd-efgh-2345-67ab", "k7mn-pq2r-st3v-wx4y", "a2b3-c4d5-e6f7-g2h3", "zz2a-bb3c-cc4d-dd5e", "mn67-pq23-rs45-tu67",
 		"vw2x-yz3a-bc4d-ef5g", "gh6j-kl7m-np2q-rs3t", "uv4w-xy5z-ab6c-de7f", "fg2h-jk3l-mn4p-qr5s", "st6u-vw7x-yz2a-bc3d"}
@@ -201,14 +205,29 @@ func renderSamples(lang string) []renderSample {
 	empty := dashboard
 	empty.Tokens, empty.HasPassword, empty.BackupLeft, empty.PIN = nil, false, 0, nil
 	p = page("/o/acme/?", empty)
-	p.User, p.Error = "j.devries", "error.password_mismatch"
+	p.User = "j.devries"
 	add("dashboard-empty", "dashboard", p)
+	// Each form of the dashboard, failed: the summary names the form.
+	for _, e := range []struct{ file, key, field, form string }{
+		{"dashboard-password-error", "error.password_mismatch", "new_password_confirm", "dashboard.password"},
+		{"dashboard-backup-error", "error.password_wrong", "backup-password", "dashboard.backup"},
+		{"dashboard-pin-error", "error.pin_wrong", "pin", "dashboard.pin"},
+		{"dashboard-rename-error", "error.token_name", "name-TOTP0002C4D5", "dashboard.rename"},
+	} {
+		p = page("/o/acme/?", dashboard)
+		p.User, p.Error, p.ErrorField, p.ErrorForm = "j.devries", e.key, e.field, e.form
+		add(e.file, "dashboard", p)
+	}
 	p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0]})
 	p.User = "j.devries"
 	add("remove", "remove", p)
+	p.Error, p.ErrorField = "error.confirm_failed", "password"
+	add("remove-error", "remove", p)
 	p = page("/o/acme/add/verify?", AddVerifyView{Action: "/o/acme/add/verify", ResendAction: "/o/acme/add/resend", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_verify", "add_verify", p)
+	p.Error, p.ErrorField = "error.code_wrong", "code"
+	add("add_verify-error", "add_verify", p)
 	p = page("/o/acme/add/password?", AddPasswordView{Action: "/o/acme/add/password"})
 	p.User = "j.devries"
 	add("add_password", "add_password", p)
@@ -264,6 +283,7 @@ func TestRenderPages(t *testing.T) {
 				}
 				body := rec.Body.String()
 				renderCheckPage(t, l.Code, body)
+				renderCheckError(t, s, body)
 			})
 		}
 	}
@@ -322,10 +342,14 @@ func renderCheckPage(t *testing.T, lang, body string) {
 		if !strings.Contains(body, `<label for="`+a["id"]+`">`) {
 			t.Errorf("input without a label: %s", tag)
 		}
-		// A backup code has letters: its field asks for text, the others for digits.
+		// A backup code has letters: its field asks for text, and a field
+		// that takes either a code or a backup code for any text; the
+		// others for digits.
 		backup := strings.Contains(a["class"], "code-long")
-		if a["name"] == "code" && !backup && (a["autocomplete"] != "one-time-code" || a["inputmode"] != "numeric") {
-			t.Errorf("code input without one-time-code/numeric: %s", tag)
+		either := strings.Contains(body, `action="/o/acme/login"`) || strings.Contains(body, `action="/o/acme/tokens/remove"`) ||
+			(strings.Contains(body, `action="/o/acme/login/code"`) && !strings.Contains(body, `action="/o/acme/login/resend"`))
+		if a["name"] == "code" && !backup && (a["autocomplete"] != "one-time-code" || (a["inputmode"] == "numeric") == either) {
+			t.Errorf("code input without one-time-code, or inputmode=numeric where a backup code goes too (%v): %s", either, tag)
 		}
 		if a["name"] == "code" && backup && (a["autocomplete"] != "off" || a["inputmode"] != "text") {
 			t.Errorf("backup code input without autocomplete=off and inputmode=text: %s", tag)
@@ -333,6 +357,86 @@ func renderCheckPage(t *testing.T, lang, body string) {
 	}
 	if len(forms) == 0 && renderInputRE.MatchString(body) {
 		t.Error("input outside a form")
+	}
+}
+
+// renderCheckError checks the error pattern: a page answering a form with
+// an error says so in its title, opens with a focused summary that links
+// to the field (and names the form on a page with several), and shows the
+// message at the field, which is marked invalid; a page without an error
+// has none of it.
+func renderCheckError(t *testing.T, s renderSample, body string) {
+	t.Helper()
+	p := s.page
+	title := regexp.MustCompile(`<title>([^<]*)</title>`).FindStringSubmatch(body)
+	summary := regexp.MustCompile(`(?s)<div class="error-summary"([^>]*)>(.*?)</div>`).FindStringSubmatch(body)
+	if p.Error == "" {
+		if summary != nil || strings.Contains(body, `aria-invalid`) || strings.Contains(body, `autofocus`) {
+			t.Errorf("a page without an error has an error summary, an invalid field or autofocus")
+		}
+		if title == nil || strings.HasPrefix(html.UnescapeString(title[1]), i18n.T(p.Lang, "layout.error_title", "")) {
+			t.Errorf("title %q", title)
+		}
+		return
+	}
+	msg := i18n.T(p.Lang, p.Error, p.ErrorArgs...)
+	if p.Title == "" {
+		p.Title = s.name + ".title"
+	}
+	if want := i18n.T(p.Lang, "layout.error_title", i18n.T(p.Lang, p.Title)); title == nil || !strings.HasPrefix(html.UnescapeString(title[1]), want) {
+		t.Errorf("title %q, want it to begin with %q", title, want)
+	}
+	if summary == nil {
+		t.Fatalf("no error summary")
+	}
+	if main := strings.Index(body, `<main`); !regexp.MustCompile(`^<main id="main" tabindex="-1">\s*<div class="messages">\s*<div class="error-summary"`).MatchString(body[main:]) {
+		t.Errorf("the error summary does not open the main content")
+	}
+	if a := renderAttrs(summary[1]); a["role"] != "alert" || a["tabindex"] != "-1" || !strings.Contains(summary[1], " autofocus") {
+		t.Errorf("error summary %s: want role=alert, tabindex=-1 and autofocus", summary[1])
+	}
+	if strings.Count(body, "autofocus") != 1 {
+		t.Errorf("%d autofocus, want 1", strings.Count(body, "autofocus"))
+	}
+	text := html.UnescapeString(summary[2])
+	if !strings.Contains(text, i18n.T(p.Lang, "layout.error_summary")) || !strings.Contains(text, msg) {
+		t.Errorf("summary %q lacks the heading or %q", text, msg)
+	}
+	if p.ErrorForm != "" && !strings.Contains(text, i18n.T(p.Lang, "layout.error_in_form", i18n.T(p.Lang, p.ErrorForm), msg)) {
+		t.Errorf("summary %q does not name the form %q", text, i18n.T(p.Lang, p.ErrorForm))
+	}
+	if p.ErrorField == "" {
+		if strings.Count(html.UnescapeString(body), msg) != 1 {
+			t.Errorf("an error about no field is shown %d times, want once", strings.Count(html.UnescapeString(body), msg))
+		}
+		return
+	}
+	if !strings.Contains(summary[2], `<a href="#`+p.ErrorField+`">`) {
+		t.Errorf("summary does not link to #%s: %s", p.ErrorField, summary[2])
+	}
+	var input map[string]string
+	for _, tag := range renderInputRE.FindAllString(body, -1) {
+		if a := renderAttrs(tag); a["id"] == p.ErrorField {
+			input = a
+		} else if _, ok := a["aria-invalid"]; ok {
+			t.Errorf("field %s is marked invalid, but the error is about %s", a["id"], p.ErrorField)
+		}
+	}
+	if input == nil {
+		t.Fatalf("no field with id %q", p.ErrorField)
+	}
+	errID := p.ErrorField + "-error"
+	if input["aria-invalid"] != "true" || !slices.Contains(strings.Fields(input["aria-describedby"]), errID) {
+		t.Errorf("field %s: aria-invalid %q, aria-describedby %q; want true and %s among them", p.ErrorField, input["aria-invalid"], input["aria-describedby"], errID)
+	}
+	at := regexp.MustCompile(`(?s)<p class="field-error" id="` + regexp.QuoteMeta(errID) + `">(.*?)</p>`).FindStringSubmatch(body)
+	if at == nil || !strings.Contains(html.UnescapeString(at[1]), msg) {
+		t.Errorf("no message %q at the field (id %s)", msg, errID)
+	}
+	// The message sits with its field: after the label, before the input.
+	label, field := strings.Index(body, `<label for="`+p.ErrorField+`">`), strings.Index(body, `id="`+p.ErrorField+`" `)
+	if at != nil && !(label < strings.Index(body, at[0]) && strings.Index(body, at[0]) < field) {
+		t.Errorf("the message is not between the label and the field %s", p.ErrorField)
 	}
 }
 
@@ -391,8 +495,8 @@ func TestRenderEnrollPage(t *testing.T) {
 				if !strings.Contains(text, i18n.T(l.Code, s.page.Error)) || !strings.Contains(text, i18n.T(l.Code, v.Hint)) {
 					t.Errorf("%s/%s: error or hint not shown", l.Code, s.file)
 				}
-				if strings.Count(text, i18n.T(l.Code, s.page.Error)) != 1 {
-					t.Errorf("%s/%s: error shown more than once", l.Code, s.file)
+				if n := strings.Count(text, i18n.T(l.Code, s.page.Error)); n != 2 {
+					t.Errorf("%s/%s: error shown %d times, want twice (summary, field)", l.Code, s.file, n)
 				}
 				if !strings.Contains(body, `aria-invalid="true"`) {
 					t.Errorf("%s/%s: code field not marked invalid", l.Code, s.file)
@@ -497,9 +601,14 @@ func renderMailSamples() map[string]any {
 func TestRenderMails(t *testing.T) {
 	r := newTestRenderer(t)
 	linkRE := regexp.MustCompile(`https?://[^\s"<>]+`)
+	// The organization's zone: the samples' 09:30 UTC is 10:30 there.
+	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range i18n.Languages {
 		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, name, data)
+			subject, text, html, err := r.Mail(l.Code, amsterdam, name, data)
 			if err != nil {
 				t.Fatalf("%s %s: %v", l.Code, name, err)
 			}
@@ -537,11 +646,14 @@ func TestRenderMails(t *testing.T) {
 				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
 					t.Errorf("%s %s: link missing", l.Code, name)
 				}
-				if !strings.Contains(text, i18n.DateTime(l.Code, d.Expires)) {
-					t.Errorf("%s %s: expiry missing", l.Code, name)
+				if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, d.Expires)) || !strings.Contains(text, "10:30 CET") {
+					t.Errorf("%s %s: expiry in the organization's zone (10:30 CET) missing:\n%s", l.Code, name, text)
 				}
 			case NoticeMail:
 				allowed[d.PortalURL] = true
+				if !strings.Contains(text, "10:30 CET") || !strings.Contains(html, "10:30 CET") {
+					t.Errorf("%s %s: the time in the organization's zone (10:30 CET) is missing:\n%s", l.Code, name, text)
+				}
 				if name != "password_changed" && !strings.Contains(text, d.TokenName) {
 					t.Errorf("%s %s: token name missing", l.Code, name)
 				}
@@ -563,16 +675,16 @@ func TestRenderMails(t *testing.T) {
 		}
 	}
 	// A notice without a portal address has no link at all.
-	_, text, html, err := r.Mail("nl", "token_removed", NoticeMail{OrgName: "Acme", Username: "anna", When: time.Now()})
+	_, text, html, err := r.Mail("nl", nil, "token_removed", NoticeMail{OrgName: "Acme", Username: "anna", When: time.Now()})
 	if err != nil || strings.Contains(text, "http") || strings.Contains(html, "href") {
 		t.Errorf("no portal: err %v\n%s\n%s", err, text, html)
 	}
 	// Subject stays on one line.
-	subject, _, _, err := r.Mail("en", "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
+	subject, _, _, err := r.Mail("en", nil, "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
 	if err != nil || strings.ContainsAny(subject, "\r\n") {
 		t.Errorf("subject %q, %v", subject, err)
 	}
-	if _, _, _, err := r.Mail("en", "no_such_mail", nil); err == nil {
+	if _, _, _, err := r.Mail("en", nil, "no_such_mail", nil); err == nil {
 		t.Error("no error for an unknown mail")
 	}
 }
@@ -652,7 +764,7 @@ func TestWriteSamplePages(t *testing.T) {
 			}
 		}
 		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, name, data)
+			subject, text, html, err := r.Mail(l.Code, nil, name, data)
 			if err != nil {
 				t.Fatal(err)
 			}

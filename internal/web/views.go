@@ -19,9 +19,21 @@ type Page struct {
 	CSRF      string     // value for every form's hidden csrf_token field
 	Flash     string     // catalogue key of a one-time notice ("password changed"), or empty
 	FlashArgs []any      // the notice's arguments (%d backup codes left)
-	Error     string     // catalogue key of an error to show above the form, or empty
-	ErrorArgs []any      // the error's arguments (the PIN lengths)
-	Data      any        // the page's own view model, below
+	// Error is the catalogue key of what went wrong with a form post, or
+	// empty; ErrorArgs are its arguments (the PIN lengths). The page shows
+	// it in a summary at the top of the main content, which takes the
+	// focus, and "Error: " leads the title.
+	Error     string
+	ErrorArgs []any
+	// ErrorField is the id of the field the error is about: the summary
+	// links to it, and the field shows the message beside it and is marked
+	// invalid. Empty for an error about no one field (wait before a resend).
+	ErrorField string
+	// ErrorForm, on a page with several forms (the dashboard), is the
+	// catalogue key of the failed form's heading, which the summary names.
+	ErrorForm string
+	Loc       *time.Location // the organization's time zone, which times are told in; nil is UTC
+	Data      any            // the page's own view model, below
 }
 
 // LangLink is one entry of the language switcher.
@@ -77,7 +89,8 @@ type EnrollDoneView struct {
 // EnrollGoneView explains why an enrollment link does not work (page
 // "enroll_gone"). Reason is "expired", "used", "cancelled" or "unknown".
 type EnrollGoneView struct {
-	Reason string
+	Reason   string
+	LoginURL string // the organization's portal login, when the link names one
 }
 
 // LoginView is the portal login (page "login"). The form posts to Action

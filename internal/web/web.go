@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
@@ -150,6 +151,58 @@ func (s *Server) Handler() http.Handler {
 	return s.secure(mux)
 }
 
+// postPages names, for each form post whose page is not at the post's own
+// path, the page its form is on: the path ({org} is the organization's
+// slug) and the query parameters it takes from the form's fields. A post
+// answered with a page (a refusal) links to that page — in another
+// language, with another phone type — never to the post's address, where
+// no page is.
+var postPages = map[string]struct {
+	path  string
+	query map[string]string // query parameter → the form field with its value
+}{
+	"POST /enroll":                   {"/enroll", map[string]string{"code": "code"}},
+	"POST /enroll/verify":            {"/enroll", map[string]string{"code": "enrollment"}},
+	"POST /o/{org}/login/method":     {"/o/{org}/login/code", nil},
+	"POST /o/{org}/login/resend":     {"/o/{org}/login/code", nil},
+	"POST /o/{org}/logout":           {"/o/{org}/login", nil},
+	"POST /o/{org}/tokens/rename":    {"/o/{org}/", nil},
+	"POST /o/{org}/tokens/remove":    {"/o/{org}/tokens/remove", map[string]string{"serial": "serial"}},
+	"POST /o/{org}/password":         {"/o/{org}/", nil},
+	"POST /o/{org}/pin":              {"/o/{org}/", nil},
+	"POST /o/{org}/backup":           {"/o/{org}/", nil},
+	"POST /o/{org}/backup/done":      {"/o/{org}/", nil},
+	"POST /o/{org}/add":              {"/o/{org}/add/verify", nil},
+	"POST /o/{org}/add/resend":       {"/o/{org}/add/verify", nil},
+	"POST /o/{org}/add/email/resend": {"/o/{org}/add/email", nil},
+}
+
+// pageURL is the address of the page a request is answered with: the
+// request's own, or for a form post the page its form is on (postPages,
+// else the post's own path). Choices in the post's own query (the phone
+// type) stay. ok is false for a post no route took, such as one refused for
+// its CSRF token.
+func pageURL(r *http.Request) (u url.URL, ok bool) {
+	if r.Method != http.MethodPost {
+		return url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}, true
+	}
+	path, ok := strings.CutPrefix(r.Pattern, "POST ")
+	if !ok {
+		return url.URL{}, false
+	}
+	q := r.URL.Query()
+	if to, ok := postPages[r.Pattern]; ok {
+		path = to.path
+		for param, field := range to.query {
+			if v := r.PostFormValue(field); v != "" {
+				q.Set(param, v)
+			}
+		}
+	}
+	path = strings.ReplaceAll(path, "{org}", url.PathEscape(r.PathValue("org")))
+	return url.URL{Path: path, RawQuery: q.Encode()}, true
+}
+
 // secure adds the security headers every page gets, refuses cross-site
 // form posts, and checks the CSRF token of every POST.
 func (s *Server) secure(next http.Handler) http.Handler {
@@ -226,20 +279,30 @@ func (s *Server) lang(w http.ResponseWriter, r *http.Request) string {
 	return i18n.Match(explicit, r.Header.Get("Accept-Language"))
 }
 
-// page fills what every page has.
+// page fills what every page has. The language switcher links to the
+// page itself (pageURL), and is left out where there is no page to link to.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title string, org *store.Org, data any) Page {
 	lang := s.lang(w, r)
-	p := Page{Lang: lang, Title: title, CSRF: s.csrfToken(w, r), Data: data}
-	for _, l := range i18n.Languages {
-		q := r.URL.Query()
-		q.Set("lang", l.Code)
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
-		p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: u.String(), Current: l.Code == lang})
+	p := Page{Lang: lang, Title: title, CSRF: s.csrfToken(w, r), Data: data, Loc: time.UTC}
+	if self, ok := pageURL(r); ok {
+		for _, l := range i18n.Languages {
+			u := withQuery(self, "lang", l.Code)
+			p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: u.String(), Current: l.Code == lang})
+		}
 	}
 	if org != nil {
 		p.Org = &OrgView{Slug: org.Slug, Name: org.Name}
+		p.Loc = orgLocation(*org)
 	}
 	return p
+}
+
+// withQuery returns u with the query parameter name set to value.
+func withQuery(u url.URL, name, value string) url.URL {
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u
 }
 
 // show renders a page.
@@ -249,14 +312,36 @@ func (s *Server) show(w http.ResponseWriter, status int, name string, p Page) {
 	}
 }
 
-// fail shows the friendly error page. err, when not nil, is logged: it
+// fail shows the friendly error page: under an organization's portal with
+// its name and a way back to the portal. err, when not nil, is logged: it
 // is a failure of Twofold, not of the person.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, status int, message, next string) {
 	if err != nil {
 		s.Log.Error("page failed", "path", r.URL.Path, "err", err)
 	}
-	p := s.page(w, r, "error.title", nil, ErrorView{Status: status, Message: message, Next: next})
-	s.show(w, status, "error", p)
+	view := ErrorView{Status: status, Message: message, Next: next}
+	org := s.pathOrg(r)
+	if org != nil {
+		view.BackURL = homeURL(*org)
+	}
+	s.show(w, status, "error", s.page(w, r, "error.title", org, view))
+}
+
+// pathOrg is the organization whose portal a request's path is under
+// (/o/{org}/…), or nil when there is none — or none to be found, which is
+// no reason to fail the error page. The path is read directly, as a CSRF
+// refusal comes before routing.
+func (s *Server) pathOrg(r *http.Request) *store.Org {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/o/")
+	slug, _, _ := strings.Cut(rest, "/")
+	if !ok || slug == "" {
+		return nil
+	}
+	org, err := s.Store.OrgBySlug(r.Context(), slug)
+	if err != nil {
+		return nil
+	}
+	return &org
 }
 
 // unavailable is the answer when the database or mail cannot be reached.
