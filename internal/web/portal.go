@@ -33,12 +33,20 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	s.show(w, http.StatusOK, "login", s.page(w, r, "login.title", &v.org, loginView(v.org, pol, "")))
+	p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, ""))
+	if r.URL.Query().Get("done") == "password_reset" {
+		p.Flash = "flash.password_reset"
+	}
+	s.show(w, http.StatusOK, "login", p)
 }
 
 // loginView is the login form as the organization's policy shapes it.
 func loginView(org store.Org, pol policy.Policy, username string) LoginView {
-	return LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
+	v := LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
+	if pol.PasswordReset {
+		v.Forgot = forgotURL(org)
+	}
+	return v
 }
 
 // login checks the first step: the password, or with the combined form
