@@ -104,6 +104,9 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	}
 	err = server.Serve(ctx, ln, h, cert, key, a.log)
 	cancel()
+	// Links promised to people asking for a password reset go out
+	// before the store closes.
+	pages.Wait()
 	return errors.Join(err, <-metricsDone)
 }
 

@@ -199,6 +199,18 @@ func (s *Service) SetPassword(ctx context.Context, org store.Org, username, pass
 	return s.Store.SetPassword(ctx, org.ID, u.ID, hash, s.event(org.ID, "user.passwd", org.Slug+"/"+u.Username))
 }
 
+// ResetPassword replaces the password of the user a password reset link
+// belongs to, under the same rules as SetPassword, and uses the link up
+// (link is the hash of its secret). It returns store.ErrNotConsumed when
+// the link was used, expired or voided meanwhile.
+func (s *Service) ResetPassword(ctx context.Context, org store.Org, u store.User, password string, link []byte) error {
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.Store.ResetPassword(ctx, org.ID, u.ID, link, hash, s.Clock.Now(), s.event(org.ID, "user.passwd", org.Slug+"/"+u.Username))
+}
+
 // DisableUser stops a user from signing in anywhere and ends their
 // sessions; their tokens and password are kept for EnableUser.
 func (s *Service) DisableUser(ctx context.Context, org store.Org, username string) error {

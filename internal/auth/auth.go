@@ -73,6 +73,8 @@ var reasonName = map[error]string{
 type Store interface {
 	Subject(ctx context.Context, orgID int64, username string) (store.Subject, error)
 	OrgByID(ctx context.Context, id int64) (store.Org, error)
+	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
+	UsersByEmail(ctx context.Context, orgID int64, email string, max int) ([]store.User, error)
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (int, bool, error)
 	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error

@@ -164,9 +164,9 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 		return fmt.Errorf("auth: %w", err)
 	}
 	// Only the user the challenge belongs to may have it sent again, and
-	// only while it can still be answered.
+	// only while it can still be answered; a reset link has no code.
 	username := CanonicalUsername(r.Username)
-	if !ValidUsername(username) || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt) {
+	if !ValidUsername(username) || c.Kind == store.ChallengeReset || c.Status != store.ChallengePending || !now.Before(c.ExpiresAt) {
 		return ErrNoChallenge
 	}
 	sub, err := v.store.Subject(ctx, r.OrgID, username)

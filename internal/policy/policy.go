@@ -41,6 +41,10 @@ type Policy struct {
 	// than the password: the invitation link, a backup code, a code mailed to
 	// them, or the helpdesk.
 	FirstLoginEnrollment bool `json:"first_login_enrollment" help:"a user who never had an authenticator adds one at first sign-in with the password alone (true or false)"`
+	// PasswordReset lets users who forgot their password set a new one
+	// from the sign-in page: a single-use link mailed to their address,
+	// and their second factor when they have one.
+	PasswordReset bool `json:"password_reset" help:"users who forgot their password set a new one with a mailed link and their second factor (true or false)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
 	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
@@ -179,6 +183,7 @@ func Default() Policy {
 		LockoutDuration:      Duration(10 * time.Minute),
 		LockoutHardLimit:     100,
 		FirstLoginEnrollment: true,
+		PasswordReset:        true,
 		OTPAlgorithm:         "SHA1",
 		OTPDigits:            6,
 		OTPPeriod:            Duration(30 * time.Second),

@@ -16,6 +16,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"lockout_duration", "10m"},
 		{"lockout_hard_limit", "100"},
 		{"first_login_enrollment", "true"},
+		{"password_reset", "true"},
 		{"otp_algorithm", "SHA1"},
 		{"otp_digits", "6"},
 		{"otp_period", "30s"},

@@ -76,6 +76,10 @@ const (
 const (
 	ChallengeEmail  = "email"  // a login code, for the email token TokenID
 	ChallengeVerify = "verify" // confirms it is the user adding an authenticator; no token
+	// ChallengeReset is a mailed password reset link, named by the hash of
+	// its secret: no token, no code. It takes from the user's send
+	// allowance like a code.
+	ChallengeReset = "reset"
 )
 
 // Challenge is a pending second-factor step bound to one login attempt.

@@ -282,19 +282,69 @@ func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (U
 	return u, one("user "+username, err)
 }
 
+// UsersByEmail finds the users of an organization with an address,
+// compared without regard to case, at most max of them: several accounts
+// may share one address.
+func (s *Store) UsersByEmail(ctx context.Context, orgID int64, email string, max int) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+userColumns+` FROM users
+		WHERE org_id = ? AND email <> '' AND LOWER(email) = LOWER(?) ORDER BY id LIMIT ?`), orgID, email, max)
+	if err != nil {
+		return nil, fmt.Errorf("store: users by email: %w", err)
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: users by email: %w", err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: users by email: %w", err)
+	}
+	return us, nil
+}
+
 // SetPassword replaces a user's password hash, signs the user out
 // everywhere (see signOut) and records e.
 func (s *Store) SetPassword(ctx context.Context, orgID, userID int64, hash string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.setPassword(ctx, tx, orgID, userID, hash, e) })
+}
+
+// ResetPassword uses up the user's pending, unexpired password reset link
+// whose hash is link and replaces the password with hash, in one
+// transaction: the conditional UPDATE's affected rows decide, so of
+// concurrent redemptions of one link exactly one sets a password; the
+// others get ErrNotConsumed and change nothing. Like SetPassword it signs
+// the user out everywhere, which also voids the user's other links. The
+// failure count is left alone: a reset unlocks nobody.
+func (s *Store) ResetPassword(ctx context.Context, orgID, userID int64, link []byte, hash string, at time.Time, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.exec(ctx, tx, "set password",
-			`UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ?`, hash, userID, orgID); err != nil {
-			return err
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'accepted'
+			WHERE org_id = ? AND user_id = ? AND txid_hash = ? AND kind = ? AND status = 'pending' AND expires_at > ?`),
+			orgID, userID, link, ChallengeReset, ms(at))
+		if err != nil {
+			return fmt.Errorf("store: redeem reset link: %w", err)
 		}
-		if err := s.signOut(ctx, tx, userID); err != nil {
-			return err
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: redeem reset link: %w", err)
+		} else if n == 0 {
+			return ErrNotConsumed
 		}
-		return s.addEvent(ctx, tx, e)
+		return s.setPassword(ctx, tx, orgID, userID, hash, e)
 	})
+}
+
+func (s *Store) setPassword(ctx context.Context, tx *sql.Tx, orgID, userID int64, hash string, e Event) error {
+	if err := s.exec(ctx, tx, "set password",
+		`UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ?`, hash, userID, orgID); err != nil {
+		return err
+	}
+	if err := s.signOut(ctx, tx, userID); err != nil {
+		return err
+	}
+	return s.addEvent(ctx, tx, e)
 }
 
 // signOut ends every session of a user and expires their pending

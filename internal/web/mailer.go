@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/mail"
@@ -39,6 +40,12 @@ func (m *Mailer) send(ctx context.Context, org store.Org, u store.User, name str
 // Invite sends the enrollment link of a newly assigned token.
 func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, link string, expires time.Time) error {
 	return m.send(ctx, org, u, "invite", InviteMail{OrgName: org.Name, Username: u.Username, Link: link, Expires: expires})
+}
+
+// ResetLink sends a password reset link, valid for valid.
+func (m *Mailer) ResetLink(ctx context.Context, org store.Org, u store.User, token string, valid time.Duration) error {
+	link := m.PublicURL + "/o/" + org.Slug + "/login/reset?token=" + url.QueryEscape(token)
+	return m.send(ctx, org, u, "reset_link", ResetMail{OrgName: org.Name, Username: u.Username, Link: link, Minutes: int(valid / time.Minute)})
 }
 
 // Notice tells a user about a change to their account: name is

@@ -46,15 +46,19 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	p := s.page(w, r, "login.title", &v.org, loginView(v.org, pol, ""))
-	if r.URL.Query().Get("done") == "signed_out" {
-		p.Flash = "flash.signed_out"
-	}
+	// The notices the login page shows after a redirect; anything else in
+	// ?done= shows nothing, so a link cannot put words on the page.
+	p.Flash = map[string]string{"signed_out": "flash.signed_out", "password_reset": "flash.password_reset"}[r.URL.Query().Get("done")]
 	s.show(w, http.StatusOK, "login", p)
 }
 
 // loginView is the login form as the organization's policy shapes it.
 func loginView(org store.Org, pol policy.Policy, username string) LoginView {
-	return LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
+	v := LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
+	if pol.PasswordReset {
+		v.Forgot = forgotURL(org)
+	}
+	return v
 }
 
 // login checks the first step: the password, or with the combined form

@@ -48,6 +48,14 @@ type NoticeMail struct {
 	Left      int
 }
 
+// ResetMail is the data of the "reset_link" mail.
+type ResetMail struct {
+	OrgName  string
+	Username string
+	Link     string // the reset link, under TWOFOLD_PUBLIC_URL
+	Minutes  int
+}
+
 // VerifyCodeMail is the data of the "verify_code" mail.
 type VerifyCodeMail struct {
 	OrgName string

@@ -156,7 +156,13 @@ func renderSamples(lang string) []renderSample {
 		p.Org = nil
 		add("enroll_gone-"+reason, "enroll_gone", p)
 	}
-	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login"}))
+	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login", Forgot: "/o/acme/login/forgot"}))
+	add("forgot", "forgot", page("/o/acme/login/forgot?", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login"}))
+	add("forgot-sent", "forgot", page("/o/acme/login/forgot?sent=1&", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login", Sent: true, Minutes: 30}))
+	add("reset", "reset", page("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "app", Backup: true, MinLength: 8}))
+	p = page("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "backup", Backup: true, MinLength: 8})
+	p.Error = "error.code_wrong"
+	add("reset-backup", "reset", p)
 	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
 	p.Error, p.ErrorField = "error.login_failed", "password"
 	add("login-combined", "login", p)
@@ -288,7 +294,7 @@ func TestRenderPages(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error",
-		"pin", "backup_codes", "add_choose", "add_email"} {
+		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset"} {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}
@@ -595,6 +601,7 @@ func renderMailSamples() map[string]any {
 		"password_changed": notice,
 		"backup_used":      NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Left: 3, PortalURL: "https://mfa.acme.example/o/acme/"},
 		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
+		"reset_link":       ResetMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/o/acme/login/reset?token=Xk3p9-QrT2m", Minutes: 30},
 	}
 }
 
@@ -656,6 +663,11 @@ func TestRenderMails(t *testing.T) {
 				}
 				if name != "password_changed" && !strings.Contains(text, d.TokenName) {
 					t.Errorf("%s %s: token name missing", l.Code, name)
+				}
+			case ResetMail:
+				allowed[d.Link] = true
+				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
+					t.Errorf("%s %s: link missing", l.Code, name)
 				}
 			case VerifyCodeMail:
 				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {

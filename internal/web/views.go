@@ -100,7 +100,35 @@ type LoginView struct {
 	Action   string
 	Username string // prefilled after a refusal
 	Combined bool
-	PIN      bool // the code field takes the server PIN first
+	PIN      bool   // the code field takes the server PIN first
+	Forgot   string // the "Forgot your password?" page, or empty where the policy offers none
+}
+
+// ForgotView asks who forgot their password (page "forgot"): the form
+// posts username (a username or an email address) and csrf_token to
+// Action. Sent shows, instead, that a link is on its way if the account
+// exists, valid Minutes.
+type ForgotView struct {
+	Action   string
+	LoginURL string
+	Sent     bool
+	Minutes  int
+}
+
+// ResetView sets a new password with a reset link (page "reset"): the
+// form posts token (hidden, the link's secret), code when Factor is not
+// empty, new_password, new_password_confirm and csrf_token to Action.
+type ResetView struct {
+	Action   string
+	Token    string
+	Username string
+	// Factor is the second factor asked for: "app" (the authenticator
+	// app's code, or a backup code when Backup), "backup" (a backup code
+	// only) or "" (the user has none).
+	Factor    string
+	Backup    bool
+	PIN       bool // the code field takes the server PIN first
+	MinLength int  // the shortest password allowed
 }
 
 // CodeView asks for the second factor (page "login_code"). The form posts

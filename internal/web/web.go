@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
@@ -47,6 +48,7 @@ type Store interface {
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	BackupCodesLeft(ctx context.Context, userID int64) (int, error)
 	SetLastMethod(ctx context.Context, userID int64, method string) error
+	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
 }
 
 // Verifier is the verification core.
@@ -63,6 +65,9 @@ type Verifier interface {
 	// adding an authenticator; CheckVerification checks it.
 	StartVerification(ctx context.Context, r auth.Request) (string, error)
 	CheckVerification(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	// StartReset makes the password reset links to mail for the
+	// account r.Username names, if any.
+	StartReset(ctx context.Context, r auth.Request) ([]auth.ResetLink, error)
 }
 
 // Opener opens sealed token secrets, to show them on the enrollment page.
@@ -94,14 +99,43 @@ type Config struct {
 // Server serves the pages.
 type Server struct {
 	Config
+	// jobs is the work done after the answer has gone (mailing reset
+	// links); slots bounds how much of it runs at once.
+	jobs  sync.WaitGroup
+	slots chan struct{}
 }
+
+// backgroundSlots bounds the work running after its answer has gone.
+const backgroundSlots = 16
 
 // New returns a Server.
 func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{Config: c}
+	return &Server{Config: c, slots: make(chan struct{}, backgroundSlots)}
+}
+
+// Wait blocks until the work begun after earlier answers is done, so
+// that a server shutting down mails what it said it would.
+func (s *Server) Wait() { s.jobs.Wait() }
+
+// later runs job after the answer to r, so that the answer takes as long
+// whatever the job finds to do. The request waits for a free slot (up to
+// its deadline), which bounds the jobs any number of requests can start.
+func (s *Server) later(r *http.Request, job func(ctx context.Context)) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	s.jobs.Add(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	go func() {
+		defer func() { cancel(); <-s.slots; s.jobs.Done() }()
+		job(ctx)
+	}()
+	return nil
 }
 
 // Handler returns the routes of the pages, with security headers, language
@@ -124,6 +158,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/login/pin", s.withStage(stagePIN, s.setPIN))
 	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.pendingEnrollPage))
 	mux.HandleFunc("POST /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnroll))
+	mux.HandleFunc("GET /o/{org}/login/forgot", s.withReset(s.forgotPage))
+	mux.HandleFunc("POST /o/{org}/login/forgot", s.withReset(s.forgot))
+	mux.HandleFunc("GET /o/{org}/login/reset", s.withReset(s.resetPage))
+	mux.HandleFunc("POST /o/{org}/login/reset", s.withReset(s.reset))
 	mux.HandleFunc("POST /o/{org}/logout", s.withOrg(s.logout))
 	mux.HandleFunc("POST /o/{org}/tokens/rename", s.withUser(s.rename))
 	mux.HandleFunc("GET /o/{org}/tokens/remove", s.withUser(s.removePage))

@@ -47,6 +47,9 @@ type site struct {
 	org    store.Org
 	// verifier is the portal's verification core, which mails email codes.
 	verifier *auth.Verifier
+	// web is the portal, whose Wait lets the mails it sends after an
+	// answer arrive.
+	web *web.Server
 }
 
 func newSite(t *testing.T, b storetest.Backend) *site {
@@ -72,9 +75,10 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 	s.admin = &admin.Service{Store: st, Keys: keys, Hasher: cheap, Clock: clk, PublicURL: s.srv.URL, Actor: "test"}
 	mailer := &web.Mailer{Render: render, Sender: sender, PublicURL: s.srv.URL}
 	s.verifier = auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap, Sender: web.CodeSender{Store: st, Mailer: mailer}})
-	s.srv.Config.Handler = web.New(web.Config{
+	s.web = web.New(web.Config{
 		Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: render, Mailer: mailer,
-	}).Handler()
+	})
+	s.srv.Config.Handler = s.web.Handler()
 	s.client = s.browser()
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
