@@ -136,3 +136,16 @@ func DateTime(lang string, t time.Time) string {
 	}
 	return T(lang, "date.datetime", Date(lang, t), t.Format("15:04 MST"))
 }
+
+// Moment formats t, a time soon after now, for a message read at now:
+// only the time of day when t falls on now's date ("09:15 UTC"), else the
+// date and the time ("25 Nov 2026, 09:15 UTC"). The day is judged in
+// t's zone.
+func Moment(lang string, t, now time.Time) string {
+	y, m, d := t.Date()
+	ny, nm, nd := now.In(t.Location()).Date()
+	if y == ny && m == nm && d == nd {
+		return t.Format("15:04 MST")
+	}
+	return DateTime(lang, t)
+}

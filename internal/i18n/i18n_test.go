@@ -98,6 +98,24 @@ func TestDate(t *testing.T) {
 	}
 }
 
+func TestMoment(t *testing.T) {
+	now := time.Date(2026, time.November, 24, 23, 50, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name, lang string
+		t          time.Time
+		want       string
+	}{
+		{"later the same day is a time of day", "en", now.Add(5 * time.Minute), "23:55 UTC"},
+		{"tomorrow names the date", "en", now.Add(20 * time.Minute), "25 Nov 2026, 00:10 UTC"},
+		{"the date in the language", "de", now.Add(20 * time.Minute), "25. Nov. 2026 um 00:10 UTC"},
+		{"the day is judged in the time's zone", "nl", now.Add(20 * time.Minute).In(time.FixedZone("CET", 3600)), "01:10 CET"},
+	} {
+		if got := Moment(c.lang, c.t, now); got != c.want {
+			t.Errorf("%s: Moment = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
 func TestMatch(t *testing.T) {
 	for _, c := range []struct{ explicit, header, want string }{
 		{"", "nl-NL,nl;q=0.9", "nl"},

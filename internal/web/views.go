@@ -21,6 +21,8 @@ type Page struct {
 	FlashArgs []any      // the notice's arguments (%d backup codes left)
 	Error     string     // catalogue key of an error to show above the form, or empty
 	ErrorArgs []any      // the error's arguments (the PIN lengths)
+	Hint      string     // catalogue key of what usually went wrong with a refused code, shown with Error
+	HintArgs  []any      // the hint's arguments (how far the phone's clock is off)
 	Data      any        // the page's own view model, below
 }
 
@@ -64,9 +66,6 @@ type EnrollView struct {
 	// "other"; PlatformURLs links to this page with each platform chosen.
 	Platform     string
 	PlatformURLs map[string]string
-	// Hint is a catalogue key explaining a refused code (the phone's
-	// clock, a code typed after it changed), shown with Error.
-	Hint string
 }
 
 // EnrollDoneView says the token is active (page "enroll_done").
