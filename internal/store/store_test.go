@@ -431,3 +431,36 @@ func TestSetPolicyRefusesAStaleRevision(t *testing.T) {
 		}
 	})
 }
+
+// A resend replaces the link: the old one finds its enrollment as
+// replaced, so the page can say a newer link was sent; twice over too.
+func TestRenewEnrollmentRemembersTheReplacedLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		tok, err := f.s.CreateToken(ctx, store.Token{OrgID: f.org.ID, UserID: f.user.ID, Serial: "TOTP0002", Type: "totp", State: store.TokenAssigned,
+			Algorithm: "SHA1", Digits: 6, Period: 30, CreatedAt: t0}, func(store.Token) ([]byte, error) { return []byte("sealed"), nil },
+			&store.Enrollment{CodeHash: []byte("first"), Status: store.EnrollmentPending, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0},
+			store.Event{OrgID: f.org.ID, Action: "token.enroll"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range []string{"second", "third"} {
+			if err := f.s.RenewEnrollment(ctx, f.org.ID, tok.ID, []byte(code), t0.Add(2*time.Hour), store.Event{OrgID: f.org.ID, At: t0, Action: "enrollment.resend"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			code     string
+			replaced bool
+		}{{"first", true}, {"second", true}, {"third", false}} {
+			en, err := f.s.EnrollmentByCodeHash(ctx, []byte(c.code))
+			if err != nil || en.Replaced != c.replaced || en.Token.ID != tok.ID || en.Enrollment.Status != store.EnrollmentPending {
+				t.Errorf("link %s: %+v, %v; want the pending enrollment, replaced %v", c.code, en.Enrollment, err, c.replaced)
+			}
+		}
+		if _, err := f.s.EnrollmentByCodeHash(ctx, []byte("never")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link never sent: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -16,7 +16,8 @@ import (
 // /enroll?code=…: it shows the token's QR code and takes its first code.
 
 // enrollment looks up the enrollment of a link code and says why it cannot
-// be used, if it cannot: "unknown", "used", "cancelled" or "expired".
+// be used, if it cannot: "unknown", "replaced" (by a resend), "used",
+// "cancelled" or "expired".
 func (s *Server) enrollment(r *http.Request, code string) (store.EnrollmentView, string, error) {
 	code = strings.ToLower(strings.TrimSpace(code))
 	if code == "" {
@@ -28,6 +29,8 @@ func (s *Server) enrollment(r *http.Request, code string) (store.EnrollmentView,
 		return v, "unknown", nil
 	case err != nil:
 		return v, "", err
+	case v.Replaced:
+		return v, "replaced", nil
 	case v.Enrollment.Status == store.EnrollmentCompleted || v.Token.State == store.TokenActive:
 		return v, "used", nil
 	case v.Enrollment.Status == store.EnrollmentCancelled || v.Token.State != store.TokenAssigned || v.User.Status != store.UserActive:
