@@ -367,7 +367,7 @@ func TestEnrollmentLinkThatCannotBeUsed(t *testing.T) {
 					t.Fatal(err)
 				}
 				return link
-			}, 404},
+			}, 410}, // gone, and the page says a newer link was sent
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
