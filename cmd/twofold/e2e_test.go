@@ -827,6 +827,63 @@ func TestEndToEndBackupCodeLogin(t *testing.T) {
 	}
 }
 
+// TestEndToEndLockedAtTheSecondStep: past the password, five wrong codes
+// lock the user. The code step then says until when, not that the phone's
+// clock may be off — also for the right code —, and the lock mail, sent
+// once, arrives at the SMTP server.
+func TestEndToEndLockedAtTheSecondStep(t *testing.T) {
+	chromium := testenv.Command(t, "chromium", "chromium")
+	in, mailbox, publicURL := startPortal(t)
+	const slug, username, password = "acme", "lena", "correct horse battery staple"
+	in.ok("", "org", "create", slug, "--name", "Acme Corp")
+	in.ok(password+"\n", "user", "add", slug+"/"+username, "--email", "lena@example.org", "--language", "en", "--password-stdin")
+	out := in.ok("", "token", "enroll", slug+"/"+username, "--type", "totp", "--show-secret")
+	key, err := otp.ParseURI(regexp.MustCompile(`otpauth://\S+`).FindString(out))
+	if err != nil {
+		t.Fatalf("token enroll --show-secret: %v\n%s", err, out)
+	}
+	gen, _ := otp.NewGenerator(key.Secret, key.Algorithm, key.Digits)
+	in.ok(gen.Code(uint64(otp.Step(time.Now(), key.Period)-1))+"\n", "token", "activate", slug+"/"+username)
+
+	const codeInput = `input[name=code]`
+	b := newBrowser(t, chromium, "en")
+	b.navigate("login page", publicURL+"/o/"+slug+"/login")
+	b.fill("login username", "input[name=username]", username)
+	b.fill("login password", "input[name=password]", password)
+	b.submit("submit username and password", "input[name=password]")
+	for i := range 4 {
+		step := fmt.Sprintf("wrong code %d", i+1)
+		b.fill(step, codeInput, "000000")
+		b.submit(step, codeInput)
+		if text := b.visibleText(); !strings.Contains(text, "Try the code the app shows now") {
+			b.fatalf(step, "the code page does not say the app's code was wrong")
+		}
+	}
+	locked := regexp.MustCompile(`Too many wrong attempts in a row\. You can try again after \d\d:\d\d UTC\.`)
+	for _, c := range []struct{ step, code string }{
+		{"the fifth wrong code", "000000"},
+		{"the right code while locked", gen.Code(uint64(otp.Step(time.Now(), key.Period)))},
+	} {
+		b.fill(c.step, codeInput, c.code)
+		b.submit(c.step, codeInput)
+		if loc := b.location(c.step); loc.Path != "/o/"+slug+"/login/code" {
+			b.fatalf(c.step, "the browser is at %s, want the code step", loc)
+		}
+		text := b.visibleText()
+		if !locked.MatchString(text) {
+			b.errorf(c.step, "the page does not say until when the account is locked")
+		}
+		if strings.Contains(text, "clock") || strings.Contains(text, "didn't work") {
+			b.errorf(c.step, "a locked user is told the code was wrong or the clock is off")
+		}
+	}
+	b.screenshot("screenshot of the locked code step", "login-locked")
+	msg := mailbox.waitFor(t, "en", "If this wasn't you, someone may be trying to guess your password or code.")
+	if !contains(msg.rcpt, "lena@example.org") || !strings.Contains(msg.subject, "Acme Corp: your account is locked") {
+		t.Errorf("lock mail: %q to %q", msg.subject, msg.rcpt)
+	}
+}
+
 // startPortal starts a mailbox and `twofold serve` with it, on SQLite.
 func startPortal(t *testing.T) (*installation, *mailbox, string) {
 	t.Helper()

@@ -56,6 +56,8 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	v := c.verifier(a, mailer, reg)
+	// The lock mails still being sent go out before the store closes.
+	defer v.Wait()
 	pages := web.New(web.Config{
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,

@@ -200,6 +200,10 @@ func (m *codeRecorder) BackupCodeUsed(context.Context, int64, int64, int, time.T
 	return nil
 }
 
+func (m *codeRecorder) AccountLocked(context.Context, int64, int64, time.Time, time.Time) error {
+	return nil
+}
+
 func (m *codeRecorder) SendCode(_ context.Context, orgID, userID int64, code string, valid time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -75,7 +75,7 @@ type Store interface {
 	OrgByID(ctx context.Context, id int64) (store.Org, error)
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
 	UsersByEmail(ctx context.Context, orgID int64, email string, max int) ([]store.User, error)
-	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (int, bool, error)
+	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (store.Reservation, bool, error)
 	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error
 	Audit(ctx context.Context, e store.Event) error
@@ -93,10 +93,15 @@ type Keys interface {
 }
 
 // Sender mails users what the core must tell them: emailed one-time
-// codes, and that a backup code was used, whichever way it came in.
+// codes, that a backup code was used, whichever way it came in, and that
+// their account has locked.
 type Sender interface {
 	SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error
 	BackupCodeUsed(ctx context.Context, orgID, userID int64, left int, at time.Time) error
+	// AccountLocked tells the user that too many wrong guesses in a row
+	// locked their account at at, until until — store.LockedForever when
+	// only an operator can unlock it. It is called once per lock.
+	AccountLocked(ctx context.Context, orgID, userID int64, at, until time.Time) error
 }
 
 // Verifier checks codes. It is safe for concurrent use.
@@ -115,6 +120,9 @@ type Verifier struct {
 	outcomes map[string]prometheus.Counter
 
 	throttle *throttle
+
+	// notices are the mails being sent in the background.
+	notices sync.WaitGroup
 }
 
 type cachedPolicy struct {
@@ -214,6 +222,13 @@ type Request struct {
 	// server-PIN policy their code is taken without a PIN. Everywhere else
 	// such a user is refused until they have chosen one.
 	PINSetup bool
+	// Identified says the person has already proven, earlier in this
+	// session, that they are the user: with the password, or with the
+	// invitation link of a user who has none. Only then does a refusal
+	// say more than its reason (Outcome.Method, LockedUntil, ClockOffset):
+	// an outsider learns nothing from it. The REST API, RADIUS and the
+	// first step of a sign-in never set it.
+	Identified bool
 }
 
 // transaction returns the hash of the challenge's transaction id, or nil
@@ -235,10 +250,22 @@ type Outcome struct {
 	Reason   error
 	Serial   string // the token that accepted
 	// Method is what accepted: "app" (an authenticator app's code),
-	// "email" or "backup".
+	// "email" or "backup". For a refused code of an Identified request it
+	// is what the input was taken for — "email" for any answer to a mailed
+	// code —, so that the message can fit the method.
 	Method string
 	// BackupLeft is how many backup codes are left after one was used.
 	BackupLeft int
+	// LockedUntil, only for an Identified request, is when the lock that
+	// refused the guess ends, or the lock this refused guess set:
+	// store.LockedForever when only an operator can lift it.
+	LockedUntil time.Time
+	// ClockOffset, only for an Identified request refused a TOTP code, is
+	// how far the phone's clock seems to run from ours (ahead when
+	// positive), when that is more than typing slowly explains: measured
+	// from the refused code when it is valid at another time within the
+	// resync window, else the drift remembered from the token's last code.
+	ClockOffset time.Duration
 }
 
 // Verify checks a code for a login: it is accepted from any of the user's
@@ -296,12 +323,58 @@ type attempt struct {
 // made, so that timing does not tell where it fell.
 func (v *Verifier) check(ctx context.Context, r Request, a attempt) (Outcome, error) {
 	w := &hashWork{password: r.CheckPassword, pin: a.pinOnly}
-	out, err := v.decide(ctx, r, a, w)
-	if err == nil && !out.Accepted {
-		v.spend(ctx, w, r)
+	var f findings
+	out, err := v.decide(ctx, r, a, w, &f)
+	if err != nil || out.Accepted {
+		return out, err
 	}
-	return out, err
+	v.spend(ctx, w, r)
+	if f.lockSet {
+		v.tellLocked(ctx, r.OrgID, f.userID, f.at, f.lockedUntil)
+	}
+	if r.Identified {
+		out.Method, out.LockedUntil, out.ClockOffset = f.method, f.lockedUntil, f.clockOffset
+	}
+	return out, nil
 }
+
+// findings is what a check learns on its way that a refusal may pass on:
+// to the user, whom the lock mail tells, and to a person who has proven
+// to be the user (Request.Identified).
+type findings struct {
+	userID int64
+	at     time.Time
+	method string // what the input was taken for (Outcome.Method)
+	// lockedUntil is when the user's lock ends, when one refused the
+	// guess or this guess set one (lockSet).
+	lockedUntil time.Time
+	lockSet     bool
+	clockOffset time.Duration
+}
+
+// noticeTimeout bounds the sending of a mail in the background.
+const noticeTimeout = time.Minute
+
+// tellLocked mails the user that their account has just locked. The mail
+// goes in the background: the refusal that set the lock must take as long
+// as every other refusal, or its timing would tell that the user exists.
+func (v *Verifier) tellLocked(ctx context.Context, orgID, userID int64, at, until time.Time) {
+	if v.sender == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	v.notices.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, noticeTimeout)
+		defer cancel()
+		if err := v.sender.AccountLocked(ctx, orgID, userID, at, until); err != nil {
+			v.log.Error("lock notice not sent", "user_id", userID, "err", err)
+		}
+	})
+}
+
+// Wait returns once the mails the Verifier sends in the background have
+// gone or failed; call it before the store closes.
+func (v *Verifier) Wait() { v.notices.Wait() }
 
 // hashWork is the argon2id computations a check still owes: the password
 // and the server PIN, each until it has been checked.
@@ -319,8 +392,9 @@ func (v *Verifier) spend(ctx context.Context, w *hashWork, r Request) {
 	}
 }
 
-func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork) (Outcome, error) {
+func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork, f *findings) (Outcome, error) {
 	now := v.clock.Now()
+	f.at = now
 	username := CanonicalUsername(r.Username)
 	ev := store.Event{OrgID: r.OrgID, At: now, Actor: r.Actor, Action: a.action, Target: username, Source: r.Source}
 	// A name no account can have is not written down as typed: people
@@ -353,6 +427,12 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		if in, ok = parseInput(r.Code); !ok || !in.plausible(withPIN) {
 			return v.refuse(ctx, ev, ErrMalformed)
 		}
+		f.method = "app"
+		if r.transaction() != nil {
+			f.method = "email"
+		} else if _, _, ok := in.backup(withPIN); ok {
+			f.method = "backup"
+		}
 	}
 	if a.resync {
 		var ok bool
@@ -372,10 +452,16 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return v.refuse(ctx, ev, ErrNoPIN)
 	}
 	lock := lockout(pol)
-	if _, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, lock); err != nil {
+	f.userID = sub.UserID
+	if res, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, lock); err != nil {
 		return v.fail(err)
 	} else if !ok {
+		if sub.LockedUntil.After(now) {
+			f.lockedUntil = sub.LockedUntil
+		}
 		return v.refuse(ctx, ev, ErrLocked)
+	} else if !res.LockedUntil.IsZero() {
+		f.lockedUntil, f.lockSet = res.LockedUntil, true
 	}
 	if r.CheckPassword {
 		w.password = false
@@ -464,6 +550,9 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		if err != nil {
 			if errors.Is(err, ErrUnsealable) || (errors.Is(err, ErrReplay) && reason == ErrBadCode) {
 				reason = err
+			}
+			if r.Identified && errors.Is(err, ErrBadCode) && !a.resync && f.clockOffset == 0 {
+				f.clockOffset = v.clockOffset(t, code, now, pol)
 			}
 			continue
 		}
@@ -586,6 +675,33 @@ func (v *Verifier) drift(t store.Token, step, current int64, pol policy.Policy) 
 		return 0
 	}
 	return int(min(max(step-current, -int64(pol.ResyncWindow)), int64(pol.ResyncWindow)))
+}
+
+// clockHintSteps is the clock offset, in steps, from which a refusal says
+// the phone's clock is off: one step is a code typed as it changed.
+const clockHintSteps = 2
+
+// clockOffset is how far the clock of t's phone seems to run from ours,
+// judged from code, a refused one: the offset of the step code is valid
+// at within the resync window, else the token's remembered drift; zero
+// when either is less than clockHintSteps.
+func (v *Verifier) clockOffset(t store.Token, code string, now time.Time, pol policy.Policy) time.Duration {
+	if t.Type != "totp" {
+		return 0
+	}
+	g, err := v.generator(t)
+	if err != nil {
+		return 0
+	}
+	lo, hi, current := window(t, now, pol.ResyncWindow, pol.ResyncWindow)
+	steps := int64(t.Drift)
+	if c, ok := g.Match(code, uint64(max(lo, t.LastStep+1)), uint64(hi)); ok {
+		steps = int64(c) - current
+	}
+	if max(steps, -steps) < clockHintSteps {
+		return 0
+	}
+	return time.Duration(steps) * time.Duration(t.Period) * time.Second
 }
 
 // window returns the steps a code is looked for at: for HOTP the counters

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,10 @@ type env struct {
 type recorder struct {
 	codes      []string
 	backupLeft []int // the notices of backup codes used
+	// locks are the ends of the locks mailed about, from the core's
+	// background sender: read them after Verifier.Wait.
+	mu    sync.Mutex
+	locks []time.Time
 }
 
 func (r *recorder) SendCode(_ context.Context, _, _ int64, code string, _ time.Duration) error {
@@ -46,6 +51,13 @@ func (r *recorder) last() string { return r.codes[len(r.codes)-1] }
 
 func (r *recorder) BackupCodeUsed(_ context.Context, _, _ int64, left int, _ time.Time) error {
 	r.backupLeft = append(r.backupLeft, left)
+	return nil
+}
+
+func (r *recorder) AccountLocked(_ context.Context, _, _ int64, _, until time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.locks = append(r.locks, until)
 	return nil
 }
 

@@ -465,6 +465,10 @@ func (c *countingSender) BackupCodeUsed(context.Context, int64, int64, int, time
 	return nil
 }
 
+func (c *countingSender) AccountLocked(context.Context, int64, int64, time.Time, time.Time) error {
+	return nil
+}
+
 // Parallel starts of both kinds, through two instances on one database,
 // mail one code.
 func TestConcurrentStartsMailOneCode(t *testing.T) {

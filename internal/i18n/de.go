@@ -83,6 +83,7 @@ var de = map[string]string{
 	"enroll_gone.reason.expired":   "Dieser Einrichtungslink ist abgelaufen. Links gelten nur für begrenzte Zeit.",
 	"enroll_gone.reason.used":      "Dieser Einrichtungslink wurde bereits verwendet. Jeder Link funktioniert nur einmal.",
 	"enroll_gone.reason.cancelled": "Dieser Einrichtungslink wurde widerrufen, zum Beispiel weil Ihnen ein neuerer Link geschickt wurde.",
+	"enroll_gone.reason.replaced":  "Ihnen wurde ein neuerer Einrichtungslink geschickt, deshalb funktioniert dieser nicht mehr. Öffnen Sie den Link aus der neuesten E-Mail.",
 	"enroll_gone.reason.unknown":   "Wir kennen diesen Einrichtungslink nicht. Prüfen Sie, ob Sie den ganzen Link aus der E-Mail geöffnet haben.",
 	"enroll_gone.next":             "Bitten Sie Ihre Organisation um einen neuen Link.",
 	"enroll_gone.used_done":        "Sie haben Ihre Authenticator-App schon eingerichtet? Dann melden Sie sich einfach an.",
@@ -188,10 +189,14 @@ var de = map[string]string{
 	"error.setup_gone":              "Diese Einrichtung wartet nicht mehr auf Sie.",
 	"error.setup_gone_next":         "Sie wurde durch eine neuere ersetzt oder ist bereits abgeschlossen. Melden Sie sich erneut an, um neu zu beginnen.",
 	"error.token_name":              "Ein Name darf keine Zeilenumbrüche oder andere Steuerzeichen enthalten. Geben Sie ihn in einer Zeile ein.",
-	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.",
+	"error.login_failed":            "Die Anmeldung ist fehlgeschlagen. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut. Nach mehreren Fehlversuchen hintereinander ist die Anmeldung eine Zeit lang gesperrt: Warten Sie dann einige Minuten, oder wenden Sie sich an den Helpdesk Ihrer Organisation.",
 	"error.confirm_failed":          "Wir konnten nicht bestätigen, dass Sie es sind. Prüfen Sie Passwort und Code und versuchen Sie es erneut.",
 	"error.resend_wait":             "Gerade wurde ein neuer Code gesendet. Bitte warten Sie kurz, bevor Sie erneut einen anfordern.",
 	"error.code_wrong":              "Dieser Code hat nicht funktioniert. Versuchen Sie den Code, den die App jetzt anzeigt.",
+	"error.email_code_wrong":        "Dieser Code hat nicht funktioniert. Geben Sie den Code aus der neuesten E-Mail ein, die wir Ihnen geschickt haben, oder fordern Sie einen neuen an.",
+	"error.backup_wrong":            "Dieser Back-up-Code hat nicht funktioniert. Vergleichen Sie ihn mit Ihrer Liste: Jeder Back-up-Code funktioniert nur einmal.",
+	"error.locked_until":            "Zu viele falsche Versuche hintereinander. Ab %s können Sie es erneut versuchen.",
+	"error.locked_helpdesk":         "Zu viele falsche Versuche hintereinander: Ihr Konto bleibt gesperrt, bis Ihr Helpdesk es entsperrt. Bitten Sie den Helpdesk Ihrer Organisation darum.",
 	"error.code_empty":              "Geben Sie Ihren Einmalcode ein.",
 	"error.code_expired":            "Dieser Code ist abgelaufen. Fordern Sie einen neuen an.",
 	"error.code_malformed":          "Ein Einmalcode besteht nur aus Ziffern, zum Beispiel 123 456.",
@@ -232,8 +237,10 @@ var de = map[string]string{
 
 	// Why an enrollment code was probably refused (EnrollView.Hint).
 	"hint.clock":        "Meist geht die Uhr des Telefons falsch, oder der Code hat sich beim Eintippen geändert. Prüfen Sie, ob Ihr Telefon Datum und Uhrzeit automatisch einstellt (Android: Einstellungen → System → Datum und Uhrzeit; iPhone: Einstellungen → Allgemein → Datum & Uhrzeit), und geben Sie dann den neuesten Code ein.",
-	"hint.clock_ahead":  "Die Uhr Ihres Telefons scheint vorzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
-	"hint.clock_behind": "Die Uhr Ihres Telefons scheint nachzugehen. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch und geben Sie dann den neuesten Code ein.",
+	"hint.clock_ahead":  "Die Uhr Ihres Telefons geht etwa %s vor. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch (Android: Einstellungen → System → Datum und Uhrzeit; iPhone: Einstellungen → Allgemein → Datum & Uhrzeit) und geben Sie dann den neuesten Code ein.",
+	"hint.clock_behind": "Die Uhr Ihres Telefons geht etwa %s nach. Stellen Sie Datum und Uhrzeit in den Einstellungen des Telefons auf automatisch (Android: Einstellungen → System → Datum und Uhrzeit; iPhone: Einstellungen → Allgemein → Datum & Uhrzeit) und geben Sie dann den neuesten Code ein.",
+	"hint.seconds":      "%d Sekunden",
+	"hint.minutes":      "%d Minuten",
 	"hint.code_changed": "Der Code wechselt alle 30 Sekunden. Geben Sie den Code ein, der gerade angezeigt wird, und tippen Sie auf Bestätigen, bevor er wechselt.",
 	"hint.scan_again":   "Haben Sie den QR-Code dieser Seite gescannt? Ein älterer Code für dieses Konto funktioniert nicht. Entfernen Sie das alte Konto aus der App und scannen Sie erneut.",
 
@@ -360,4 +367,14 @@ var de = map[string]string{
 	"mail.backup_used.body":      "Mit einem Back-up-Code wurde sich am Konto %s angemeldet, am %s.",
 	"mail.backup_used.left":      "Sie haben noch %d Back-up-Codes.",
 	"mail.backup_used.low":       "Erstellen Sie in Ihrem Konto neue Back-up-Codes, bevor sie aufgebraucht sind.",
+
+	// The mail that tells a user their account locked, once per lock.
+	"mail.account_locked.subject":     "%s: Ihr Konto ist gesperrt",
+	"mail.account_locked.body":        "Ihr Konto %s wurde am %s gesperrt, weil zu oft hintereinander ein falsches Passwort oder ein falscher Code eingegeben wurde.",
+	"mail.account_locked.until":       "Ab dem %s können Sie sich wieder anmelden. Bis dahin wird jede Anmeldung abgelehnt, auch mit dem richtigen Passwort und Code.",
+	"mail.account_locked.until_wait":  "Wenn Sie das waren, warten Sie bis dahin und melden Sie sich dann mit Ihrem Passwort und dem neuesten Code an.",
+	"mail.account_locked.forever":     "Es bleibt gesperrt, bis Ihr Helpdesk es entsperrt.",
+	"mail.account_locked.forever_ask": "Wenn Sie das waren, bitten Sie den Helpdesk Ihrer Organisation, Ihr Konto zu entsperren. Danach melden Sie sich wie gewohnt an.",
+	"mail.account_locked.not_you":     "Wenn Sie das nicht waren, versucht vielleicht jemand, Ihr Passwort oder Ihren Code zu erraten. Informieren Sie Ihren Helpdesk und ändern Sie Ihr Passwort, sobald Sie sich wieder anmelden können.",
+	"mail.account_locked.portal":      "Hier melden Sie sich an:",
 }

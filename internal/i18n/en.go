@@ -83,6 +83,7 @@ var en = map[string]string{
 	"enroll_gone.reason.expired":   "This setup link has expired. Links are valid for a limited time only.",
 	"enroll_gone.reason.used":      "This setup link has already been used. Each link works only once.",
 	"enroll_gone.reason.cancelled": "This setup link was cancelled, for example because a newer link was sent to you.",
+	"enroll_gone.reason.replaced":  "A newer setup link was sent to you, so this one no longer works. Open the link in the most recent email.",
 	"enroll_gone.reason.unknown":   "We don't recognise this setup link. Check that you opened the whole link from the email.",
 	"enroll_gone.next":             "Ask your organization for a new link.",
 	"enroll_gone.used_done":        "Already set up your authenticator app? Then you can simply sign in.",
@@ -188,10 +189,14 @@ var en = map[string]string{
 	"error.setup_gone":              "This setup is no longer waiting for you.",
 	"error.setup_gone_next":         "It was replaced by a newer one, or it was finished. Sign in again to start over.",
 	"error.token_name":              "A name may not contain line breaks or other control characters. Type it on one line.",
-	"error.login_failed":            "Sign-in failed. Check what you entered and try again.",
+	"error.login_failed":            "Sign-in failed. Check what you entered and try again. After several failed attempts in a row, signing in is paused for a while: then wait a few minutes, or ask your organization's helpdesk.",
 	"error.confirm_failed":          "We couldn't confirm it's you. Check your password and code and try again.",
 	"error.resend_wait":             "A new code was sent a moment ago. Please wait a little before asking again.",
 	"error.code_wrong":              "That code didn't work. Try the code the app shows now.",
+	"error.email_code_wrong":        "That code didn't work. Type the code from the newest email we sent you, or ask for a new one.",
+	"error.backup_wrong":            "That backup code didn't work. Check it against your list: each backup code works only once.",
+	"error.locked_until":            "Too many wrong attempts in a row. You can try again after %s.",
+	"error.locked_helpdesk":         "Too many wrong attempts in a row: your account stays locked until your helpdesk unlocks it. Ask your organization's helpdesk to unlock it.",
 	"error.code_empty":              "Enter your one-time code.",
 	"error.code_expired":            "That code has expired. Ask for a new one.",
 	"error.code_malformed":          "A one-time code has only digits, for example 123 456.",
@@ -232,8 +237,10 @@ var en = map[string]string{
 
 	// Why an enrollment code was probably refused (EnrollView.Hint).
 	"hint.clock":        "Usually the phone's clock is off, or the code changed while you typed it. Check that your phone sets its date and time automatically (Android: Settings → System → Date & time; iPhone: Settings → General → Date & Time), then type the newest code.",
-	"hint.clock_ahead":  "Your phone's clock seems to run ahead. Set its date and time to automatic in the phone's settings, then type the newest code.",
-	"hint.clock_behind": "Your phone's clock seems to run behind. Set its date and time to automatic in the phone's settings, then type the newest code.",
+	"hint.clock_ahead":  "Your phone's clock runs about %s ahead. Set its date and time to automatic in the phone's settings (Android: Settings → System → Date & time; iPhone: Settings → General → Date & Time), then type the newest code.",
+	"hint.clock_behind": "Your phone's clock runs about %s behind. Set its date and time to automatic in the phone's settings (Android: Settings → System → Date & time; iPhone: Settings → General → Date & Time), then type the newest code.",
+	"hint.seconds":      "%d seconds",
+	"hint.minutes":      "%d minutes",
 	"hint.code_changed": "The code changes every 30 seconds. Type the code that is on screen now, and press Validate before it changes.",
 	"hint.scan_again":   "Did you scan this page's QR code? An older code for this account won't work. Remove the old account from the app and scan again.",
 
@@ -360,4 +367,14 @@ var en = map[string]string{
 	"mail.backup_used.body":      "A backup code was used to sign in to your account %s on %s.",
 	"mail.backup_used.left":      "You have %d backup codes left.",
 	"mail.backup_used.low":       "Make new backup codes in your account before you run out.",
+
+	// The mail that tells a user their account locked, once per lock.
+	"mail.account_locked.subject":     "%s: your account is locked",
+	"mail.account_locked.body":        "Your account %s was locked on %s, after too many wrong passwords or codes in a row.",
+	"mail.account_locked.until":       "You can sign in again after %s. Until then every sign-in is refused, even with the right password and code.",
+	"mail.account_locked.until_wait":  "If this was you, wait until then and sign in with your password and the newest code.",
+	"mail.account_locked.forever":     "It stays locked until your helpdesk unlocks it.",
+	"mail.account_locked.forever_ask": "If this was you, ask your organization's helpdesk to unlock your account; then sign in as usual.",
+	"mail.account_locked.not_you":     "If this wasn't you, someone may be trying to guess your password or code. Tell your helpdesk, and change your password as soon as you can sign in again.",
+	"mail.account_locked.portal":      "You sign in here:",
 }

@@ -148,3 +148,17 @@ func zone(loc *time.Location) *time.Location {
 	}
 	return loc
 }
+
+// Moment formats t, a time soon after now, for a message read at now, as
+// the clocks in loc show it: only the time of day when t falls on now's
+// date ("09:15 UTC"), else the date and the time ("25 Nov 2026, 09:15
+// UTC"). A nil loc is UTC.
+func Moment(lang string, loc *time.Location, t, now time.Time) string {
+	t, now = t.In(zone(loc)), now.In(zone(loc))
+	y, m, d := t.Date()
+	ny, nm, nd := now.Date()
+	if y == ny && m == nm && d == nd {
+		return t.Format("15:04 MST")
+	}
+	return DateTime(lang, loc, t)
+}

@@ -111,6 +111,26 @@ func TestDate(t *testing.T) {
 	}
 }
 
+func TestMoment(t *testing.T) {
+	now := time.Date(2026, time.November, 24, 23, 50, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name, lang string
+		loc        *time.Location
+		t          time.Time
+		want       string
+	}{
+		{"later the same day is a time of day", "en", nil, now.Add(5 * time.Minute), "23:55 UTC"},
+		{"tomorrow names the date", "en", nil, now.Add(20 * time.Minute), "25 Nov 2026, 00:10 UTC"},
+		{"the date in the language", "de", nil, now.Add(20 * time.Minute), "25. Nov. 2026 um 00:10 UTC"},
+		{"the day is judged in the organization's zone", "nl", time.FixedZone("CET", 3600), now.Add(20 * time.Minute), "01:10 CET"},
+		{"a time of day today there names no date", "en", time.FixedZone("EST", -5*3600), now.Add(20 * time.Minute), "19:10 EST"},
+	} {
+		if got := Moment(c.lang, c.loc, c.t, now); got != c.want {
+			t.Errorf("%s: Moment = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
 func TestMatch(t *testing.T) {
 	for _, c := range []struct{ explicit, header, want string }{
 		{"", "nl-NL,nl;q=0.9", "nl"},

@@ -83,6 +83,7 @@ var nl = map[string]string{
 	"enroll_gone.reason.expired":   "Deze instellink is verlopen. Links zijn maar een beperkte tijd geldig.",
 	"enroll_gone.reason.used":      "Deze instellink is al gebruikt. Elke link werkt maar één keer.",
 	"enroll_gone.reason.cancelled": "Deze instellink is ingetrokken, bijvoorbeeld omdat je een nieuwere link hebt gekregen.",
+	"enroll_gone.reason.replaced":  "Je hebt een nieuwere instellink gekregen, dus deze werkt niet meer. Open de link uit de nieuwste e-mail.",
 	"enroll_gone.reason.unknown":   "We herkennen deze instellink niet. Controleer of je de hele link uit de e-mail hebt geopend.",
 	"enroll_gone.next":             "Vraag je organisatie om een nieuwe link.",
 	"enroll_gone.used_done":        "Heb je je authenticator-app al ingesteld? Dan kun je gewoon inloggen.",
@@ -188,10 +189,14 @@ var nl = map[string]string{
 	"error.setup_gone":              "Dit instellen wacht niet meer op je.",
 	"error.setup_gone_next":         "Het is vervangen door een nieuwere poging, of al afgerond. Log opnieuw in om opnieuw te beginnen.",
 	"error.token_name":              "Een naam mag geen regeleinden of andere stuurtekens bevatten. Typ hem op één regel.",
-	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw.",
+	"error.login_failed":            "Inloggen is niet gelukt. Controleer wat je hebt ingevuld en probeer het opnieuw. Na een aantal mislukte pogingen achter elkaar kun je een tijdje niet inloggen: wacht dan een paar minuten, of vraag de helpdesk van je organisatie om hulp.",
 	"error.confirm_failed":          "We konden niet bevestigen dat jij het bent. Controleer je wachtwoord en code en probeer het opnieuw.",
 	"error.resend_wait":             "Er is net een nieuwe code gestuurd. Wacht even voordat je er weer een aanvraagt.",
 	"error.code_wrong":              "Die code werkte niet. Probeer de code die de app nu laat zien.",
+	"error.email_code_wrong":        "Die code werkte niet. Typ de code uit de nieuwste e-mail die we je hebben gestuurd, of vraag een nieuwe code aan.",
+	"error.backup_wrong":            "Die back-upcode werkte niet. Vergelijk hem met je lijst: elke back-upcode werkt maar één keer.",
+	"error.locked_until":            "Te veel verkeerde pogingen achter elkaar. Na %s kun je het opnieuw proberen.",
+	"error.locked_helpdesk":         "Te veel verkeerde pogingen achter elkaar: je account blijft geblokkeerd tot je helpdesk het vrijgeeft. Vraag de helpdesk van je organisatie om dat te doen.",
 	"error.code_empty":              "Vul je eenmalige code in.",
 	"error.code_expired":            "Die code is verlopen. Vraag een nieuwe aan.",
 	"error.code_malformed":          "Een eenmalige code bestaat alleen uit cijfers, bijvoorbeeld 123 456.",
@@ -232,8 +237,10 @@ var nl = map[string]string{
 
 	// Why an enrollment code was probably refused (EnrollView.Hint).
 	"hint.clock":        "Meestal staat de klok van de telefoon verkeerd, of veranderde de code terwijl je hem typte. Controleer of je telefoon datum en tijd automatisch instelt (Android: Instellingen → Systeem → Datum en tijd; iPhone: Instellingen → Algemeen → Datum en tijd) en typ daarna de nieuwste code.",
-	"hint.clock_ahead":  "De klok van je telefoon lijkt voor te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
-	"hint.clock_behind": "De klok van je telefoon lijkt achter te lopen. Zet datum en tijd op automatisch in de instellingen van je telefoon en typ daarna de nieuwste code.",
+	"hint.clock_ahead":  "De klok van je telefoon loopt ongeveer %s voor. Zet datum en tijd op automatisch in de instellingen van je telefoon (Android: Instellingen → Systeem → Datum en tijd; iPhone: Instellingen → Algemeen → Datum en tijd) en typ daarna de nieuwste code.",
+	"hint.clock_behind": "De klok van je telefoon loopt ongeveer %s achter. Zet datum en tijd op automatisch in de instellingen van je telefoon (Android: Instellingen → Systeem → Datum en tijd; iPhone: Instellingen → Algemeen → Datum en tijd) en typ daarna de nieuwste code.",
+	"hint.seconds":      "%d seconden",
+	"hint.minutes":      "%d minuten",
 	"hint.code_changed": "De code verandert elke 30 seconden. Typ de code die nu in beeld staat en druk op Bevestigen voordat hij verandert.",
 	"hint.scan_again":   "Heb je de QR-code van deze pagina gescand? Een oudere code voor dit account werkt niet. Verwijder het oude account uit de app en scan opnieuw.",
 
@@ -360,4 +367,14 @@ var nl = map[string]string{
 	"mail.backup_used.body":      "Er is een back-upcode gebruikt om in te loggen op je account %s op %s.",
 	"mail.backup_used.left":      "Je hebt nog %d back-upcodes over.",
 	"mail.backup_used.low":       "Maak in je account nieuwe back-upcodes voordat ze op zijn.",
+
+	// The mail that tells a user their account locked, once per lock.
+	"mail.account_locked.subject":     "%s: je account is geblokkeerd",
+	"mail.account_locked.body":        "Je account %s is op %s geblokkeerd, na te veel verkeerde wachtwoorden of codes achter elkaar.",
+	"mail.account_locked.until":       "Na %s kun je weer inloggen. Tot dan wordt elke poging om in te loggen geweigerd, ook met het juiste wachtwoord en de juiste code.",
+	"mail.account_locked.until_wait":  "Was jij dit? Wacht dan tot dat moment en log in met je wachtwoord en de nieuwste code.",
+	"mail.account_locked.forever":     "Je account blijft geblokkeerd tot je helpdesk het vrijgeeft.",
+	"mail.account_locked.forever_ask": "Was jij dit? Vraag dan de helpdesk van je organisatie om je account vrij te geven. Daarna log je in zoals altijd.",
+	"mail.account_locked.not_you":     "Was jij dit niet? Dan probeert iemand misschien je wachtwoord of code te raden. Laat het je helpdesk weten en wijzig je wachtwoord zodra je weer kunt inloggen.",
+	"mail.account_locked.portal":      "Hier log je in:",
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -83,6 +84,9 @@ type EnrollmentView struct {
 	Token      Token
 	User       User
 	Org        Org
+	// Replaced says the code looked up is an older link of the
+	// enrollment, which a resend replaced.
+	Replaced bool
 }
 
 // EnrollmentByCodeHash finds an enrollment by the hash of its link code,
@@ -91,9 +95,17 @@ func (s *Store) EnrollmentByCodeHash(ctx context.Context, hash []byte) (Enrollme
 	var v EnrollmentView
 	var en = &v.Enrollment
 	var expires, created, completed int64
-	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT id, org_id, token_id, status, expires_at, created_at, completed_at
-		FROM enrollments WHERE code_hash = ?`), hash).
-		Scan(&en.ID, &en.OrgID, &en.TokenID, &en.Status, &expires, &created, &completed)
+	scan := func(query string) error {
+		return s.r.QueryRowContext(ctx, s.d.q(query), hash).
+			Scan(&en.ID, &en.OrgID, &en.TokenID, &en.Status, &expires, &created, &completed)
+	}
+	err := scan(`SELECT id, org_id, token_id, status, expires_at, created_at, completed_at
+		FROM enrollments WHERE code_hash = ?`)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = scan(`SELECT e.id, e.org_id, e.token_id, e.status, e.expires_at, e.created_at, e.completed_at
+			FROM enrollment_replaced r JOIN enrollments e ON e.id = r.enrollment_id WHERE r.code_hash = ?`)
+		v.Replaced = err == nil
+	}
 	if err := one("enrollment", err); err != nil {
 		return v, err
 	}
@@ -109,11 +121,16 @@ func (s *Store) EnrollmentByCodeHash(ctx context.Context, hash []byte) (Enrollme
 }
 
 // RenewEnrollment gives a token's enrollment a new link code and expiry —
-// the old link stops working — and sets it pending again (a resend or an
-// extension), recording e. It returns ErrNotFound when the token has no
-// enrollment or is no longer assigned.
+// the old link stops working, and is remembered as replaced — and sets it
+// pending again (a resend or an extension), recording e. It returns
+// ErrNotFound when the token has no enrollment or is no longer assigned.
 func (s *Store) RenewEnrollment(ctx context.Context, orgID, tokenID int64, codeHash []byte, expires time.Time, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO enrollment_replaced (code_hash, enrollment_id, replaced_at)
+			SELECT code_hash, id, ? FROM enrollments WHERE token_id = ? AND org_id = ? AND status <> 'completed'`),
+			ms(e.At), tokenID, orgID); err != nil {
+			return fmt.Errorf("store: remember the replaced link: %w", err)
+		}
 		if err := s.exec(ctx, tx, "renew enrollment", `UPDATE enrollments SET code_hash = ?, expires_at = ?, status = 'pending'
 			WHERE token_id = ? AND org_id = ? AND status <> 'completed'
 			AND EXISTS (SELECT 1 FROM tokens WHERE tokens.id = enrollments.token_id AND tokens.state = 'assigned')`,

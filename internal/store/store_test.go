@@ -159,11 +159,11 @@ func TestReserveAttempt(t *testing.T) {
 		lock := store.Lockout{Threshold: 3, LockFor: 10 * time.Minute, HardLimit: 100}
 		reserve := func(now time.Time) (int, bool) {
 			t.Helper()
-			n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock)
+			r, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return n, ok
+			return r.Failures, ok
 		}
 		user := func() store.User {
 			t.Helper()
@@ -208,6 +208,43 @@ func TestReserveAttempt(t *testing.T) {
 	})
 }
 
+// Exactly one reservation sets each lock, and says until when: the lock
+// mail goes out once per lock.
+func TestReservationThatSetsTheLockSaysUntilWhen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		lock := store.Lockout{Threshold: 2, LockFor: 10 * time.Minute, HardLimit: 6}
+		t1, t2 := t0.Add(10*time.Minute), t0.Add(30*time.Minute)
+		for i, st := range []struct {
+			at    time.Time
+			ok    bool
+			until time.Time
+		}{
+			{t0, true, time.Time{}},
+			{t0, true, t1}, // the second guess uses up the allowance
+			{t0, false, time.Time{}},
+			{t1, true, time.Time{}},
+			{t1, true, t2}, // the second lock lasts twice as long
+			{t2, true, time.Time{}},
+			{t2, true, store.LockedForever}, // the sixth failure in a row is the hard limit
+			{t2.Add(24 * time.Hour), false, time.Time{}},
+		} {
+			r, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, st.at, lock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != st.ok || !r.LockedUntil.Equal(st.until) {
+				t.Errorf("guess %d: reserved %v, lock set until %v; want %v, %v", i+1, ok, r.LockedUntil, st.ok, st.until)
+			}
+		}
+		sub, err := f.s.Subject(ctx, f.org.ID, "alice")
+		if err != nil || !sub.LockedUntil.Equal(store.LockedForever) {
+			t.Fatalf("Subject: locked until %v, %v; want %v", sub.LockedUntil, err, store.LockedForever)
+		}
+	})
+}
+
 func TestHardLimitLocksUntilUnlocked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
@@ -233,8 +270,8 @@ func TestHardLimitLocksUntilUnlocked(t *testing.T) {
 		if err := f.s.Unlock(ctx, f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
 			t.Fatal(err)
 		}
-		if n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock); err != nil || !ok || n != 1 {
-			t.Fatalf("after an operator's unlock: reserve = %d, %v, %v; want 1, true", n, ok, err)
+		if r, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, now, lock); err != nil || !ok || r.Failures != 1 {
+			t.Fatalf("after an operator's unlock: reserve = %d, %v, %v; want 1, true", r.Failures, ok, err)
 		}
 	})
 }
@@ -249,8 +286,8 @@ func TestLoweringTheThresholdKeepsTheCount(t *testing.T) {
 			}
 		}
 		lower := store.Lockout{Threshold: 3, LockFor: time.Minute, HardLimit: 100}
-		if n, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lower); err != nil || !ok || n != 5 {
-			t.Fatalf("first guess after lowering the threshold: %d, %v, %v; want 5, true", n, ok, err)
+		if r, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lower); err != nil || !ok || r.Failures != 5 {
+			t.Fatalf("first guess after lowering the threshold: %d, %v, %v; want 5, true", r.Failures, ok, err)
 		}
 		if _, ok, err := f.s.ReserveAttempt(ctx, f.user.ID, t0, lower); err != nil || ok {
 			t.Fatalf("a guess past the lowered threshold was reserved (%v)", err)
@@ -391,6 +428,39 @@ func TestSetPolicyRefusesAStaleRevision(t *testing.T) {
 		org, err := f.s.OrgByID(ctx, f.org.ID)
 		if err != nil || string(org.Policy) != `{"lockout_threshold": 3}` || org.PolicyRev != f.org.PolicyRev+1 {
 			t.Fatalf("policy %s at revision %d, %v; want the first change kept at revision %d", org.Policy, org.PolicyRev, err, f.org.PolicyRev+1)
+		}
+	})
+}
+
+// A resend replaces the link: the old one finds its enrollment as
+// replaced, so the page can say a newer link was sent; twice over too.
+func TestRenewEnrollmentRemembersTheReplacedLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		tok, err := f.s.CreateToken(ctx, store.Token{OrgID: f.org.ID, UserID: f.user.ID, Serial: "TOTP0002", Type: "totp", State: store.TokenAssigned,
+			Algorithm: "SHA1", Digits: 6, Period: 30, CreatedAt: t0}, func(store.Token) ([]byte, error) { return []byte("sealed"), nil },
+			&store.Enrollment{CodeHash: []byte("first"), Status: store.EnrollmentPending, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0},
+			store.Event{OrgID: f.org.ID, Action: "token.enroll"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range []string{"second", "third"} {
+			if err := f.s.RenewEnrollment(ctx, f.org.ID, tok.ID, []byte(code), t0.Add(2*time.Hour), store.Event{OrgID: f.org.ID, At: t0, Action: "enrollment.resend"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			code     string
+			replaced bool
+		}{{"first", true}, {"second", true}, {"third", false}} {
+			en, err := f.s.EnrollmentByCodeHash(ctx, []byte(c.code))
+			if err != nil || en.Replaced != c.replaced || en.Token.ID != tok.ID || en.Enrollment.Status != store.EnrollmentPending {
+				t.Errorf("link %s: %+v, %v; want the pending enrollment, replaced %v", c.code, en.Enrollment, err, c.replaced)
+			}
+		}
+		if _, err := f.s.EnrollmentByCodeHash(ctx, []byte("never")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link never sent: %v, want ErrNotFound", err)
 		}
 	})
 }

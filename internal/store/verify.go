@@ -14,7 +14,7 @@ const (
 	// subjectSQL starts from the organization, so that its policy revision
 	// comes back even for a username that names nobody: the caller applies
 	// the same policy to known and unknown users alike.
-	subjectSQL = `SELECT o.policy_rev, u.id, u.status, u.password_hash, u.pin_hash,
+	subjectSQL = `SELECT o.policy_rev, u.id, u.status, u.password_hash, u.pin_hash, u.locked_until,
 		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
 		FROM orgs o
 		LEFT JOIN users u ON u.org_id = o.id AND u.username = ?
@@ -41,7 +41,7 @@ const (
 				THEN CAST(? AS BIGINT) + CAST(? AS BIGINT) * ((total_failures + 1) / CAST(? AS INTEGER))
 			ELSE 0 END
 		WHERE id = ? AND locked_until <= ?
-		RETURNING total_failures`
+		RETURNING total_failures, locked_until`
 
 	// releaseSQL gives back a guess that turned out to be a correct
 	// password: it was no failure. Earlier failures stay counted, and a
@@ -93,7 +93,11 @@ type Subject struct {
 	Status       string
 	PasswordHash string
 	PINHash      string
-	PolicyRev    int64 // of the user's organization
+	// LockedUntil is when the user's last lock ends, or ended: zero when
+	// there has been none since the last success, LockedForever past the
+	// hard limit.
+	LockedUntil time.Time
+	PolicyRev   int64 // of the user's organization
 	// Tokens are the user's active and assigned tokens.
 	Tokens []Token
 }
@@ -115,17 +119,18 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 	for rows.Next() {
 		var (
 			status, passwordHash, pinHash sql.NullString
-			id, lastStep                  sql.NullInt64
+			lockedUntil, id, lastStep     sql.NullInt64
 			serial, typ, state, alg       sql.NullString
 			digits, period, drift         sql.NullInt64
 			secret                        []byte
 		)
-		if err := rows.Scan(&sub.PolicyRev, &user, &status, &passwordHash, &pinHash,
+		if err := rows.Scan(&sub.PolicyRev, &user, &status, &passwordHash, &pinHash, &lockedUntil,
 			&id, &serial, &typ, &state, &secret, &alg, &digits, &period, &lastStep, &drift); err != nil {
 			return Subject{}, fmt.Errorf("store: subject: %w", err)
 		}
 		found = true
 		sub.UserID, sub.Status, sub.PasswordHash, sub.PINHash = user.Int64, status.String, passwordHash.String, pinHash.String
+		sub.LockedUntil = fromMS(lockedUntil.Int64)
 		if !id.Valid { // the user has no usable token
 			continue
 		}
@@ -161,21 +166,39 @@ type Lockout struct {
 	HardLimit int
 }
 
+// Reservation is one guess taken from a user's allowance.
+type Reservation struct {
+	// Failures is the consecutive failures counted so far, this guess
+	// included.
+	Failures int
+	// LockedUntil is the lock this guess set by using up the allowance:
+	// zero when it set none, LockedForever when it reached the hard limit.
+	// Exactly one guess sets each lock, so whoever tells the user about a
+	// lock tells it once.
+	LockedUntil time.Time
+}
+
 // ReserveAttempt takes one guess from the user's allowance before the
-// guess is evaluated, and reports the consecutive failures counted so far,
-// this guess included. It reports false when the user is locked: the
+// guess is evaluated. It reports false when the user is locked: the
 // guess must then be refused unevaluated. A later success (Consume,
 // RedeemBackupCode, AcceptChallenge) resets the count and lifts the lock.
-func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time, l Lockout) (failures int, ok bool, err error) {
-	err = s.reserve.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
-		ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)).Scan(&failures)
+func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time, l Lockout) (Reservation, bool, error) {
+	var r Reservation
+	var until int64
+	err := s.reserve.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
+		ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)).Scan(&r.Failures, &until)
 	switch {
 	case err == sql.ErrNoRows:
-		return 0, false, nil
+		return Reservation{}, false, nil
 	case err != nil:
-		return 0, false, fmt.Errorf("store: reserve attempt: %w", err)
+		return Reservation{}, false, fmt.Errorf("store: reserve attempt: %w", err)
 	}
-	return failures, true, nil
+	// The row was not locked before this guess, so a lock it has now is
+	// the one this guess set.
+	if until > ms(now) {
+		r.LockedUntil = fromMS(until)
+	}
+	return r, true, nil
 }
 
 // ReleaseAttempt gives back one reserved guess that was no failure (a

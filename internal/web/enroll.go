@@ -1,14 +1,12 @@
 package web
 
 import (
-	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -18,7 +16,8 @@ import (
 // /enroll?code=…: it shows the token's QR code and takes its first code.
 
 // enrollment looks up the enrollment of a link code and says why it cannot
-// be used, if it cannot: "unknown", "used", "cancelled" or "expired".
+// be used, if it cannot: "unknown", "replaced" (by a resend), "used",
+// "cancelled" or "expired".
 func (s *Server) enrollment(r *http.Request, code string) (store.EnrollmentView, string, error) {
 	code = strings.ToLower(strings.TrimSpace(code))
 	if code == "" {
@@ -30,6 +29,8 @@ func (s *Server) enrollment(r *http.Request, code string) (store.EnrollmentView,
 		return v, "unknown", nil
 	case err != nil:
 		return v, "", err
+	case v.Replaced:
+		return v, "replaced", nil
 	case v.Enrollment.Status == store.EnrollmentCompleted || v.Token.State == store.TokenActive:
 		return v, "used", nil
 	case v.Enrollment.Status == store.EnrollmentCancelled || v.Token.State != store.TokenAssigned || v.User.Status != store.UserActive:
@@ -99,7 +100,7 @@ func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
 			EnrollPasswordView{Code: code, Username: en.User.Username}))
 		return
 	}
-	s.showEnroll(w, r, http.StatusOK, en.Org, en.User, en.Token, "/enroll/verify", map[string]string{"enrollment": code}, "", "")
+	s.showEnroll(w, r, http.StatusOK, en.Org, en.User, en.Token, "/enroll/verify", map[string]string{"enrollment": code}, refusal{})
 }
 
 // enrollPassword checks the user's password before the QR code is shown.
@@ -145,7 +146,7 @@ func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	if !out.Accepted {
 		s.showEnroll(w, r, http.StatusOK, en.Org, en.User, en.Token, "/enroll/verify", map[string]string{"enrollment": link},
-			codeError(out.Reason), "hint.clock")
+			enrollRefused(s.lang(w, r), orgLocation(en.Org), out, s.Clock.Now()))
 		return
 	}
 	s.endSession(w, r, store.Event{})
@@ -154,17 +155,9 @@ func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 		EnrollDoneView{LoginURL: "/o/" + en.Org.Slug + "/login"}))
 }
 
-// codeError is the message for a refused code: malformed input is told
-// apart, every other refusal is the one answer.
-func codeError(reason error) string {
-	if errors.Is(reason, auth.ErrMalformed) {
-		return "error.code_malformed"
-	}
-	return "error.code_wrong"
-}
-
-// showEnroll renders the page that adds token t to an authenticator app.
-func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, org store.Org, u store.User, t store.Token, action string, hidden map[string]string, errKey, hint string) {
+// showEnroll renders the page that adds token t to an authenticator app,
+// saying why its first code was refused if it was.
+func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, org store.Org, u store.User, t store.Token, action string, hidden map[string]string, why refusal) {
 	key, err := s.Keys.Open(t.Secret, store.SecretAD(t))
 	if err != nil {
 		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
@@ -197,12 +190,10 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, 
 	view := EnrollView{
 		Action: action, Hidden: hidden, Username: u.Username, QR: qr, URI: template.URL(uri), // our own otpauth: URI, which html/template would otherwise refuse
 		Secret: otp.GroupSecret(key), Type: t.Type, Digits: t.Digits, Period: t.Period, Algorithm: t.Algorithm,
-		Platform: platform, PlatformURLs: urls, Hint: hint,
+		Platform: platform, PlatformURLs: urls,
 	}
 	p := s.page(w, r, "enroll.title", &org, view)
-	if errKey != "" {
-		p.Error, p.ErrorField = errKey, "code"
-	}
+	why.onto(&p)
 	s.show(w, status, "enroll", p)
 }
 

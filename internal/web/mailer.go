@@ -66,13 +66,23 @@ func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, le
 	})
 }
 
+// AccountLocked tells a user their account locked at when, until until —
+// store.LockedForever when only an operator can unlock it.
+func (m *Mailer) AccountLocked(ctx context.Context, org store.Org, u store.User, when, until time.Time) error {
+	return m.send(ctx, org, u, "account_locked", LockedMail{
+		OrgName: org.Name, Username: u.Username, When: when, Until: until, Forever: until.Equal(store.LockedForever),
+		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
+	})
+}
+
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
 	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
 }
 
 // CodeSender mails what the verification core must tell users: emailed
-// one-time codes and the use of a backup code. It satisfies auth.Sender.
+// one-time codes, the use of a backup code and a lock. It satisfies
+// auth.Sender.
 type CodeSender struct {
 	Store interface {
 		OrgByID(ctx context.Context, id int64) (store.Org, error)
@@ -98,6 +108,16 @@ func (c CodeSender) BackupCodeUsed(ctx context.Context, orgID, userID int64, lef
 		return err
 	}
 	return c.Mailer.BackupUsed(ctx, org, u, left, at)
+}
+
+// AccountLocked mails the user that their account has locked, when the
+// user has an address.
+func (c CodeSender) AccountLocked(ctx context.Context, orgID, userID int64, at, until time.Time) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil || u.Email == "" {
+		return err
+	}
+	return c.Mailer.AccountLocked(ctx, org, u, at, until)
 }
 
 func (c CodeSender) recipient(ctx context.Context, orgID, userID int64) (store.Org, store.User, error) {

@@ -155,7 +155,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "login_code.title", &v.org, nil)
-		p.Error, p.ErrorField = codeError(out.Reason), "code"
+		codeRefused(p.Lang, p.Loc, out, s.Clock.Now()).onto(&p)
 		if v.data.Method == methodBackup && p.Error == "error.code_malformed" {
 			p.Error = "error.backup_malformed"
 		}
@@ -498,7 +498,7 @@ func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "add_email.title", &v.org, nil)
-		p.Error, p.ErrorField = codeError(out.Reason), "code"
+		codeRefused(p.Lang, p.Loc, out, s.Clock.Now()).onto(&p)
 		s.showAddEmail(w, r, v, p)
 		return
 	}

@@ -171,7 +171,7 @@ func TestBackupCodesInTheDashboard(t *testing.T) {
 		c2 := s.password("alice", "correct horse")
 		s.post(c2, "/o/acme/login/method", url.Values{"method": {"backup"}})
 		p = s.post(c2, "/o/acme/login/code", url.Values{"code": {void[0]}})
-		has(t, p, en("error.code_wrong"))
+		has(t, p, en("error.backup_wrong"))
 	})
 }
 
@@ -225,7 +225,7 @@ func TestLoginWithABackupCode(t *testing.T) {
 		if p.status != http.StatusOK {
 			t.Fatalf("used backup code again: %d %s", p.status, p.header.Get("Location"))
 		}
-		has(t, p, en("error.code_wrong"))
+		has(t, p, en("error.backup_wrong"))
 	})
 }
 
@@ -314,7 +314,7 @@ func TestLoginWithAnEmailedCode(t *testing.T) {
 		}
 		if first != second {
 			p = s.post(c, "/o/acme/login/code", url.Values{"code": {first}})
-			has(t, p, en("error.code_wrong"))
+			has(t, p, en("error.email_code_wrong"))
 		}
 		p = s.post(c, "/o/acme/login/code", url.Values{"code": {second}})
 		if p.header.Get("Location") != "/o/acme/" {
@@ -426,7 +426,7 @@ func TestAddEmailAsAnAuthenticator(t *testing.T) {
 		if p := s.post(c, "/o/acme/add/email/resend", url.Values{}); p.header.Get("Location") != "/o/acme/add/email?sent=1" {
 			t.Fatalf("send the code 30 s later: %d %s", p.status, p.header.Get("Location"))
 		}
-		has(t, s.post(c, "/o/acme/add/email", url.Values{"code": {"000000"}}), en("error.code_wrong"))
+		has(t, s.post(c, "/o/acme/add/email", url.Values{"code": {"000000"}}), en("error.email_code_wrong"))
 		p = s.post(c, "/o/acme/add/email", url.Values{"code": {s.lastMailedCode()}})
 		if p.header.Get("Location") != "/o/acme/?done=added_email" {
 			t.Fatalf("first emailed code: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
@@ -498,7 +498,8 @@ func TestAddVerificationCodeSendLimit(t *testing.T) {
 }
 
 // Each wrong verification code is a guess on the user's lockout: after the
-// policy's five, even the right code is refused.
+// policy's five, even the right code is refused, and the page says until
+// when.
 func TestAddVerificationCodeCountsAgainstLockout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		s := newSite(t, b)
@@ -507,12 +508,17 @@ func TestAddVerificationCodeCountsAgainstLockout(t *testing.T) {
 		c := s.login("alice", "correct horse", g)
 		s.post(c, "/o/acme/add", url.Values{})
 		code := s.lastMailedCode()
+		locked := s.lockedText(s.clock.Now().Add(10 * time.Minute))
 		for i := range 5 {
 			wrong := fmt.Sprintf("%06d", i)
 			if wrong == code {
 				wrong = "999999"
 			}
-			has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {wrong}}), en("error.code_wrong"))
+			want := en("error.email_code_wrong")
+			if i == 4 {
+				want = locked // the fifth sets the lock
+			}
+			has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {wrong}}), want)
 			if u := s.user("alice"); u.Failures != i+1 {
 				t.Fatalf("after %d wrong codes: %d failures, want %d", i+1, u.Failures, i+1)
 			}
@@ -520,6 +526,6 @@ func TestAddVerificationCodeCountsAgainstLockout(t *testing.T) {
 		if u := s.user("alice"); u.LockedUntil.IsZero() {
 			t.Fatal("five wrong verification codes did not lock the user")
 		}
-		has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {code}}), en("error.code_wrong"))
+		has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {code}}), locked)
 	})
 }

@@ -267,7 +267,7 @@ func (s *Server) pendingEnrollPage(w http.ResponseWriter, r *http.Request, v *vi
 	if !ok {
 		return
 	}
-	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, r.URL.Path, nil, "", "")
+	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, r.URL.Path, nil, refusal{})
 }
 
 func (s *Server) firstEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -287,7 +287,7 @@ func (s *Server) activateAndThen(w http.ResponseWriter, r *http.Request, v *visi
 		return
 	}
 	if !out.Accepted {
-		s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, action, nil, codeError(out.Reason), "hint.clock")
+		s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, action, nil, enrollRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 		return
 	}
 	s.notify(r, "token_added", v, tokenLabel(t))
@@ -609,7 +609,7 @@ func (s *Server) sendVerifyCode(w http.ResponseWriter, r *http.Request, v *visit
 			s.unavailable(w, r, err)
 			return
 		}
-		s.showAddVerify(w, r, v, "error.resend_wait")
+		s.showAddVerify(w, r, v, refusal{Error: "error.resend_wait"})
 		return
 	}
 	if err == nil {
@@ -623,16 +623,14 @@ func (s *Server) sendVerifyCode(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (s *Server) addVerifyPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.showAddVerify(w, r, v, "")
+	s.showAddVerify(w, r, v, refusal{})
 }
 
-func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit, errKey string) {
+func (s *Server) showAddVerify(w http.ResponseWriter, r *http.Request, v *visit, why refusal) {
 	base := homeURL(v.org) + "add/"
 	p := s.page(w, r, "add_verify.title", &v.org, AddVerifyView{Action: base + "verify", ResendAction: base + "resend", Email: maskEmail(v.user.Email)})
-	p.User, p.Error = v.user.Username, errKey
-	if errKey != "error.resend_wait" {
-		p.ErrorField = "code"
-	}
+	p.User = v.user.Username
+	why.onto(&p)
 	s.show(w, http.StatusOK, "add_verify", p)
 }
 
@@ -648,7 +646,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if !out.Accepted {
-		s.showAddVerify(w, r, v, codeError(out.Reason))
+		s.showAddVerify(w, r, v, codeRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addPassword})
@@ -670,7 +668,8 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if !out.Accepted {
 		p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
-		p.User, p.Error, p.ErrorField = v.user.Username, "error.password_wrong", "password"
+		p.User = v.user.Username
+		passwordRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()).onto(&p)
 		s.show(w, http.StatusOK, "add_password", p)
 		return
 	}

@@ -63,6 +63,16 @@ type VerifyCodeMail struct {
 	Minutes int
 }
 
+// LockedMail is the data of the "account_locked" mail: the account locked
+// at When, until Until, or until an operator unlocks it when Forever.
+type LockedMail struct {
+	OrgName     string
+	Username    string
+	When, Until time.Time
+	Forever     bool
+	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
+}
+
 // Renderer renders pages and mails from the embedded templates. Templates
 // are parsed once.
 type Renderer struct {

@@ -142,16 +142,21 @@ func renderSamples(lang string) []renderSample {
 	add("enroll-other", "enroll", page("/enroll?", enroll("other")))
 	add("enroll-none", "enroll", page("/enroll?", enroll("")))
 	v := enroll("android")
-	v.Hint = "hint.clock"
 	v.Hidden["code"] = "must not be a second code field"
 	p = page("/enroll?", v)
-	p.Error, p.ErrorField = "error.code_wrong", "code"
+	p.Error, p.ErrorField, p.Hint = "error.code_wrong", "code", "hint.clock"
 	add("enroll-error", "enroll", p)
+	p = page("/enroll?", enroll("android"))
+	p.Error, p.ErrorField, p.Hint, p.HintArgs = "error.code_wrong", "code", "hint.clock_ahead", []any{i18n.T(lang, "hint.seconds", 90)}
+	add("enroll-clock", "enroll", p)
+	p = page("/enroll?", enroll("android"))
+	p.Error, p.ErrorArgs = "error.locked_until", []any{"09:20 UTC"}
+	add("enroll-locked", "enroll", p)
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
 	add("enroll-hotp", "enroll", page("/enroll?", hotp))
 	add("enroll_done", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
-	for _, reason := range []string{"expired", "used", "cancelled", "unknown", "something-else"} {
+	for _, reason := range []string{"expired", "used", "cancelled", "replaced", "unknown", "something-else"} {
 		p := page("/enroll?", EnrollGoneView{Reason: reason})
 		p.Org = nil
 		add("enroll_gone-"+reason, "enroll_gone", p)
@@ -498,13 +503,18 @@ func TestRenderEnrollPage(t *testing.T) {
 				}
 			}
 			if s.page.Error != "" {
-				if !strings.Contains(text, i18n.T(l.Code, s.page.Error)) || !strings.Contains(text, i18n.T(l.Code, v.Hint)) {
+				if !strings.Contains(text, i18n.T(l.Code, s.page.Error, s.page.ErrorArgs...)) ||
+					s.page.Hint != "" && !strings.Contains(text, i18n.T(l.Code, s.page.Hint, s.page.HintArgs...)) {
 					t.Errorf("%s/%s: error or hint not shown", l.Code, s.file)
 				}
-				if n := strings.Count(text, i18n.T(l.Code, s.page.Error)); n != 2 {
-					t.Errorf("%s/%s: error shown %d times, want twice (summary, field)", l.Code, s.file, n)
+				want := 1 // in the summary, and beside the field it is about
+				if s.page.ErrorField != "" {
+					want = 2
 				}
-				if !strings.Contains(body, `aria-invalid="true"`) {
+				if n := strings.Count(text, i18n.T(l.Code, s.page.Error, s.page.ErrorArgs...)); n != want {
+					t.Errorf("%s/%s: error shown %d times, want %d", l.Code, s.file, n, want)
+				}
+				if s.page.ErrorField != "" && !strings.Contains(body, `aria-invalid="true"`) {
 					t.Errorf("%s/%s: code field not marked invalid", l.Code, s.file)
 				}
 			}
@@ -602,6 +612,8 @@ func renderMailSamples() map[string]any {
 		"backup_used":      NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Left: 3, PortalURL: "https://mfa.acme.example/o/acme/"},
 		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
 		"reset_link":       ResetMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/o/acme/login/reset?token=Xk3p9-QrT2m", Minutes: 30},
+		"account_locked": LockedMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Until: when.Add(10 * time.Minute),
+			PortalURL: "https://mfa.acme.example/o/acme/"},
 	}
 }
 
@@ -668,6 +680,11 @@ func TestRenderMails(t *testing.T) {
 				allowed[d.Link] = true
 				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
 					t.Errorf("%s %s: link missing", l.Code, name)
+				}
+			case LockedMail:
+				allowed[d.PortalURL] = true
+				if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, d.Until)) {
+					t.Errorf("%s %s: end of the lock missing", l.Code, name)
 				}
 			case VerifyCodeMail:
 				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {

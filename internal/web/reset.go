@@ -129,7 +129,7 @@ func (s *Server) resetGone(w http.ResponseWriter, r *http.Request, v *visit, mes
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	token := r.URL.Query().Get("token")
 	if s.resetLink(w, r, v, token) {
-		s.showReset(w, r, v, token, "")
+		s.showReset(w, r, v, token, refusal{})
 	}
 }
 
@@ -152,7 +152,7 @@ func (s *Server) factor(r *http.Request, v *visit, pol policy.Policy) (factor st
 	return "", false, nil
 }
 
-func (s *Server) showReset(w http.ResponseWriter, r *http.Request, v *visit, token, errKey string) {
+func (s *Server) showReset(w http.ResponseWriter, r *http.Request, v *visit, token string, why refusal) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return
@@ -165,7 +165,7 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, v *visit, tok
 	view := ResetView{Action: loginURL(v.org) + "/reset", Token: token, Username: v.user.Username, Factor: factor, Backup: backup,
 		PIN: factor != "" && pol.PINMode == policy.PINServer, MinLength: admin.MinPasswordLength}
 	p := s.page(w, r, "reset.title", &v.org, view)
-	p.Error = errKey
+	why.onto(&p)
 	s.show(w, http.StatusOK, "reset", p)
 }
 
@@ -181,11 +181,11 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	next, confirm := r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
 	if next != confirm {
-		s.showReset(w, r, v, token, "error.password_mismatch")
+		s.showReset(w, r, v, token, refusal{Error: "error.password_mismatch", Field: "new_password_confirm"})
 		return
 	}
 	if len([]rune(next)) < admin.MinPasswordLength {
-		s.showReset(w, r, v, token, "error.password_short")
+		s.showReset(w, r, v, token, refusal{Error: "error.password_short", Field: "new_password"})
 		return
 	}
 	pol, ok := s.policy(w, r, v.org)
@@ -204,7 +204,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		if !out.Accepted {
-			s.showReset(w, r, v, token, codeError(out.Reason))
+			s.showReset(w, r, v, token, codeRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 			return
 		}
 	}
@@ -215,7 +215,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.resetGone(w, r, v, "reset.used", "reset.used_next")
 		return
 	case errors.Is(err, admin.ErrInvalid):
-		s.showReset(w, r, v, token, "error.password_weak")
+		s.showReset(w, r, v, token, refusal{Error: "error.password_weak", Field: "new_password"})
 		return
 	case err != nil:
 		s.unavailable(w, r, err)

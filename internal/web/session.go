@@ -174,8 +174,13 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, e store.Even
 }
 
 // request is an auth.Request for the visiting user.
+// request is an auth.Request from the person of a visit who has proven
+// to be its user (with the password, or the invitation link of a user
+// without one): the core may tell them when their lock ends.
 func (v *visit) request(r *http.Request, code string) auth.Request {
-	return portalRequest(r, v.org, v.user.Username, code)
+	req := portalRequest(r, v.org, v.user.Username, code)
+	req.Identified = true
+	return req
 }
 
 // portalRequest is an auth.Request from a person at the portal: their

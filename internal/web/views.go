@@ -32,8 +32,12 @@ type Page struct {
 	// ErrorForm, on a page with several forms (the dashboard), is the
 	// catalogue key of the failed form's heading, which the summary names.
 	ErrorForm string
-	Loc       *time.Location // the organization's time zone, which times are told in; nil is UTC
-	Data      any            // the page's own view model, below
+	// Hint is the catalogue key of what usually went wrong with a refused
+	// code (the phone's clock), shown with Error; HintArgs its arguments.
+	Hint     string
+	HintArgs []any
+	Loc      *time.Location // the organization's time zone, which times are told in; nil is UTC
+	Data     any            // the page's own view model, below
 }
 
 // LangLink is one entry of the language switcher.
@@ -76,9 +80,6 @@ type EnrollView struct {
 	// "other"; PlatformURLs links to this page with each platform chosen.
 	Platform     string
 	PlatformURLs map[string]string
-	// Hint is a catalogue key explaining a refused code (the phone's
-	// clock, a code typed after it changed), shown with Error.
-	Hint string
 }
 
 // EnrollDoneView says the token is active (page "enroll_done").

@@ -44,7 +44,6 @@ type Store interface {
 	TouchSession(ctx context.Context, idHash []byte, now time.Time) error
 	DeleteSession(ctx context.Context, idHash []byte, e store.Event) error
 	SetSessionData(ctx context.Context, idHash []byte, stage, data string) error
-	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (int, bool, error)
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	BackupCodesLeft(ctx context.Context, userID int64) (int, error)
 	SetLastMethod(ctx context.Context, userID int64, method string) error

@@ -238,6 +238,12 @@ func has(t *testing.T, p page, what ...string) {
 
 // en is the English message key as a page shows it; a key missing from
 // the catalogue fails the test rather than matching its own marker.
+// lockedText is the error that says a lock ends at until, as a page
+// shown now says it.
+func (s *site) lockedText(until time.Time) string {
+	return html.EscapeString(i18n.T("en", "error.locked_until", i18n.Moment("en", nil, until, s.clock.Now())))
+}
+
 func en(key string) string {
 	if !slices.Contains(i18n.Keys(), key) {
 		panic("the catalogue has no message " + key)
@@ -365,7 +371,7 @@ func TestEnrollmentLinkThatCannotBeUsed(t *testing.T) {
 					t.Fatal(err)
 				}
 				return link
-			}, 404},
+			}, 410}, // gone, and the page says a newer link was sent
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -496,7 +502,11 @@ func TestLockedUserIsRefusedAtTheCodeStep(t *testing.T) {
 		if p.status != 200 || p.header.Get("Location") != "" {
 			t.Fatalf("correct code while locked: %d %s, want the code page again", p.status, p.header.Get("Location"))
 		}
-		has(t, p, en("error.code_wrong"))
+		// Past the password the user is told until when, not blamed.
+		has(t, p, s.lockedText(s.clock.Now().Add(10*time.Minute)))
+		if strings.Contains(p.body, en("error.code_wrong")) {
+			t.Error("a locked user is told the code was wrong")
+		}
 	})
 }
 
@@ -602,7 +612,7 @@ func TestAddAuthenticator(t *testing.T) {
 		if code == "" {
 			t.Fatalf("no code in the mail:\n%s", body)
 		}
-		has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {"999999"}}), en("error.code_wrong"))
+		has(t, s.post(c, "/o/acme/add/verify", url.Values{"code": {"999999"}}), en("error.email_code_wrong"))
 		p = s.post(c, "/o/acme/add/verify", url.Values{"code": {code}})
 		if p.header.Get("Location") != "/o/acme/add/password" {
 			t.Fatalf("verify: %d %s", p.status, p.header.Get("Location"))
