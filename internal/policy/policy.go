@@ -41,6 +41,10 @@ type Policy struct {
 	// than the password: the invitation link, a backup code, a code mailed to
 	// them, or the helpdesk.
 	FirstLoginEnrollment bool `json:"first_login_enrollment" help:"a user who never had an authenticator adds one at first sign-in with the password alone (true or false)"`
+	// BackupCodesAtSetup walks a user who has just activated an
+	// authenticator, and has no backup codes, through saving a set, so that
+	// a lost phone never needs the helpdesk.
+	BackupCodesAtSetup bool `json:"backup_codes_at_setup" help:"a user without backup codes saves a set right after activating an authenticator (true or false)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
 	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
@@ -175,6 +179,7 @@ func Default() Policy {
 		LockoutDuration:      Duration(10 * time.Minute),
 		LockoutHardLimit:     100,
 		FirstLoginEnrollment: true,
+		BackupCodesAtSetup:   true,
 		OTPAlgorithm:         "SHA1",
 		OTPDigits:            6,
 		OTPPeriod:            Duration(30 * time.Second),
