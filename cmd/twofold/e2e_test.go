@@ -133,9 +133,12 @@ func invitationToDashboard(t *testing.T, parent *installation, mailbox *mailbox,
 	if err != nil {
 		b.fatalf("QR code on the enrollment page", "the QR code holds %q, not an otpauth URI: %v", uri, err)
 	}
-	if key.Type != "totp" || key.Issuer != orgName || key.Account != username || key.Digits != 6 || key.Period != 30*time.Second {
+	// The label carries the name the page offers, so that two phones'
+	// entries in the app differ.
+	name := b.attr("name of the authenticator", "input[name=name]", "value")
+	if key.Type != "totp" || key.Issuer != orgName || key.Account != username+" ("+name+")" || name == "" || key.Digits != 6 || key.Period != 30*time.Second {
 		b.errorf("QR code on the enrollment page", "otpauth URI %s: type %q, issuer %q, account %q, %d digits, period %v; want totp, %q, %q, 6, 30s",
-			uri, key.Type, key.Issuer, key.Account, key.Digits, key.Period, orgName, username)
+			uri, key.Type, key.Issuer, key.Account, key.Digits, key.Period, orgName, username+" ("+name+")")
 	}
 	if href := b.attr("otpauth link on the enrollment page", `a[href^="otpauth://"]`, "href"); href != uri {
 		b.errorf("otpauth link on the enrollment page", "the link for phones is %q, the QR code holds %q", href, uri)
@@ -156,6 +159,27 @@ func invitationToDashboard(t *testing.T, parent *installation, mailbox *mailbox,
 	b.submit("submit the first code", codeInput)
 	if n := b.count("code field after activation", codeInput); n != 0 {
 		b.fatalf("activation", "the code was refused: the page asks for a code again")
+	}
+	if b.effort != invitationToActive {
+		b.errorf("activation", "invitation to an active token took %+v, want %+v", b.effort, invitationToActive)
+	}
+
+	// e) Recovery, set up with the first authenticator: backup codes that
+	// a reload does not change, then the offer of email.
+	codes := evaluate[string](b, "backup codes", `document.querySelector("textarea[readonly]").value`)
+	b.navigate("reload the backup codes page", b.location("backup codes page").String())
+	b.effort.actions-- // a reload for the test's sake, not the person's
+	if again := evaluate[string](b, "backup codes after a reload", `document.querySelector("textarea[readonly]").value`); again != codes || len(codes) < 100 {
+		b.fatalf("backup codes after a reload", "the reload shows other codes: %q, then %q", codes, again)
+	}
+	b.screenshot("screenshot of the backup codes at setup", "setup-backup-codes")
+	b.do("tick I have saved these codes", chromedp.Click(chromedp.CSS("#saved"), chromedp.NodeVisible))
+	b.effort.actions++
+	b.submit("continue after saving the codes", "#saved")
+	b.screenshot("screenshot of the offer of email", "setup-email")
+	b.click("decline email for now", `button[value=skip]`)
+	if b.effort != invitationToReady {
+		b.errorf("end of the setup", "invitation to the end of the setup took %+v, want %+v", b.effort, invitationToReady)
 	}
 	const loginLink = `a[href$="/login"]`
 	if href := b.attr("link to the login page after activation", loginLink, "href"); !strings.HasSuffix(href, "/o/"+slug+"/login") {
@@ -199,6 +223,18 @@ func invitationToDashboard(t *testing.T, parent *installation, mailbox *mailbox,
 	b.screenshot("screenshot of the dashboard", "dashboard")
 	t.Logf("%s: invitation to dashboard in %v", lang, time.Since(start).Round(time.Millisecond))
 }
+
+// The effort of the journeys, which the README's user section states.
+var (
+	// Open the link, password, the first code: three actions, two fields.
+	invitationToActive = effort{actions: 3, typed: 2}
+	// Then tick "I have saved these codes", continue, and "Not now" to email.
+	invitationToReady = effort{actions: 6, typed: 2}
+	// Sign in with a backup code, replace, the new phone's code.
+	lostPhone = effort{actions: 5, typed: 4}
+	// From the dashboard: add, the mailed code, the password, the app, its code.
+	addAuthenticator = effort{actions: 5, typed: 3}
+)
 
 // startServer runs `twofold serve` for the rest of the test, and stops it
 // at the end (after every parallel subtest). It returns what serve prints
@@ -462,6 +498,20 @@ type browser struct {
 	t    *testing.T
 	ctx  context.Context
 	lang string
+	// effort counts what the person did: opened a link or pressed a
+	// button or box (actions), and filled a field (typed).
+	effort effort
+}
+
+// effort is what a journey asks of the person. An action is one link
+// opened, one button pressed or one box ticked; a typed field is one
+// field filled in (with a password, a code or a name). Scanning the QR
+// code is neither: the phone does it.
+type effort struct{ actions, typed int }
+
+// since is the effort spent after an earlier count.
+func (e effort) since(before effort) effort {
+	return effort{e.actions - before.actions, e.typed - before.typed}
 }
 
 // stepTimeout bounds one step: a page load, a form post (which may hash
@@ -517,6 +567,7 @@ func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 // navigate opens a URL and checks the page it shows.
 func (b *browser) navigate(step, u string) {
 	b.t.Helper()
+	b.effort.actions++
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(u))
@@ -527,6 +578,7 @@ func (b *browser) navigate(step, u string) {
 // that page.
 func (b *browser) click(step, sel string) {
 	b.t.Helper()
+	b.effort.actions++
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
@@ -542,6 +594,7 @@ func (b *browser) submit(step, field string) {
 // fill types value into a field, as a person would.
 func (b *browser) fill(step, sel, value string) {
 	b.t.Helper()
+	b.effort.typed++
 	b.do(step, chromedp.SendKeys(chromedp.CSS(sel), value, chromedp.NodeVisible))
 }
 
@@ -920,5 +973,95 @@ func (mb *mailbox) codeIn(t *testing.T, i int) string {
 		if time.Now().After(deadline) {
 			t.Fatalf("mail %d never arrived; %d did", i, len(msgs))
 		}
+	}
+}
+
+// TestEndToEndLostPhone is the journey of a user whose phone is lost,
+// with no operator to help: a backup code signs in, "Replace with a new
+// phone" shows the new phone's QR code, and its first code activates it and
+// retires the old one, in at most five actions. Then adding another
+// authenticator from the dashboard is measured too.
+func TestEndToEndLostPhone(t *testing.T) {
+	chromium := testenv.Command(t, "chromium", "chromium")
+	in, mailbox, publicURL := startPortal(t)
+	const slug, username, password = "acme", "dana", "correct horse battery staple"
+	in.ok("", "org", "create", slug, "--name", "Acme Corp")
+	in.ok(password+"\n", "user", "add", slug+"/"+username, "--email", "dana@example.org", "--language", "en", "--password-stdin")
+	out := in.ok("", "token", "enroll", slug+"/"+username, "--type", "totp", "--show-secret")
+	oldSerial := regexp.MustCompile(`token (\S+) to`).FindStringSubmatch(out)
+	key, err := otp.ParseURI(regexp.MustCompile(`otpauth://\S+`).FindString(out))
+	if err != nil || oldSerial == nil {
+		t.Fatalf("token enroll --show-secret: %v\n%s", err, out)
+	}
+	old, _ := otp.NewGenerator(key.Secret, key.Algorithm, key.Digits)
+	in.ok(old.Code(uint64(otp.Step(time.Now(), key.Period)-1))+"\n", "token", "activate", slug+"/"+username)
+	codes := regexp.MustCompile(`[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}`).FindAllString(in.ok("", "user", "backup-codes", slug+"/"+username), -1)
+	if len(codes) != 10 {
+		t.Fatalf("user backup-codes printed %d codes", len(codes))
+	}
+
+	const codeInput = `input[name=code]:not([type=hidden])`
+	b := newBrowser(t, chromium, "en")
+	b.navigate("login page", publicURL+"/o/"+slug+"/login")
+	b.fill("login username", "input[name=username]", username)
+	b.fill("login password", "input[name=password]", password)
+	b.submit("submit username and password", "input[name=password]")
+	b.fill("backup code in the code field", codeInput, codes[0])
+	b.submit("submit the backup code", codeInput)
+	if loc := b.location("dashboard after the backup code"); loc.Path != "/o/"+slug+"/" {
+		b.fatalf("dashboard after the backup code", "the browser is at %s", loc)
+	}
+	b.click("replace the lost phone", `form[action$="/tokens/replace"] button[type=submit]`)
+	b.screenshot("screenshot of the replacement's QR code", "replace")
+	name := b.attr("name of the new authenticator", "input[name=name]", "value")
+	uri := decodeQR(t, b, b.attr("QR code of the new phone", `img[src^="data:image/png;base64,"]`, "src"))
+	newKey, err := otp.ParseURI(uri)
+	if err != nil || newKey.Account != username+" ("+name+")" {
+		b.fatalf("QR code of the new phone", "label %q (%v), want the account and the name %q", newKey.Account, err, name)
+	}
+	gen, _ := otp.NewGenerator(newKey.Secret, newKey.Algorithm, newKey.Digits)
+	if list := in.ok("", "token", "list", slug+"/"+username); !regexp.MustCompile(regexp.QuoteMeta(oldSerial[1]) + `\s+totp\s+active\b`).MatchString(list) {
+		b.fatalf("before the new code", "the old phone stopped working before the new one is active:\n%s", list)
+	}
+	b.fill("the new phone's code", codeInput, gen.Code(uint64(otp.Step(time.Now(), newKey.Period))))
+	b.submit("submit the new phone's code", codeInput)
+	if text := b.visibleText(); !strings.Contains(text, "Your new phone is set up.") || !strings.Contains(text, name) {
+		b.fatalf("dashboard after the replacement", "the dashboard does not say the new phone %q is set up", name)
+	}
+	if b.effort != lostPhone {
+		b.errorf("dashboard after the replacement", "the lost phone took %+v, want %+v", b.effort, lostPhone)
+	}
+	if list := in.ok("", "token", "list", slug+"/"+username); !regexp.MustCompile(regexp.QuoteMeta(oldSerial[1]) + `\s+totp\s+revoked\b`).MatchString(list) {
+		b.fatalf("after the replacement", "the old phone is not revoked:\n%s", list)
+	}
+	b.screenshot("screenshot of the dashboard after the replacement", "dashboard-replaced")
+
+	// Adding another authenticator from the dashboard.
+	before := b.effort
+	mailbox.mu.Lock()
+	sent := len(mailbox.msgs)
+	mailbox.mu.Unlock()
+	b.click("add authenticator", `form[action$="/add"] button[type=submit]`)
+	b.fill("the mailed verification code", codeInput, mailbox.codeIn(t, sent))
+	b.submit("submit the verification code", codeInput)
+	b.fill("confirm the password", "input[name=password]", password)
+	b.submit("submit the password", "input[name=password]")
+	b.click("choose the authenticator app", `button[value=app]`)
+	third, err := otp.ParseURI(decodeQR(t, b, b.attr("QR code of the added app", `img[src^="data:image/png;base64,"]`, "src")))
+	if err != nil {
+		b.fatalf("QR code of the added app", "%v", err)
+	}
+	gen, _ = otp.NewGenerator(third.Secret, third.Algorithm, third.Digits)
+	b.fill("the added app's code", codeInput, gen.Code(uint64(otp.Step(time.Now(), third.Period))))
+	b.submit("submit the added app's code", codeInput)
+	if loc := b.location("dashboard after adding"); loc.RawQuery != "done=added" {
+		b.fatalf("dashboard after adding", "the browser is at %s", loc)
+	}
+	if got := b.effort.since(before); got != addAuthenticator {
+		b.errorf("dashboard after adding", "adding an authenticator took %+v, want %+v", got, addAuthenticator)
+	}
+	names := evaluate[[]string](b, "names on the dashboard", `Array.from(document.querySelectorAll(".token-name")).map(e => e.textContent)`)
+	if len(names) != 2 || names[0] == names[1] {
+		b.errorf("names on the dashboard", "the dashboard shows %q: two authenticators that look alike", names)
 	}
 }

@@ -455,14 +455,24 @@ var transitions = map[string]struct {
 // MaxTokenName is the longest name a token may have, in characters.
 const MaxTokenName = 64
 
-// RenameToken gives one of a user's tokens the name they know it by.
-func (s *Service) RenameToken(ctx context.Context, org store.Org, username, serial, name string) error {
+// TokenName trims a name for a token and checks it, returning ErrInvalid
+// for one too long or holding control characters.
+func TokenName(name string) (string, error) {
 	name, err := label("a token's name", name)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if utf8.RuneCountInString(name) > MaxTokenName {
-		return invalid("a token's name may be at most %d characters", MaxTokenName)
+		return "", invalid("a token's name may be at most %d characters", MaxTokenName)
+	}
+	return name, nil
+}
+
+// RenameToken gives one of a user's tokens the name they know it by.
+func (s *Service) RenameToken(ctx context.Context, org store.Org, username, serial, name string) error {
+	name, err := TokenName(name)
+	if err != nil {
+		return err
 	}
 	u, t, err := s.token(ctx, org, username, serial)
 	if err != nil {

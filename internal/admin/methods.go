@@ -14,16 +14,24 @@ import (
 const BackupCodeCount = 10
 
 // GenerateBackupCodes makes a new set of backup codes for a user, voiding
-// any earlier set, and returns them — the only time they are seen — in
-// groups of four: "abcd-efgh-2345-67ab". Each has 80 random bits and at
-// least one letter, which tells it from a one-time code.
+// any earlier set, and returns them — the only time they are seen.
 func (s *Service) GenerateBackupCodes(ctx context.Context, org store.Org, username string) ([]string, error) {
-	u, err := s.User(ctx, org, username)
+	codes, err := s.NewBackupCodes()
 	if err != nil {
 		return nil, err
 	}
+	if err := s.SetBackupCodes(ctx, org, username, codes); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// NewBackupCodes makes a set of backup codes without putting it in use, in
+// groups of four: "abcd-efgh-2345-67ab". Each has 80 random bits and at
+// least one letter, which tells it from a one-time code. The portal keeps
+// such a set pending until the user confirms having saved it.
+func (s *Service) NewBackupCodes() ([]string, error) {
 	codes := make([]string, 0, BackupCodeCount)
-	hashes := make([][]byte, 0, BackupCodeCount)
 	for len(codes) < BackupCodeCount {
 		c, err := secret.Token(s.Rand, 10)
 		if err != nil {
@@ -33,14 +41,23 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, org store.Org, userna
 			continue // all digits: it would read as a one-time code
 		}
 		codes = append(codes, c[0:4]+"-"+c[4:8]+"-"+c[8:12]+"-"+c[12:16])
-		hashes = append(hashes, secret.HashToken(c))
-	}
-	err = s.Store.ReplaceBackupCodes(ctx, org.ID, u.ID, hashes, s.Clock.Now(),
-		s.event(org.ID, "backup.generate", org.Slug+"/"+u.Username))
-	if err != nil {
-		return nil, err
 	}
 	return codes, nil
+}
+
+// SetBackupCodes puts codes (from NewBackupCodes) in use as the user's
+// set, voiding any earlier one. Only their hashes are stored.
+func (s *Service) SetBackupCodes(ctx context.Context, org store.Org, username string, codes []string) error {
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return err
+	}
+	hashes := make([][]byte, len(codes))
+	for i, c := range codes {
+		hashes[i] = secret.HashToken(strings.ReplaceAll(c, "-", ""))
+	}
+	return s.Store.ReplaceBackupCodes(ctx, org.ID, u.ID, hashes, s.Clock.Now(),
+		s.event(org.ID, "backup.generate", org.Slug+"/"+u.Username))
 }
 
 // SetPIN sets a user's server PIN. With pin empty a random PIN of the

@@ -281,6 +281,14 @@ func (v *Verifier) Activate(ctx context.Context, r Request, serial string) (Outc
 	return v.check(ctx, r, attempt{action: "token.activate", state: store.TokenAssigned, serial: serial})
 }
 
+// Replace checks the first code of the assigned token serial, like
+// Activate, and in the same transaction revokes the user's active token
+// old, which the new one replaces: until the new token has proven itself,
+// the old one keeps working.
+func (v *Verifier) Replace(ctx context.Context, r Request, serial, old string) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "token.replace", state: store.TokenAssigned, serial: serial, retire: old})
+}
+
 // CheckPassword checks only a password: the first step of a two-step
 // login. It counts against the lockout like a code, so passwords cannot be
 // guessed without limit either, but a success does not reset the count:
@@ -313,6 +321,7 @@ type attempt struct {
 	serial string // when set, only this token is tried
 	resync bool
 	next   string // the second code of a resync
+	retire string // the serial of an active token the accepting one replaces
 	// passwordOnly checks the password and stops there; pinOnly checks
 	// the server PIN, given as the code, and stops there.
 	passwordOnly, pinOnly bool
@@ -557,9 +566,11 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 			continue
 		}
 		ev.Target, ev.Result = username+" "+t.Serial, "accept"
-		err = v.store.Consume(ctx, store.Consumption{
-			TokenID: t.ID, UserID: sub.UserID, Step: step, Drift: drift, At: now, From: a.state, Event: ev,
-		})
+		c := store.Consumption{TokenID: t.ID, UserID: sub.UserID, Step: step, Drift: drift, At: now, From: a.state, Event: ev}
+		if old, ok := activeToken(sub.Tokens, a.retire); ok && old.ID != t.ID {
+			c.Retire, c.Event.Detail = old.ID, "replaces "+old.Serial
+		}
+		err = v.store.Consume(ctx, c)
 		if errors.Is(err, store.ErrNotConsumed) {
 			// Another request took this step first.
 			return v.refuse(ctx, ev, ErrReplay)
@@ -571,6 +582,16 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
 	}
 	return v.refuse(ctx, ev, reason)
+}
+
+// activeToken finds the active token serial among ts.
+func activeToken(ts []store.Token, serial string) (store.Token, bool) {
+	for _, t := range ts {
+		if serial != "" && t.Serial == serial && t.State == store.TokenActive {
+			return t, true
+		}
+	}
+	return store.Token{}, false
 }
 
 // notAUsername stands in the audit log for a name no account can have.

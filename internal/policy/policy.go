@@ -45,6 +45,10 @@ type Policy struct {
 	// from the sign-in page: a single-use link mailed to their address,
 	// and their second factor when they have one.
 	PasswordReset bool `json:"password_reset" help:"users who forgot their password set a new one with a mailed link and their second factor (true or false)"`
+	// BackupCodesAtSetup walks a user who has just activated an
+	// authenticator, and has no backup codes, through saving a set, so that
+	// a lost phone never needs the helpdesk.
+	BackupCodesAtSetup bool `json:"backup_codes_at_setup" help:"a user without backup codes saves a set right after activating an authenticator (true or false)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
 	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
@@ -184,6 +188,7 @@ func Default() Policy {
 		LockoutHardLimit:     100,
 		FirstLoginEnrollment: true,
 		PasswordReset:        true,
+		BackupCodesAtSetup:   true,
 		OTPAlgorithm:         "SHA1",
 		OTPDigits:            6,
 		OTPPeriod:            Duration(30 * time.Second),

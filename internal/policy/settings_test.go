@@ -17,6 +17,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"lockout_hard_limit", "100"},
 		{"first_login_enrollment", "true"},
 		{"password_reset", "true"},
+		{"backup_codes_at_setup", "true"},
 		{"otp_algorithm", "SHA1"},
 		{"otp_digits", "6"},
 		{"otp_period", "30s"},

@@ -537,13 +537,40 @@ func (s *Store) SetTokenState(ctx context.Context, orgID, tokenID int64, from []
 			}
 		}
 		if to == TokenRevoked {
-			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = ? WHERE token_id = ? AND status = ?`),
-				EnrollmentCancelled, tokenID, EnrollmentPending); err != nil {
-				return fmt.Errorf("store: cancel enrollment: %w", err)
+			if err := s.cancelEnrollment(ctx, tx, tokenID); err != nil {
+				return err
 			}
 		}
 		return s.addEvent(ctx, tx, e)
 	})
+}
+
+func (s *Store) cancelEnrollment(ctx context.Context, tx *sql.Tx, tokenID int64) error {
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = ? WHERE token_id = ? AND status = ?`),
+		EnrollmentCancelled, tokenID, EnrollmentPending); err != nil {
+		return fmt.Errorf("store: cancel enrollment: %w", err)
+	}
+	return nil
+}
+
+// retire revokes the user's token tokenID, if it is not revoked already,
+// inside tx: its pending enrollment is cancelled and, as for every token
+// taken out of use, the user is signed out everywhere.
+func (s *Store) retire(ctx context.Context, tx *sql.Tx, tokenID, userID int64) error {
+	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = ? WHERE id = ? AND user_id = ? AND state <> ?`),
+		TokenRevoked, tokenID, userID, TokenRevoked)
+	if err != nil {
+		return fmt.Errorf("store: retire token: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: retire token: %w", err)
+	} else if n == 0 {
+		return nil
+	}
+	if err := s.signOut(ctx, tx, userID); err != nil {
+		return err
+	}
+	return s.cancelEnrollment(ctx, tx, tokenID)
 }
 
 // Reseal offers every token secret to reseal, in one transaction, and

@@ -222,12 +222,17 @@ type Consumption struct {
 	// ends active.
 	From  string
 	Event Event
+	// Retire, when not zero, is a token of the same user that the
+	// activated one replaces: it is revoked in the same transaction, so
+	// that an abandoned replacement leaves it working and a finished one
+	// never leaves both.
+	Retire int64
 }
 
 // Consume records an accepted code in one transaction: the token's step
 // moves to c.Step only if that is above the last accepted one, the user's
-// failures reset, a pending enrollment completes, and the event is
-// written. It returns ErrNotConsumed, changing nothing, when the step was
+// failures reset, a pending enrollment completes, the token it replaces
+// is revoked, and the event is written. It returns ErrNotConsumed, changing nothing, when the step was
 // used already or the token left state c.From meanwhile.
 func (s *Store) Consume(ctx context.Context, c Consumption) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -247,6 +252,11 @@ func (s *Store) Consume(ctx context.Context, c Consumption) error {
 		if c.From == TokenAssigned {
 			if _, err := tx.StmtContext(ctx, s.completeEnrollment).ExecContext(ctx, at, c.TokenID); err != nil {
 				return fmt.Errorf("store: complete enrollment: %w", err)
+			}
+		}
+		if c.Retire != 0 {
+			if err := s.retire(ctx, tx, c.Retire, c.UserID); err != nil {
+				return err
 			}
 		}
 		return s.addEvent(ctx, tx, c.Event)

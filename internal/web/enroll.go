@@ -4,9 +4,13 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -100,7 +104,12 @@ func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
 			EnrollPasswordView{Code: code, Username: en.User.Username}))
 		return
 	}
-	s.showEnroll(w, r, http.StatusOK, en.Org, en.User, en.Token, "/enroll/verify", map[string]string{"enrollment": code}, refusal{})
+	s.showEnroll(w, r, &visit{org: en.Org, user: en.User}, en.Token, invitationForm(code), refusal{})
+}
+
+// invitationForm is where the invitation page's code form posts.
+func invitationForm(link string) enrollForm {
+	return enrollForm{Action: "/enroll/verify", Hidden: map[string]string{"enrollment": link}}
 }
 
 // enrollPassword checks the user's password before the QR code is shown.
@@ -139,46 +148,55 @@ func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &visit{org: en.Org, user: en.User}
-	out, err := s.Verifier.Activate(r.Context(), v.request(r, r.PostFormValue("code")), en.Token.Serial)
-	if err != nil {
-		s.unavailable(w, r, err)
+	if !s.activate(w, r, v, en.Token, invitationForm(link)) {
 		return
 	}
-	if !out.Accepted {
-		s.showEnroll(w, r, http.StatusOK, en.Org, en.User, en.Token, "/enroll/verify", map[string]string{"enrollment": link},
-			enrollRefused(s.lang(w, r), orgLocation(en.Org), out, s.Clock.Now()))
-		return
-	}
-	s.endSession(w, r, store.Event{})
 	s.rememberLanguage(w, r, en.User)
-	s.show(w, http.StatusOK, "enroll_done", s.page(w, r, "enroll_done.title", &en.Org,
-		EnrollDoneView{LoginURL: "/o/" + en.Org.Slug + "/login"}))
+	s.startSetup(w, r, v, setupInvited)
 }
 
-// showEnroll renders the page that adds token t to an authenticator app,
-// saying why its first code was refused if it was.
-func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, org store.Org, u store.User, t store.Token, action string, hidden map[string]string, why refusal) {
+// enrollForm is where the enrollment page's code form posts, with its
+// hidden fields.
+type enrollForm struct {
+	Action string
+	Hidden map[string]string
+}
+
+// showEnroll renders the page that adds token t of v's user to an
+// authenticator app. The name field is prefilled from the platform chosen
+// and the date, and the QR code's label carries that name, so that two
+// phones' entries differ in the app as on the dashboard. why says why its
+// first code was refused, if it was.
+func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, v *visit, t store.Token, form enrollForm, why refusal) {
 	key, err := s.Keys.Open(t.Secret, store.SecretAD(t))
 	if err != nil {
 		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
 		return
 	}
 	defer clear(key)
+	// A phone type chosen stays chosen after a refused code: the form
+	// posts it in its address.
+	platform := r.URL.Query().Get("platform")
+	if platform == "android" || platform == "iphone" || platform == "other" {
+		form.Action += "?" + url.Values{"platform": {platform}}.Encode()
+	} else {
+		platform = guessPlatform(r.UserAgent())
+	}
+	lang := s.lang(w, r)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" {
+		if name, err = s.defaultTokenName(r, v, t, lang, platform); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+	}
 	period := time.Duration(t.Period) * time.Second
-	uri := otp.Key{Type: t.Type, Issuer: org.Name, Account: u.Username, Secret: key,
+	uri := otp.Key{Type: t.Type, Issuer: v.org.Name, Account: v.user.Username + " (" + name + ")", Secret: key,
 		Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: period}.URI()
 	qr, err := qrDataURI(uri)
 	if err != nil {
 		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
 		return
-	}
-	// A phone type chosen stays chosen after a refused code: the form
-	// posts it in its address.
-	platform := r.URL.Query().Get("platform")
-	if platform == "android" || platform == "iphone" || platform == "other" {
-		action += "?" + url.Values{"platform": {platform}}.Encode()
-	} else {
-		platform = guessPlatform(r.UserAgent())
 	}
 	urls := make(map[string]string, 3)
 	if self, ok := pageURL(r); ok {
@@ -188,13 +206,46 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, 
 		}
 	}
 	view := EnrollView{
-		Action: action, Hidden: hidden, Username: u.Username, QR: qr, URI: template.URL(uri), // our own otpauth: URI, which html/template would otherwise refuse
+		Action: form.Action, Hidden: form.Hidden, Username: v.user.Username, QR: qr, URI: template.URL(uri), // our own otpauth: URI, which html/template would otherwise refuse
 		Secret: otp.GroupSecret(key), Type: t.Type, Digits: t.Digits, Period: t.Period, Algorithm: t.Algorithm,
-		Platform: platform, PlatformURLs: urls,
+		Platform: platform, PlatformURLs: urls, Name: name, NameMax: admin.MaxTokenName,
 	}
-	p := s.page(w, r, "enroll.title", &org, view)
+	if v.data.Replace != "" {
+		old, ok, err := s.userToken(r, v, v.data.Replace)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if ok {
+			view.Replaces = tokenLabel(old)
+		}
+	}
+	p := s.page(w, r, "enroll.title", &v.org, view)
 	why.onto(&p)
-	s.show(w, status, "enroll", p)
+	s.show(w, http.StatusOK, "enroll", p)
+}
+
+// platformNames are the catalogue keys of what a token on each platform
+// is called by default.
+var platformNames = map[string]string{"android": "enroll.name_android", "iphone": "enroll.name_iphone", "other": "enroll.name_other"}
+
+// defaultTokenName is the name a new token is offered: the platform and
+// the date ("iPhone, 24 November 2026"), with a number added when another
+// of the user's authenticators has that name already.
+func (s *Server) defaultTokenName(r *http.Request, v *visit, t store.Token, lang, platform string) (string, error) {
+	if t.Name != "" {
+		return t.Name, nil
+	}
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return "", err
+	}
+	base := i18n.T(lang, "enroll.name_default", i18n.T(lang, platformNames[platform]), i18n.Date(lang, orgLocation(v.org), s.Clock.Now()))
+	name := base
+	for n := 2; slices.ContainsFunc(ts, func(o store.Token) bool { return o.State != store.TokenRevoked && o.Name == name }); n++ {
+		name = base + " (" + strconv.Itoa(n) + ")"
+	}
+	return name, nil
 }
 
 // guessPlatform picks the instructions to show first from the browser's

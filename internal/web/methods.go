@@ -2,10 +2,8 @@ package web
 
 import (
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -366,56 +364,6 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 	redirect(w, r, homeURL(v.org)+"?done=pin")
 }
 
-// makeBackupCodes makes a new set of backup codes, voiding the old one,
-// after the user confirms their password, and shows the codes: the only
-// time they are seen. They are not kept anywhere, so the page is not a
-// redirect target.
-func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visit) {
-	if v.user.PasswordHash != "" {
-		req := v.request(r, "")
-		req.Password = r.PostFormValue("password")
-		out, err := s.Verifier.CheckPassword(r.Context(), req)
-		if err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		if !out.Accepted {
-			p := s.page(w, r, "dashboard.title", &v.org, nil)
-			p.Error, p.ErrorField, p.ErrorForm = "error.password_wrong", "backup-password", "dashboard.backup"
-			s.dashboardWith(w, r, v, p)
-			return
-		}
-	}
-	codes, err := s.userAdmin(v).GenerateBackupCodes(r.Context(), v.org, v.user.Username)
-	if err != nil {
-		s.unavailable(w, r, err)
-		return
-	}
-	lang := s.lang(w, r)
-	text := strings.Join(codes, "\n")
-	file := i18n.T(lang, "backup_codes.file_heading", v.user.Username, v.org.Name) + "\n" +
-		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, orgLocation(v.org), s.Clock.Now())) + "\n\n" + text + "\n"
-	view := BackupCodesView{
-		Codes: codes, Text: text, FileName: "backup-codes-" + v.org.Slug + ".txt",
-		Download: template.URL("data:text/plain;charset=utf-8," + strings.ReplaceAll(url.PathEscape(file), "+", "%2B")),
-		Action:   homeURL(v.org) + "backup/done",
-	}
-	p := s.page(w, r, "backup_codes.title", &v.org, view)
-	p.User = v.user.Username
-	s.show(w, http.StatusOK, "backup_codes", p)
-}
-
-// backupCodesSaved ends the backup codes page. The codes are in use
-// either way; without the tick the dashboard says to make new ones if
-// they were not saved.
-func (s *Server) backupCodesSaved(w http.ResponseWriter, r *http.Request, v *visit) {
-	if r.PostFormValue("saved") == "" {
-		redirect(w, r, homeURL(v.org)+"?done=backup_unconfirmed")
-		return
-	}
-	redirect(w, r, homeURL(v.org)+"?done=backup_made")
-}
-
 // toAddChoose goes on, after the password, to the choice between an
 // authenticator app and email — or straight to the app when email is not
 // possible.
@@ -424,8 +372,9 @@ func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	if hasEmail, err := s.hasActive(r, v, "email"); !pol.Allows(policy.MethodEmail) || v.user.Email == "" || hasEmail || err != nil {
-		s.toAddStep(w, r, v, sessionData{Add: addApp})
+	// A replacement is an authenticator app for one.
+	if may, err := s.mayAddEmail(r, v, pol); !may || err != nil || v.data.Replace != "" {
+		s.toAddStep(w, r, v, sessionData{Add: addApp, Replace: v.data.Replace})
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addChoose})
@@ -437,15 +386,24 @@ func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit)
 	s.show(w, http.StatusOK, "add_choose", p)
 }
 
-// addChoose goes on with the app, or enrolls an email token and mails its
-// first code.
+// addChoose goes on with the app, or with email.
 func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 	if r.PostFormValue("method") != policy.MethodEmail {
 		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
+	s.startAddEmail(w, r, v)
+}
+
+// startAddEmail enrolls an email token and mails its first code, from the
+// dashboard's adding or from the setup after a first authenticator.
+func (s *Server) startAddEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 	en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "email", "")
 	if errors.Is(err, admin.ErrInvalid) {
+		if v.ses.Stage == stageSetup {
+			s.finishSetup(w, r, v)
+			return
+		}
 		s.toAddStep(w, r, v, sessionData{Add: addApp})
 		return
 	}
@@ -458,7 +416,7 @@ func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
-	data := sessionData{Add: addEmail, Serial: en.Token.Serial}
+	data := sessionData{Add: addEmail, Serial: en.Token.Serial, Setup: v.data.Setup}
 	data.keepTx(txid)
 	s.toAddStep(w, r, v, data)
 }
@@ -503,6 +461,10 @@ func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	s.notify(r, "token_added", v, i18n.T(v.user.Language, "token.type.email"))
+	if v.ses.Stage == stageSetup {
+		s.finishSetup(w, r, v)
+		return
+	}
 	v.data = sessionData{}
 	if err := s.setData(r, v); err != nil {
 		s.unavailable(w, r, err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,22 +102,42 @@ func (s *site) user(name string) store.User {
 
 var backupCodeRE = regexp.MustCompile(`\b[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}\b`)
 
-// makeBackupCodes makes backup codes in the dashboard and returns them.
-func (s *site) makeBackupCodes(c *http.Client, password string) []string {
+// pendingCodes reads the backup codes the codes page shows.
+func (s *site) pendingCodes(c *http.Client) []string {
 	s.t.Helper()
-	p := s.post(c, "/o/acme/backup", url.Values{"password": {password}})
-	if p.status != http.StatusOK {
-		s.t.Fatalf("make backup codes: %d", p.status)
-	}
+	p := s.get(c, "/o/acme/backup")
 	box := regexp.MustCompile(`(?s)<textarea[^>]*readonly[^>]*>(.*?)</textarea>`).FindStringSubmatch(p.body)
 	if box == nil {
-		s.t.Fatalf("no readonly box with the codes:\n%s", p.body)
+		s.t.Fatalf("no readonly box with the codes (%d):\n%s", p.status, p.body)
 	}
 	codes := backupCodeRE.FindAllString(box[1], -1)
 	if len(codes) != 10 {
 		s.t.Fatalf("%d codes in the box, want 10: %q", len(codes), box[1])
 	}
 	return codes
+}
+
+// makeBackupCodes makes backup codes in the dashboard, saves them, and
+// returns them.
+func (s *site) makeBackupCodes(c *http.Client, password string) []string {
+	s.t.Helper()
+	if p := s.post(c, "/o/acme/backup", url.Values{"password": {password}}); p.header.Get("Location") != "/o/acme/backup" {
+		s.t.Fatalf("make backup codes: %d %s", p.status, p.header.Get("Location"))
+	}
+	codes := s.pendingCodes(c)
+	if p := s.post(c, "/o/acme/backup/done", url.Values{"saved": {"1"}}); p.header.Get("Location") != "/o/acme/?done=backup_made" {
+		s.t.Fatalf("save backup codes: %d %s", p.status, p.header.Get("Location"))
+	}
+	return codes
+}
+
+func (s *site) backupLeft(user string) int {
+	s.t.Helper()
+	left, err := s.store.BackupCodesLeft(s.ctx, s.user(user).ID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return left
 }
 
 func TestBackupCodesInTheDashboard(t *testing.T) {
@@ -129,36 +150,56 @@ func TestBackupCodesInTheDashboard(t *testing.T) {
 
 		p := s.post(c, "/o/acme/backup", url.Values{"password": {"wrong"}})
 		has(t, p, en("error.password_wrong"))
-		if backupCodeRE.MatchString(p.body) {
-			t.Fatal("codes shown after a wrong password")
-		}
-		if left, _ := s.store.BackupCodesLeft(s.ctx, s.user("alice").ID); left != 0 {
-			t.Fatalf("%d codes made after a wrong password", left)
+		if backupCodeRE.MatchString(p.body) || s.backupLeft("alice") != 0 {
+			t.Fatal("codes shown or made after a wrong password")
 		}
 
+		// The post makes a pending set and redirects to the page showing it.
 		p = s.post(c, "/o/acme/backup", url.Values{"password": {"correct horse"}})
-		has(t, p, en("backup_codes.saved"), `type="checkbox"`, `required`, `download="backup-codes-acme.txt"`, en("backup_codes.download"))
-		void := backupCodeRE.FindAllString(p.body, -1)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/o/acme/backup" {
+			t.Fatalf("make: %d %s, want a redirect to the codes page", p.status, p.header.Get("Location"))
+		}
+		p = s.get(c, "/o/acme/backup")
+		has(t, p, en("backup_codes.saved"), `type="checkbox"`, `required`, `download="backup-codes-acme.txt"`, en("backup_codes.download"), en("backup_codes.new"))
 		if !strings.Contains(p.header.Get("Cache-Control"), "no-store") {
 			t.Error("the page with the codes may be cached")
 		}
-		current := s.makeBackupCodes(c, "correct horse")
-		// The download link holds the same codes as a text file.
+		first := s.pendingCodes(c)
 		link := regexp.MustCompile(`href="(data:text/plain;charset=utf-8,[^"]+)"`).FindStringSubmatch(p.body)
 		if link == nil {
 			t.Fatal("no download link")
 		}
 		file, err := url.PathUnescape(strings.TrimPrefix(strings.ReplaceAll(link[1], "&amp;", "&"), "data:text/plain;charset=utf-8,"))
-		if err != nil || len(backupCodeRE.FindAllString(file, -1)) != 10 || !strings.Contains(file, "alice") {
+		if err != nil || !slices.Equal(backupCodeRE.FindAllString(file, -1), first) || !strings.Contains(file, "alice") {
 			t.Fatalf("download: %v\n%s", err, file)
 		}
 
-		// Continuing without the tick says to make new ones if they were not saved.
-		if p := s.post(c, "/o/acme/backup/done", url.Values{}); p.header.Get("Location") != "/o/acme/?done=backup_unconfirmed" {
-			t.Fatalf("done without the tick: %d %s", p.status, p.header.Get("Location"))
+		// Reloading the page, or posting the form again, shows the same
+		// codes; none is in use before the user says they are saved.
+		s.post(c, "/o/acme/backup", url.Values{"password": {"correct horse"}})
+		if again := s.pendingCodes(c); !slices.Equal(again, first) {
+			t.Fatal("reloading or re-posting made a new set")
+		}
+		p = s.post(c, "/o/acme/backup/done", url.Values{})
+		has(t, p, en("error.backup_not_saved"))
+		if !slices.Equal(s.pendingCodes(c), first) || s.backupLeft("alice") != 0 {
+			t.Fatal("continuing without the tick changed the codes or put them in use")
+		}
+
+		// Only "make new codes" replaces them.
+		if p := s.post(c, "/o/acme/backup/new", url.Values{}); p.header.Get("Location") != "/o/acme/backup" {
+			t.Fatalf("new codes: %d %s", p.status, p.header.Get("Location"))
+		}
+		current := s.pendingCodes(c)
+		if slices.Equal(current, first) {
+			t.Fatal("make new codes showed the same set")
 		}
 		if p := s.post(c, "/o/acme/backup/done", url.Values{"saved": {"1"}}); p.header.Get("Location") != "/o/acme/?done=backup_made" {
 			t.Fatalf("done: %d %s", p.status, p.header.Get("Location"))
+		}
+		// Posting the tick again changes nothing.
+		if p := s.post(c, "/o/acme/backup/done", url.Values{"saved": {"1"}}); p.header.Get("Location") != "/o/acme/" {
+			t.Fatalf("done again: %d %s, want the dashboard", p.status, p.header.Get("Location"))
 		}
 		p = s.get(c, "/o/acme/?done=backup_made")
 		has(t, p, en("flash.backup_made"), esc(i18n.T("en", "dashboard.backup_left", 10, 10)), en("dashboard.backup_new"))
@@ -167,11 +208,14 @@ func TestBackupCodesInTheDashboard(t *testing.T) {
 				t.Fatal("the dashboard shows a backup code again")
 			}
 		}
-		// The first set of the two made above is void.
+		// The set replaced before it was saved never works; the saved one does.
 		c2 := s.password("alice", "correct horse")
 		s.post(c2, "/o/acme/login/method", url.Values{"method": {"backup"}})
-		p = s.post(c2, "/o/acme/login/code", url.Values{"code": {void[0]}})
+		p = s.post(c2, "/o/acme/login/code", url.Values{"code": {first[0]}})
 		has(t, p, en("error.backup_wrong"))
+		if p = s.post(c2, "/o/acme/login/code", url.Values{"code": {current[0]}}); p.status != http.StatusSeeOther {
+			t.Fatalf("a saved code: %d", p.status)
+		}
 	})
 }
 

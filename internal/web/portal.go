@@ -54,7 +54,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 
 // loginView is the login form as the organization's policy shapes it.
 func loginView(org store.Org, pol policy.Policy, username string) LoginView {
-	v := LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer}
+	v := LoginView{Action: loginURL(org), Username: username, Combined: pol.LoginForm == "combined", PIN: pol.PINMode == policy.PINServer,
+		Email: pol.Allows(policy.MethodEmail)}
 	if pol.PasswordReset {
 		v.Forgot = forgotURL(org)
 	}
@@ -78,7 +79,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	var out auth.Outcome
 	var err error
-	combined := pol.LoginForm == "combined" && strings.TrimSpace(code) != ""
+	// On the combined form an empty code, or "Email me a code", goes the
+	// two-step way: a mailed code, the first authenticator, or the help
+	// the user needs, all decided after the password.
+	wantEmail := r.PostFormValue("method") == policy.MethodEmail
+	combined := pol.LoginForm == "combined" && strings.TrimSpace(code) != "" && !wantEmail
 	if combined {
 		req.Code, req.CheckPassword = code, true
 		out, err = s.Verifier.Verify(r.Context(), req)
@@ -108,7 +113,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	s.rememberLanguage(w, r, v.user)
 	if combined {
-		s.signIn(w, r, v)
+		done := ""
+		if out.Method == methodBackup {
+			done = "backup_used" // the core has mailed the notice
+		}
+		s.signInDone(w, r, v, done)
 		return
 	}
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
@@ -159,7 +168,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
-	v.data.Method = defaultMethod(choices, v.user.LastMethod, true)
+	want := v.user.LastMethod
+	if wantEmail {
+		want = policy.MethodEmail
+	}
+	v.data.Method = defaultMethod(choices, want, true)
 	if v.data.Method == policy.MethodEmail {
 		txid, err := s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)
 		v.data.keepTx(txid)
@@ -215,6 +228,23 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 		s.advance(w, r, v, stagePIN, sessionData{Done: done}, loginURL(v.org)+"/pin")
 		return
 	}
+	if done == "backup_used" {
+		// A backup code is a way to add an authenticator (DESIGN.md
+		// invariant 8): one who has none left goes straight to adding one.
+		has, err := s.hasActive(r, v, "")
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if !has {
+			if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+				s.unavailable(w, r, err)
+				return
+			}
+			s.toAddStep(w, r, v, sessionData{Add: addApp})
+			return
+		}
+	}
 	to := homeURL(v.org)
 	if done != "" {
 		to += "?done=" + done
@@ -267,31 +297,55 @@ func (s *Server) pendingEnrollPage(w http.ResponseWriter, r *http.Request, v *vi
 	if !ok {
 		return
 	}
-	s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, r.URL.Path, nil, refusal{})
+	s.showEnroll(w, r, v, t, enrollForm{Action: r.URL.Path}, refusal{})
 }
 
 func (s *Server) firstEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.activateAndThen(w, r, v, loginURL(v.org)+"/enroll", func() { s.signIn(w, r, v) })
+	t, ok := s.pendingOrFail(w, r, v)
+	if ok && s.activate(w, r, v, t, enrollForm{Action: loginURL(v.org) + "/enroll"}) {
+		s.startSetup(w, r, v, setupSignIn)
+	}
 }
 
-// activateAndThen checks the first code of the session's pending token;
-// when it is accepted it mails a notice and calls done.
-func (s *Server) activateAndThen(w http.ResponseWriter, r *http.Request, v *visit, action string, done func()) {
-	t, ok := s.pendingOrFail(w, r, v)
-	if !ok {
-		return
+// activate checks the first code of token t, under the name the form
+// gives it; a correct one activates it — replacing the session's Replace
+// token in the same step, when there is one — and mails a notice. On a
+// refusal it shows the page again, changes nothing, and reports false.
+func (s *Server) activate(w http.ResponseWriter, r *http.Request, v *visit, t store.Token, form enrollForm) bool {
+	name, err := admin.TokenName(r.PostFormValue("name"))
+	if err != nil {
+		s.showEnroll(w, r, v, t, form, refusal{Error: "error.token_name", Field: "name"})
+		return false
 	}
-	out, err := s.Verifier.Activate(r.Context(), v.request(r, r.PostFormValue("code")), t.Serial)
+	req := v.request(r, r.PostFormValue("code"))
+	var out auth.Outcome
+	old, replacing, err := s.userToken(r, v, v.data.Replace)
+	if err == nil && replacing {
+		out, err = s.Verifier.Replace(r.Context(), req, t.Serial, old.Serial)
+	} else if err == nil {
+		out, err = s.Verifier.Activate(r.Context(), req, t.Serial)
+	}
 	if err != nil {
 		s.unavailable(w, r, err)
-		return
+		return false
 	}
 	if !out.Accepted {
-		s.showEnroll(w, r, http.StatusOK, v.org, v.user, t, action, nil, enrollRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
-		return
+		s.showEnroll(w, r, v, t, form, enrollRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+		return false
+	}
+	if name != "" && name != t.Name {
+		// The token works already; a name that could not be saved is
+		// logged, and the dashboard shows the default.
+		if err := s.userAdmin(v).RenameToken(r.Context(), v.org, v.user.Username, t.Serial, name); err != nil {
+			s.Log.Error("token name not saved", "user", v.user.Username, "err", err)
+		}
+		t.Name = name
 	}
 	s.notify(r, "token_added", v, tokenLabel(t))
-	done()
+	if replacing {
+		s.notify(r, "token_removed", v, tokenLabel(old))
+	}
+	return true
 }
 
 // notify mails the user about a change; a failure is logged, not shown:
@@ -331,7 +385,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func tokenView(t store.Token) TokenView {
-	return TokenView{Serial: t.Serial, Name: t.Name, Type: t.Type, State: t.State, Added: t.CreatedAt, LastUsed: t.LastUsedAt}
+	return TokenView{Serial: t.Serial, Name: t.Name, Type: t.Type, State: t.State, Added: t.CreatedAt, LastUsed: t.LastUsedAt, Replaceable: replaceable(t)}
 }
 
 // flashKey maps the ?done= of a redirect to its notice; anything else
@@ -341,8 +395,7 @@ func flashKey(done string) string {
 		"renamed": "flash.token_renamed", "removed": "flash.token_removed",
 		"password": "flash.password_changed", "added": "flash.token_added",
 		"added_email": "flash.email_added", "pin": "flash.pin_changed",
-		"backup_made": "flash.backup_made", "backup_unconfirmed": "flash.backup_unconfirmed",
-		"backup_used": "flash.backup_used",
+		"backup_made": "flash.backup_made", "backup_used": "flash.backup_used", "replaced": "flash.token_replaced",
 	}[done]
 }
 
@@ -404,13 +457,37 @@ func (s *Server) showRemove(w http.ResponseWriter, r *http.Request, v *visit, se
 	if !ok {
 		return
 	}
-	p := s.page(w, r, "remove.title", &v.org, RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t), PIN: pol.PINMode == policy.PINServer})
+	view := RemoveView{Action: homeURL(v.org) + "tokens/remove", Token: tokenView(t), PIN: pol.PINMode == policy.PINServer,
+		ReplaceAction: homeURL(v.org) + "tokens/replace"}
+	if view.Last, err = s.lastAuthenticator(r, v, t); err == nil && view.Last {
+		view.BackupLeft, err = s.Store.BackupCodesLeft(r.Context(), v.user.ID)
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	p := s.page(w, r, "remove.title", &v.org, view)
 	p.User, p.Error = v.user.Username, errKey
 	if errKey != "" {
 		// Password or code: the core does not say which, nor does the page.
 		p.ErrorField = "password"
 	}
 	s.show(w, http.StatusOK, "remove", p)
+}
+
+// lastAuthenticator reports whether t is the user's only active
+// authenticator: removing it leaves only backup codes or the helpdesk.
+func (s *Server) lastAuthenticator(r *http.Request, v *visit, t store.Token) (bool, error) {
+	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range ts {
+		if o.State == store.TokenActive && o.ID != t.ID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // remove revokes an authenticator after the user proves it is them again:
@@ -516,7 +593,7 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 	}
 	base := homeURL(v.org)
 	view := DashboardView{
-		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", PasswordAction: base + "password",
+		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", ReplaceAction: base + "tokens/replace", PasswordAction: base + "password",
 		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "",
 		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
 	}
@@ -554,14 +631,20 @@ const (
 
 // withAdd requires a signed-in user at the given step of adding an
 // authenticator.
+//
+// Email is also added in the setup after a first authenticator.
 func (s *Server) withAdd(step string, h handler) http.HandlerFunc {
-	return s.withUser(func(w http.ResponseWriter, r *http.Request, v *visit) {
+	var also []string
+	if step == addEmail {
+		also = append(also, stageSetup)
+	}
+	return s.withStage(stageFull, func(w http.ResponseWriter, r *http.Request, v *visit) {
 		if v.data.Add != step {
 			redirect(w, r, homeURL(v.org))
 			return
 		}
 		h(w, r, v)
-	})
+	}, also...)
 }
 
 // setData stores the session's changed state.
@@ -575,13 +658,19 @@ func (s *Server) setData(r *http.Request, v *visit) error {
 }
 
 func (s *Server) addStart(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.startAdding(w, r, v, "")
+}
+
+// startAdding begins adding an authenticator, one that replaces the token
+// replace when that is set, with the proof that it is the user.
+func (s *Server) startAdding(w http.ResponseWriter, r *http.Request, v *visit, replace string) {
 	if v.user.Email == "" {
 		// Nothing to mail a code to: the password alone confirms.
-		s.toAddStep(w, r, v, sessionData{Add: addPassword})
+		s.toAddStep(w, r, v, sessionData{Add: addPassword, Replace: replace})
 		return
 	}
-	if v.data.Add != addVerify {
-		v.data = sessionData{Add: addVerify}
+	if v.data.Add != addVerify || v.data.Replace != replace {
+		v.data = sessionData{Add: addVerify, Replace: replace}
 	}
 	s.sendVerifyCode(w, r, v)
 }
@@ -649,7 +738,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.showAddVerify(w, r, v, codeRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 		return
 	}
-	s.toAddStep(w, r, v, sessionData{Add: addPassword})
+	s.toAddStep(w, r, v, sessionData{Add: addPassword, Replace: v.data.Replace})
 }
 
 func (s *Server) addPasswordPage(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -685,6 +774,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, data sessionData) {
 	switch {
 	case data.Add == addPassword && v.user.PasswordHash == "":
+		v.data = data
 		s.toAddChoose(w, r, v)
 		return
 	case data.Add == addApp && data.Serial == "":
@@ -704,14 +794,22 @@ func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, dat
 }
 
 func (s *Server) addApp(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.activateAndThen(w, r, v, homeURL(v.org)+"add/app", func() {
-		v.data = sessionData{}
-		if err := s.setData(r, v); err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		redirect(w, r, homeURL(v.org)+"?done=added")
-	})
+	t, ok := s.pendingOrFail(w, r, v)
+	if !ok || !s.activate(w, r, v, t, enrollForm{Action: homeURL(v.org) + "add/app"}) {
+		return
+	}
+	if v.data.Replace != "" {
+		// Retiring the old token ended every session of the user, this
+		// one too: the user continues in a fresh one.
+		s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=replaced")
+		return
+	}
+	v.data = sessionData{}
+	if err := s.setData(r, v); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, homeURL(v.org)+"?done=added")
 }
 
 // maskEmail shows enough of an address for the user to recognise it:

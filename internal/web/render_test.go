@@ -104,6 +104,8 @@ func renderSamples(lang string) []renderSample {
 			Period:    30,
 			Algorithm: "SHA1",
 			Platform:  platform,
+			Name:      "Android phone, 24 November 2026",
+			NameMax:   64,
 			PlatformURLs: map[string]string{
 				"android": "/enroll?platform=android",
 				"iphone":  "/enroll?platform=iphone",
@@ -112,14 +114,15 @@ func renderSamples(lang string) []renderSample {
 		}
 	}
 	tokens := []TokenView{
-		{Serial: "TOTP0001A2B3", Name: "Work phone", Type: "totp", State: "active", Added: added, LastUsed: used},
-		{Serial: "TOTP0002C4D5", Name: "", Type: "totp", State: "active", Added: added.AddDate(0, -3, 0)},
+		{Serial: "TOTP0001A2B3", Name: "Work phone", Type: "totp", State: "active", Added: added, LastUsed: used, Replaceable: true},
+		{Serial: "TOTP0002C4D5", Name: "", Type: "totp", State: "active", Added: added.AddDate(0, -3, 0), Replaceable: true},
 		{Serial: "HOTP0003E6F7", Name: "Old Android phone with a long name", Type: "hotp", State: "suspended", Added: added.AddDate(-1, 0, 0), LastUsed: used.AddDate(0, -2, 0)},
 	}
 	dashboard := DashboardView{
 		Tokens:         tokens,
 		RenameAction:   "/o/acme/tokens/rename",
 		RemoveAction:   "/o/acme/tokens/remove",
+		ReplaceAction:  "/o/acme/tokens/replace",
 		PasswordAction: "/o/acme/password",
 		AddAction:      "/o/acme/add",
 		LogoutAction:   "/o/acme/logout",
@@ -152,6 +155,9 @@ func renderSamples(lang string) []renderSample {
 	p = page("/enroll?", enroll("android"))
 	p.Error, p.ErrorArgs = "error.locked_until", []any{"09:20 UTC"}
 	add("enroll-locked", "enroll", p)
+	replacing := enroll("iphone")
+	replacing.Replaces = "Android phone, 3 March 2026"
+	add("enroll-replace", "enroll", page("/o/acme/add/app?", replacing))
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
 	add("enroll-hotp", "enroll", page("/enroll?", hotp))
@@ -168,7 +174,7 @@ func renderSamples(lang string) []renderSample {
 	p = page("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "backup", Backup: true, MinLength: 8})
 	p.Error = "error.code_wrong"
 	add("reset-backup", "reset", p)
-	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
+	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true, Email: true})
 	p.Error, p.ErrorField = "error.login_failed", "password"
 	add("login-combined", "login", p)
 	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
@@ -201,9 +207,13 @@ func renderSamples(lang string) []renderSample {
 	codes := []string{"abcd-efgh-2345-67ab", "k7mn-pq2r-st3v-wx4y", "a2b3-c4d5-e6f7-g2h3", "zz2a-bb3c-cc4d-dd5e", "mn67-pq23-rs45-tu67",
 		"vw2x-yz3a-bc4d-ef5g", "gh6j-kl7m-np2q-rs3t", "uv4w-xy5z-ab6c-de7f", "fg2h-jk3l-mn4p-qr5s", "st6u-vw7x-yz2a-bc3d"}
 	p = page("/o/acme/backup?", BackupCodesView{Codes: codes, Text: strings.Join(codes, "\n"), FileName: "backup-codes-acme.txt",
-		Download: template.URL("data:text/plain;charset=utf-8," + strings.Join(codes, "%0A")), Action: "/o/acme/backup/done"})
+		Download: template.URL("data:text/plain;charset=utf-8," + strings.Join(codes, "%0A")), Action: "/o/acme/backup/done", NewAction: "/o/acme/backup/new"})
 	p.User = "j.devries"
 	add("backup_codes", "backup_codes", p)
+	p = page("/o/acme/backup?", p.Data)
+	p.User, p.Error = "j.devries", "error.backup_not_saved"
+	add("backup_codes-not-saved", "backup_codes", p)
+	add("setup_email", "setup_email", page("/o/acme/setup/email?", AddChooseView{Action: "/o/acme/setup/email", Email: "j•••@acme.example"}))
 	p = page("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_choose", "add_choose", p)
@@ -234,6 +244,12 @@ func renderSamples(lang string) []renderSample {
 	add("remove", "remove", p)
 	p.Error, p.ErrorField = "error.confirm_failed", "password"
 	add("remove-error", "remove", p)
+	for name, left := range map[string]int{"remove-last": 0, "remove-last-backup": 7} {
+		p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0],
+			Last: true, BackupLeft: left, ReplaceAction: "/o/acme/tokens/replace"})
+		p.User = "j.devries"
+		add(name, "remove", p)
+	}
 	p = page("/o/acme/add/verify?", AddVerifyView{Action: "/o/acme/add/verify", ResendAction: "/o/acme/add/resend", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_verify", "add_verify", p)
@@ -299,7 +315,7 @@ func TestRenderPages(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error",
-		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset"} {
+		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset", "setup_email"} {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -18,6 +19,15 @@ const (
 	stageFull        = "full"         // signed in
 	stageEnroll      = "enroll"       // password checked on an enrollment page
 	stagePIN         = "pin"          // both factors checked, a server PIN must be set first
+	// stageSetup: the first authenticator has just been activated; the
+	// user saves backup codes and may add email before going on.
+	stageSetup = "setup"
+)
+
+// What finishing the setup after a first authenticator leads to.
+const (
+	setupInvited = "invited" // the invitation page: the "you're ready" page
+	setupSignIn  = "sign-in" // first-login enrollment: the sign-in completes
 )
 
 // sessionData is a session's state, stored as JSON with it.
@@ -34,6 +44,16 @@ type sessionData struct {
 	TxHash []byte `json:"txid_hash,omitempty"`
 	// Done is the ?done= notice shown once the PIN is set.
 	Done string `json:"done,omitempty"`
+	// Replace is the serial of the active token that the one being added
+	// replaces, when it is a replacement.
+	Replace string `json:"replace,omitempty"`
+	// Backup is a set of backup codes shown but not in use yet, sealed
+	// (backupAD): it takes effect when the user confirms having saved it,
+	// and until then every view of the page shows the same codes.
+	Backup []byte `json:"backup,omitempty"`
+	// Setup says where the setup after a first authenticator ends
+	// (setupInvited, setupSignIn).
+	Setup string `json:"setup,omitempty"`
 }
 
 // keepTx remembers the challenge txid names; "" forgets it.
@@ -71,16 +91,18 @@ func (s *Server) withOrg(h handler) http.HandlerFunc {
 	}
 }
 
-// withStage also requires a session of this organization at stage;
-// without one the person is sent to the login page.
-func (s *Server) withStage(stage string, h handler) http.HandlerFunc {
+// withStage also requires a session of this organization at stage (or
+// one of the further stages); without one the person is sent to the login
+// page.
+func (s *Server) withStage(stage string, h handler, or ...string) http.HandlerFunc {
+	stages := append([]string{stage}, or...)
 	return s.withOrg(func(w http.ResponseWriter, r *http.Request, v *visit) {
 		ok, err := s.loadSession(r, v)
 		if err != nil {
 			s.unavailable(w, r, err)
 			return
 		}
-		if !ok || v.ses.Stage != stage {
+		if !ok || !slices.Contains(stages, v.ses.Stage) {
 			redirect(w, r, "/o/"+v.org.Slug+"/login")
 			return
 		}

@@ -80,6 +80,13 @@ type EnrollView struct {
 	// "other"; PlatformURLs links to this page with each platform chosen.
 	Platform     string
 	PlatformURLs map[string]string
+	// Name is the token's name, prefilled and editable (field name, at
+	// most NameMax characters); the QR code's label carries it.
+	Name    string
+	NameMax int
+	// Replaces names the authenticator this one replaces once its first
+	// code is accepted, or is empty.
+	Replaces string
 }
 
 // EnrollDoneView says the token is active (page "enroll_done").
@@ -103,6 +110,9 @@ type LoginView struct {
 	Combined bool
 	PIN      bool   // the code field takes the server PIN first
 	Forgot   string // the "Forgot your password?" page, or empty where the policy offers none
+	// Email offers, on the combined form, "Email me a code": the form
+	// posts method=email and the code step mails one.
+	Email bool
 }
 
 // ForgotView asks who forgot their password (page "forgot"): the form
@@ -168,6 +178,7 @@ type DashboardView struct {
 	// Forms post to these URLs; each also carries csrf_token.
 	RenameAction   string // fields: serial, name
 	RemoveAction   string // GET with ?serial=… leads to the remove confirmation
+	ReplaceAction  string // field serial: replace an authenticator app with a new one
 	PasswordAction string // fields: password, new_password, new_password_confirm
 	AddAction      string // POST starts adding an authenticator
 	LogoutAction   string // POST logs out
@@ -202,13 +213,15 @@ type PINRules struct {
 // BackupCodesView shows a new set of backup codes once (page
 // "backup_codes"): Text is the codes one per line for the readonly box,
 // Download a data: link of the same as a text file. The form posts saved
-// (the checkbox) and csrf_token to Action.
+// (the checkbox) and csrf_token to Action, which puts the codes in use;
+// NewAction replaces them with a new set before they are.
 type BackupCodesView struct {
-	Codes    []string
-	Text     string
-	Download template.URL
-	FileName string
-	Action   string
+	Codes     []string
+	Text      string
+	Download  template.URL
+	FileName  string
+	Action    string
+	NewAction string
 }
 
 // TokenView is one authenticator in the dashboard.
@@ -219,6 +232,9 @@ type TokenView struct {
 	State    string // "active", "assigned", "suspended", …
 	Added    time.Time
 	LastUsed time.Time // zero: never
+	// Replaceable: an active authenticator app, which a new phone can
+	// replace in one step.
+	Replaceable bool
 }
 
 // RemoveView confirms removing an authenticator (page "remove"): the form
@@ -227,6 +243,12 @@ type RemoveView struct {
 	Action string
 	Token  TokenView
 	PIN    bool // the code field takes the server PIN first
+	// Last: it is the user's only active authenticator, and BackupLeft
+	// backup codes are what remains to sign in with; ReplaceAction (field
+	// serial) replaces it instead.
+	Last          bool
+	BackupLeft    int
+	ReplaceAction string
 }
 
 // AddVerifyView asks for the verification code emailed to the user before
@@ -238,8 +260,9 @@ type AddVerifyView struct {
 	Email        string // shown partly hidden: a•••@example.org
 }
 
-// AddChooseView lets the user choose what to add (page "add_choose"):
-// the form posts method ("app" or "email") and csrf_token to Action.
+// AddChooseView lets the user choose what to add (page "add_choose"), or
+// whether to add email after a first authenticator (page "setup_email"):
+// the form posts method ("app", "email" or "skip") and csrf_token to Action.
 type AddChooseView struct {
 	Action string
 	Email  string // masked address the codes would go to

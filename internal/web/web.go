@@ -54,6 +54,8 @@ type Store interface {
 type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	Activate(ctx context.Context, r auth.Request, serial string) (auth.Outcome, error)
+	// Replace activates serial and retires old in one step.
+	Replace(ctx context.Context, r auth.Request, serial, old string) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	CheckPIN(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	// StartEmail mails a code and returns the transaction id naming it;
@@ -69,8 +71,10 @@ type Verifier interface {
 	StartReset(ctx context.Context, r auth.Request) ([]auth.ResetLink, error)
 }
 
-// Opener opens sealed token secrets, to show them on the enrollment page.
-type Opener interface {
+// Sealer opens sealed token secrets, to show them on the enrollment page,
+// and seals the backup codes a session keeps until they are saved.
+type Sealer interface {
+	Seal(plaintext, additionalData []byte) ([]byte, error)
 	Open(sealed, additionalData []byte) ([]byte, error)
 }
 
@@ -86,7 +90,7 @@ const (
 type Config struct {
 	Store    Store
 	Verifier Verifier
-	Keys     Opener
+	Keys     Sealer
 	Admin    *admin.Service // operator actions, done on the user's behalf
 	Mailer   *Mailer
 	Render   *Renderer
@@ -167,8 +171,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/tokens/remove", s.withUser(s.remove))
 	mux.HandleFunc("POST /o/{org}/password", s.withUser(s.changePassword))
 	mux.HandleFunc("POST /o/{org}/pin", s.withUser(s.changePIN))
+	mux.HandleFunc("POST /o/{org}/tokens/replace", s.withUser(s.replace))
 	mux.HandleFunc("POST /o/{org}/backup", s.withUser(s.makeBackupCodes))
-	mux.HandleFunc("POST /o/{org}/backup/done", s.withUser(s.backupCodesSaved))
+	mux.HandleFunc("GET /o/{org}/backup", s.withStage(stageFull, s.backupCodesPage, stageSetup))
+	mux.HandleFunc("POST /o/{org}/backup/new", s.withStage(stageFull, s.newBackupCodes, stageSetup))
+	mux.HandleFunc("POST /o/{org}/backup/done", s.withStage(stageFull, s.backupCodesSaved, stageSetup))
+	mux.HandleFunc("GET /o/{org}/setup/email", s.withStage(stageSetup, s.setupEmailPage))
+	mux.HandleFunc("POST /o/{org}/setup/email", s.withStage(stageSetup, s.setupEmail))
+	mux.HandleFunc("GET /o/{org}/enrolled", s.withOrg(s.enrolledPage))
 	mux.HandleFunc("POST /o/{org}/add", s.withUser(s.addStart))
 	mux.HandleFunc("GET /o/{org}/add/verify", s.withAdd(addVerify, s.addVerifyPage))
 	mux.HandleFunc("POST /o/{org}/add/verify", s.withAdd(addVerify, s.addVerify))

@@ -50,6 +50,9 @@ type site struct {
 	// web is the portal, whose Wait lets the mails it sends after an
 	// answer arrive.
 	web *web.Server
+	// What a table's setup made for its case: backup codes, an app.
+	backupCodes []string
+	gen         *otp.Generator
 }
 
 func newSite(t *testing.T, b storetest.Backend) *site {
@@ -302,10 +305,11 @@ func TestEnrollmentByInvitation(t *testing.T) {
 		p = s.post(s.client, "/enroll/verify", url.Values{"enrollment": {enrollment}, "code": {"000000"}})
 		has(t, p, en("error.code_wrong"))
 		p = s.post(s.client, "/enroll/verify", url.Values{"enrollment": {enrollment}, "code": {s.code(g)}})
-		if p.status != 200 {
-			t.Fatalf("correct first code: %d", p.status)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/o/acme/backup" {
+			t.Fatalf("correct first code: %d %s, want the backup codes step", p.status, p.header.Get("Location"))
 		}
-		has(t, p, `href="/o/acme/login"`)
+		s.finishSetup(s.client, "/o/acme/enrolled")
+		has(t, s.get(s.client, "/o/acme/enrolled"), `href="/o/acme/login"`)
 		if p = s.get(s.client, link); p.status != http.StatusGone {
 			t.Fatalf("used link: %d, want 410", p.status)
 		}
@@ -534,9 +538,10 @@ func TestFirstLoginWalksThroughEnrollment(t *testing.T) {
 			t.Fatal("reloading the enrollment step made another token")
 		}
 		p = s.post(c, "/o/acme/login/enroll", url.Values{"code": {s.code(g)}})
-		if p.header.Get("Location") != "/o/acme/" {
-			t.Fatalf("first code: %d %s, want the dashboard", p.status, p.header.Get("Location"))
+		if p.header.Get("Location") != "/o/acme/backup" {
+			t.Fatalf("first code: %d %s, want the backup codes step", p.status, p.header.Get("Location"))
 		}
+		s.finishSetup(c, "/o/acme/?done=added")
 		if tok := s.lastToken("bob"); tok.State != store.TokenActive {
 			t.Fatalf("token is %s, want active", tok.State)
 		}
