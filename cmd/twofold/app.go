@@ -18,9 +18,9 @@ import (
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/config"
 	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
-	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 // cli carries what every command shares: its streams and environment.
@@ -46,8 +46,8 @@ func (a *app) Close() { a.store.Close() }
 
 // mailer builds what writes and sends Twofold's mail: over SMTP when
 // TWOFOLD_SMTP_URL is set, into the outbox directory otherwise.
-func (a *app) mailer() (*web.Mailer, error) {
-	render, err := web.NewRenderer()
+func (a *app) mailer() (*compose.Mailer, error) {
+	render, err := compose.NewRenderer()
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (a *app) mailer() (*web.Mailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &web.Mailer{Render: render, Sender: sender, PublicURL: a.cfg.PublicURL}, nil
+	return &compose.Mailer{Render: render, Sender: sender, PublicURL: a.cfg.PublicURL}, nil
 }
 
 // open reads the configuration, makes the data directory and master key on

@@ -13,9 +13,9 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/config"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
-	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 func newRoot(c *cli) *cobra.Command {
@@ -621,11 +621,11 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 
 // verifier builds the verification core; mailer sends emailed codes, and
 // reg, when not nil, receives its metrics.
-func (c *cli) verifier(a *app, mailer *web.Mailer, reg prometheus.Registerer) *auth.Verifier {
+func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer) *auth.Verifier {
 	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
 		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg)}
 	if mailer != nil {
-		cfg.Sender = web.CodeSender{Store: a.store, Mailer: mailer}
+		cfg.Sender = compose.CodeSender{Store: a.store, Mailer: mailer}
 	}
 	return auth.NewVerifier(cfg)
 }

@@ -55,9 +55,13 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
+	render, err := web.NewRenderer()
+	if err != nil {
+		return err
+	}
 	v := c.verifier(a, mailer, reg)
 	pages := web.New(web.Config{
-		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
+		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -481,102 +480,6 @@ func TestRenderUnknownPage(t *testing.T) {
 	}
 }
 
-func renderMailSamples() map[string]any {
-	when := time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC)
-	notice := NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", TokenName: "Work phone", When: when, PortalURL: "https://mfa.acme.example/o/acme/"}
-	return map[string]any{
-		"invite":           InviteMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/enroll?code=Xk3p9-QrT2m", Expires: when},
-		"token_added":      notice,
-		"token_removed":    notice,
-		"password_changed": notice,
-		"backup_used":      NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Left: 3, PortalURL: "https://mfa.acme.example/o/acme/"},
-		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
-	}
-}
-
-func TestRenderMails(t *testing.T) {
-	r := newTestRenderer(t)
-	linkRE := regexp.MustCompile(`https?://[^\s"<>]+`)
-	for _, l := range i18n.Languages {
-		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, name, data)
-			if err != nil {
-				t.Fatalf("%s %s: %v", l.Code, name, err)
-			}
-			for part, s := range map[string]string{"subject": subject, "text": text, "html": html} {
-				for _, bad := range []string{"!(", "%!", "<no value>", "ZgotmplZ"} {
-					if strings.Contains(s, bad) {
-						t.Errorf("%s %s %s contains %q:\n%s", l.Code, name, part, bad, s)
-					}
-				}
-				if !strings.Contains(s, "Acme Logistics") {
-					t.Errorf("%s %s %s does not name the organization", l.Code, name, part)
-				}
-			}
-			if strings.ContainsAny(subject, "\r\n") || subject == "" {
-				t.Errorf("%s %s: subject %q", l.Code, name, subject)
-			}
-			if !strings.Contains(text, "Twofold") || !strings.Contains(html, "Twofold") {
-				t.Errorf("%s %s: Twofold not named", l.Code, name)
-			}
-			greeting := i18n.T(l.Code, "mail.greeting_plain")
-			if name != "verify_code" {
-				greeting = i18n.T(l.Code, "mail.greeting", "j.devries")
-			}
-			if strings.Count(text, greeting) != 1 || strings.Count(html, greeting) != 1 {
-				t.Errorf("%s %s: greeting %q not exactly once", l.Code, name, greeting)
-			}
-			if !strings.Contains(html, `<html lang="`+l.Code+`">`) {
-				t.Errorf("%s %s: html lang", l.Code, name)
-			}
-			// Links: only the ones given.
-			allowed := map[string]bool{}
-			switch d := data.(type) {
-			case InviteMail:
-				allowed[d.Link] = true
-				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
-					t.Errorf("%s %s: link missing", l.Code, name)
-				}
-				if !strings.Contains(text, i18n.DateTime(l.Code, d.Expires)) {
-					t.Errorf("%s %s: expiry missing", l.Code, name)
-				}
-			case NoticeMail:
-				allowed[d.PortalURL] = true
-				if name != "password_changed" && !strings.Contains(text, d.TokenName) {
-					t.Errorf("%s %s: token name missing", l.Code, name)
-				}
-			case VerifyCodeMail:
-				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
-					t.Errorf("%s %s: code missing", l.Code, name)
-				}
-			}
-			for _, s := range []string{text, html} {
-				for _, link := range linkRE.FindAllString(s, -1) {
-					if !allowed[strings.ReplaceAll(link, "&amp;", "&")] {
-						t.Errorf("%s %s: unexpected link %s", l.Code, name, link)
-					}
-				}
-			}
-			if strings.Contains(text, "\n\n\n") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, "\n") {
-				t.Errorf("%s %s: untidy text:\n%q", l.Code, name, text)
-			}
-		}
-	}
-	// A notice without a portal address has no link at all.
-	_, text, html, err := r.Mail("nl", "token_removed", NoticeMail{OrgName: "Acme", Username: "anna", When: time.Now()})
-	if err != nil || strings.Contains(text, "http") || strings.Contains(html, "href") {
-		t.Errorf("no portal: err %v\n%s\n%s", err, text, html)
-	}
-	// Subject stays on one line.
-	subject, _, _, err := r.Mail("en", "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
-	if err != nil || strings.ContainsAny(subject, "\r\n") {
-		t.Errorf("subject %q, %v", subject, err)
-	}
-	if _, _, _, err := r.Mail("en", "no_such_mail", nil); err == nil {
-		t.Error("no error for an unknown mail")
-	}
-}
-
 func TestRenderStatic(t *testing.T) {
 	h := StaticHandler()
 	get := func(path string) *httptest.ResponseRecorder {
@@ -648,19 +551,6 @@ func TestWriteSamplePages(t *testing.T) {
 				file += "-" + l.Code
 			}
 			if err := os.WriteFile(filepath.Join(dir, file+".html"), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, name, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			base := filepath.Join(dir, "mail-"+name+"-"+l.Code)
-			if err := errors.Join(
-				os.WriteFile(base+".txt", []byte("Subject: "+subject+"\n\n"+text), 0o644),
-				os.WriteFile(base+".html", []byte(html), 0o644),
-			); err != nil {
 				t.Fatal(err)
 			}
 		}

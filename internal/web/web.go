@@ -26,6 +26,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -83,7 +84,7 @@ type Config struct {
 	Verifier Verifier
 	Keys     Opener
 	Admin    *admin.Service // operator actions, done on the user's behalf
-	Mailer   *Mailer
+	Mailer   *compose.Mailer
 	Render   *Renderer
 	Clock    clock.Clock
 	Rand     io.Reader

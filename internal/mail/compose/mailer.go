@@ -1,4 +1,4 @@
-package web
+package compose
 
 import (
 	"context"
@@ -8,6 +8,33 @@ import (
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
+
+// InviteMail is the data of the "invite" mail: the enrollment link.
+type InviteMail struct {
+	OrgName  string
+	Username string
+	Link     string // the enrollment link, under TWOFOLD_PUBLIC_URL
+	Expires  time.Time
+}
+
+// NoticeMail is the data of the "token_added", "token_removed",
+// "password_changed" and "backup_used" mails (TokenName is unused by the
+// last two; Left, the backup codes left, only by "backup_used").
+type NoticeMail struct {
+	OrgName   string
+	Username  string
+	TokenName string
+	When      time.Time
+	PortalURL string // the portal, under TWOFOLD_PUBLIC_URL; empty leaves the link out
+	Left      int
+}
+
+// VerifyCodeMail is the data of the "verify_code" mail.
+type VerifyCodeMail struct {
+	OrgName string
+	Code    string
+	Minutes int
+}
 
 // Mailer writes Twofold's mails in the user's language and sends them.
 type Mailer struct {
@@ -25,7 +52,7 @@ func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) 
 	if lang == "" {
 		lang = "en"
 	}
-	subject, text, html, err := m.Render.Mail(lang, name, data)
+	subject, text, html, err := m.Render.Render(lang, name, data)
 	if err != nil {
 		return err
 	}
