@@ -129,7 +129,7 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	}
 	var hash string
 	if n.Password != "" {
-		if hash, err = s.hashPassword(ctx, n.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, org, username, n.Password, ""); err != nil {
 			return store.User{}, err
 		}
 	}
@@ -173,26 +173,14 @@ func checkUsername(u string) error {
 	return nil
 }
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 8
-
-func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
-	if len([]rune(pw)) < MinPasswordLength {
-		return "", invalid("password must be at least %d characters", MinPasswordLength)
-	}
-	if len(pw) > 1024 {
-		return "", invalid("password must be at most 1024 bytes")
-	}
-	return s.Hasher.Hash(ctx, pw)
-}
-
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password; the new one must pass the
+// password rules and differ from the current one (see PasswordError).
 func (s *Service) SetPassword(ctx context.Context, org store.Org, username, password string) error {
 	u, err := s.User(ctx, org, username)
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, org, u.Username, password, u.PasswordHash)
 	if err != nil {
 		return err
 	}

@@ -423,17 +423,13 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	current, next, confirm := r.PostFormValue("password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
-	showError := func(key string) {
+	showError := func(key string, args ...any) {
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
-		p.Error = key
+		p.Error, p.ErrorArgs = key, args
 		s.dashboardWith(w, r, v, p)
 	}
 	if next != confirm {
 		showError("error.password_mismatch")
-		return
-	}
-	if len([]rune(next)) < admin.MinPasswordLength {
-		showError("error.password_short")
 		return
 	}
 	req := v.request(r, "")
@@ -448,8 +444,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		return
 	}
 	if err := s.userAdmin(v).SetPassword(r.Context(), v.org, v.user.Username, next); err != nil {
-		if errors.Is(err, admin.ErrInvalid) {
-			showError("error.password_weak")
+		if pe, ok := errors.AsType[*admin.PasswordError](err); ok {
+			if pe.Rule == admin.PasswordShort {
+				showError(passwordErrors[pe.Rule], pe.Min)
+			} else {
+				showError(passwordErrors[pe.Rule])
+			}
 			return
 		}
 		s.unavailable(w, r, err)
@@ -459,6 +459,15 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 	// The new password ended every session of the user, this one too: the
 	// user continues in a fresh one, the only one left.
 	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=password")
+}
+
+// passwordErrors are the messages for the password rules of package admin.
+var passwordErrors = map[string]string{
+	admin.PasswordShort:   "error.password_short",
+	admin.PasswordLong:    "error.password_long",
+	admin.PasswordCommon:  "error.password_common",
+	admin.PasswordContext: "error.password_context",
+	admin.PasswordSame:    "error.password_same",
 }
 
 // advance moves the visit to a new session at stage and sends the
@@ -491,7 +500,7 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 	base := homeURL(v.org)
 	view := DashboardView{
 		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", PasswordAction: base + "password",
-		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "",
+		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "", PasswordMinLength: pol.PasswordMinLength,
 		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
 	}
 	if pol.PINMode == policy.PINServer {

@@ -130,6 +130,8 @@ type DashboardView struct {
 	AddAction      string // POST starts adding an authenticator
 	LogoutAction   string // POST logs out
 	HasPassword    bool
+	// PasswordMinLength is the policy's minimum, for the new password's help.
+	PasswordMinLength int
 	// Backup codes: how many of a set of BackupTotal are left (0: none
 	// made or all used); BackupAction posts password (when HasPassword)
 	// to make a new set.
