@@ -244,8 +244,8 @@ type Enrolled struct {
 
 // EnrollToken assigns a new token of type typ ("totp", "hotp" or
 // "email") to a user. The token stays assigned until its first code is
-// verified. An email token needs the user's email address; its first code
-// is mailed (auth.Verifier.StartEmail), so it has no enrollment link.
+// verified. An email token needs the user's email address; its
+// enrollment link opens a page that mails the first code and takes it.
 func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
 	return s.enroll(ctx, org, username, typ, name, false)
 }
@@ -314,7 +314,7 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 			return Enrolled{}, invalid("user %s has no email address for an email token (add one first)", u.Username)
 		}
 		// Codes are made per challenge; the sealed key is never used.
-		t.Digits, t.LastStep, en = pol.EmailCodeDigits, 0, nil
+		t.Digits, t.LastStep = pol.EmailCodeDigits, 0
 	}
 	t, err = s.Store.CreateToken(ctx, t,
 		func(t store.Token) ([]byte, error) { return s.Keys.Seal(key, store.SecretAD(t)) },
@@ -322,14 +322,13 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 	if err != nil {
 		return Enrolled{}, err
 	}
-	if typ == "email" {
-		return Enrolled{Token: t}, nil
+	out := Enrolled{Token: t}
+	if typ != "email" {
+		out.URI = otp.Key{
+			Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
+			Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
+		}.URI()
 	}
-	k := otp.Key{
-		Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
-		Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
-	}
-	out := Enrolled{Token: t, URI: k.URI()}
 	if en != nil {
 		out.Link, out.Expires = s.PublicURL+"/enroll?code="+code, en.ExpiresAt
 	}

@@ -112,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /enroll", s.enrollPage)
 	mux.HandleFunc("POST /enroll", s.enrollPassword)
 	mux.HandleFunc("POST /enroll/verify", s.enrollVerify)
+	mux.HandleFunc("POST /enroll/email", s.enrollSendCode)
 
 	mux.HandleFunc("GET /o/{org}/{$}", s.withUser(s.dashboard))
 	mux.HandleFunc("GET /o/{org}/login", s.withOrg(s.loginPage))

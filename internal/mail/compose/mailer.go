@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -12,9 +13,15 @@ import (
 // InviteMail is the data of the "invite" mail: the enrollment link.
 type InviteMail struct {
 	OrgName  string
+	Name     string // what the mail calls the user: the display name, else the username
 	Username string
 	Link     string // the enrollment link, under TWOFOLD_PUBLIC_URL
 	Expires  time.Time
+	// Email: the token is an email token, whose page mails the first
+	// code; otherwise the page adds an authenticator app.
+	Email bool
+	// HasPassword: the page asks for the user's password first.
+	HasPassword bool
 }
 
 // NoticeMail is the data of the "token_added", "token_removed",
@@ -22,6 +29,7 @@ type InviteMail struct {
 // last two; Left, the backup codes left, only by "backup_used").
 type NoticeMail struct {
 	OrgName   string
+	Name      string // what the mail calls the user
 	Username  string
 	TokenName string
 	When      time.Time
@@ -32,6 +40,7 @@ type NoticeMail struct {
 // VerifyCodeMail is the data of the "verify_code" mail.
 type VerifyCodeMail struct {
 	OrgName string
+	Name    string // what the mail calls the user
 	Code    string
 	Minutes int
 }
@@ -43,52 +52,66 @@ type Mailer struct {
 	PublicURL string
 }
 
-// send renders mail name for u and sends it.
-func (m *Mailer) send(ctx context.Context, u store.User, name string, data any) error {
+// send renders mail name for u of org and sends it from the configured
+// address, with the organization named as the sender, so that the mail
+// says whose it is before it is opened.
+func (m *Mailer) send(ctx context.Context, org store.Org, u store.User, name string, data any) error {
 	if u.Email == "" {
 		return fmt.Errorf("mail %s: user %s has no email address", name, u.Username)
 	}
-	lang := u.Language
-	if lang == "" {
-		lang = "en"
-	}
+	lang := i18n.Match(u.Language, "")
 	subject, text, html, err := m.Render.Render(lang, name, data)
 	if err != nil {
 		return err
 	}
-	if err := m.Sender.Send(ctx, mail.Message{To: u.Email, Subject: subject, Text: text, HTML: html, Language: lang}); err != nil {
+	msg := mail.Message{To: u.Email, FromName: i18n.T(lang, "mail.from", org.Name), Subject: subject, Text: text, HTML: html, Language: lang}
+	if err := m.Sender.Send(ctx, msg); err != nil {
 		return fmt.Errorf("mail %s to %s: %w", name, u.Username, err)
 	}
 	return nil
 }
 
-// Invite sends the enrollment link of a newly assigned token.
-func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, link string, expires time.Time) error {
-	return m.send(ctx, u, "invite", InviteMail{OrgName: org.Name, Username: u.Username, Link: link, Expires: expires})
+// greetingName is what a mail calls u: the display name the operator
+// gave, or the username when there is none.
+func greetingName(u store.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+// Invite sends the enrollment link of a newly assigned token of type typ.
+func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, typ, link string, expires time.Time) error {
+	return m.send(ctx, org, u, "invite", InviteMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, Link: link, Expires: expires,
+		Email: typ == "email", HasPassword: u.PasswordHash != "",
+	})
 }
 
 // Notice tells a user about a change to their account: name is
 // "token_added", "token_removed" or "password_changed".
 func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store.User, tokenName string, when time.Time) error {
-	return m.send(ctx, u, name, NoticeMail{
-		OrgName: org.Name, Username: u.Username, TokenName: tokenName, When: when,
-		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
+	return m.send(ctx, org, u, name, NoticeMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, TokenName: tokenName, When: when,
+		PortalURL: m.portal(org),
 	})
 }
 
 // BackupUsed tells a user a backup code was used to sign in, and how
 // many are left.
 func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, left int, when time.Time) error {
-	return m.send(ctx, u, "backup_used", NoticeMail{
-		OrgName: org.Name, Username: u.Username, When: when, Left: left,
-		PortalURL: m.PublicURL + "/o/" + org.Slug + "/",
+	return m.send(ctx, org, u, "backup_used", NoticeMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, When: when, Left: left,
+		PortalURL: m.portal(org),
 	})
 }
 
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
-	return m.send(ctx, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Code: code, Minutes: int(valid / time.Minute)})
+	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Name: greetingName(u), Code: code, Minutes: int(valid / time.Minute)})
 }
+
+func (m *Mailer) portal(org store.Org) string { return m.PublicURL + "/o/" + org.Slug + "/" }
 
 // CodeSender mails what the verification core must tell users: emailed
 // one-time codes and the use of a backup code. It satisfies auth.Sender.
