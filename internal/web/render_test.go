@@ -118,14 +118,14 @@ func renderSamples(lang string) []renderSample {
 		Tokens:         tokens,
 		RenameAction:   "/o/acme/tokens/rename",
 		RemoveAction:   "/o/acme/tokens/remove",
-		PasswordAction: "/o/acme/password",
-		AddAction:      "/o/acme/add",
-		LogoutAction:   "/o/acme/logout",
-		HasPassword:    true,
-		BackupAction:   "/o/acme/backup",
-		BackupLeft:     7,
-		BackupTotal:    10,
-		PIN:            &PINView{Action: "/o/acme/pin", HasPIN: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}},
+		PasswordAction: "/o/acme/password", PasswordMinLength: 8,
+		AddAction:    "/o/acme/add",
+		LogoutAction: "/o/acme/logout",
+		HasPassword:  true,
+		BackupAction: "/o/acme/backup",
+		BackupLeft:   7,
+		BackupTotal:  10,
+		PIN:          &PINView{Action: "/o/acme/pin", HasPIN: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}},
 	}
 
 	var s []renderSample
@@ -149,11 +149,19 @@ func renderSamples(lang string) []renderSample {
 	hotp.Type, hotp.Period = "hotp", 0
 	add("enroll-hotp", "enroll", page("/enroll?", hotp))
 	add("enroll_done", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
+	add("enroll_done-email", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
+	emailEnroll := EnrollEmailView{Enrollment: "Xk3p9-QrT2m", Action: "/enroll/verify", SendAction: "/enroll/email", Email: "j•••@acme.example"}
+	add("enroll_email", "enroll_email", page("/enroll?", emailEnroll))
+	emailEnroll.Sent = true
+	add("enroll_email-sent", "enroll_email", page("/enroll?", emailEnroll))
 	for _, reason := range []string{"expired", "used", "cancelled", "unknown", "something-else"} {
 		p := page("/enroll?", EnrollGoneView{Reason: reason})
 		p.Org = nil
 		add("enroll_gone-"+reason, "enroll_gone", p)
 	}
+	home := page("/?", nil)
+	home.Org = nil
+	add("home", "home", home)
 	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login"}))
 	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true})
 	p.Error = "error.login_failed"

@@ -109,6 +109,7 @@ func New(c Config) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", StaticHandler())
+	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /enroll", s.enrollPage)
 	mux.HandleFunc("POST /enroll", s.enrollPassword)
 	mux.HandleFunc("POST /enroll/verify", s.enrollVerify)
@@ -150,6 +151,14 @@ func (s *Server) Handler() http.Handler {
 		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
 	})
 	return s.secure(mux)
+}
+
+// home is the server's front page: it says Twofold runs and where the
+// organizations' portals are, without naming any organization, so that
+// the first address a newcomer opens is not a 404 and tells nobody which
+// organizations this server has.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.show(w, http.StatusOK, "home", s.page(w, r, "home.title", nil, nil))
 }
 
 // secure adds the security headers every page gets, refuses cross-site
