@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,9 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, fs.ErrNotExist) {
+		c.sayFirstRun(cfg)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -84,6 +88,22 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 			Clock: clock.System{}, Rand: rand.Reader, PublicURL: cfg.PublicURL, Actor: "cli",
 		},
 	}, nil
+}
+
+// sayFirstRun tells the operator, on standard error, that this command is
+// making a new installation and where, so that running it in the wrong
+// directory (and so beside the real data) is noticed at once, with the
+// setting that points elsewhere.
+func (c *cli) sayFirstRun(cfg config.Config) {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	what := "the master key"
+	if cfg.Driver() == "sqlite" {
+		what = "a new SQLite database " + redact(cfg) + " and the master key"
+	}
+	fmt.Fprintf(c.stderr, "twofold: no data directory at %s: creating it, with %s\n  (to use another, set --data-dir or TWOFOLD_DATA_DIR; for PostgreSQL, --database-url)\n", dir, what)
 }
 
 // loadKeys reads the master key file. The default file in the data

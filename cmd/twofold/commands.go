@@ -35,6 +35,8 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 	)
+	root.SetUsageFunc(usage)
+	refuseUnknown(root)
 	return root
 }
 
@@ -263,8 +265,9 @@ func (c *cli) tokenCmd() *cobra.Command {
 when its first code is verified: by the user on the page the link opens (for an
 email token, that page mails the first code), or by an operator with
 "twofold token activate".`,
-		Example: `  twofold token enroll acme/alice --type totp`,
-		Args:    cobra.ExactArgs(1),
+		Example:     `  twofold token enroll acme/alice --type totp`,
+		Annotations: map[string]string{settingsKey: settingsMail},
+		Args:        cobra.ExactArgs(1),
 		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
 			en, err := a.admin.EnrollToken(cmd.Context(), org, user, typ, name)
 			if err != nil {
@@ -287,9 +290,10 @@ email token, that page mails the first code), or by an operator with
 
 	var resendNoEmail bool
 	resend := &cobra.Command{
-		Use:   "resend ORG/USER [SERIAL]",
-		Short: "Send a new enrollment link for an assigned token; the older link stops working",
-		Args:  cobra.RangeArgs(1, 2),
+		Use:         "resend ORG/USER [SERIAL]",
+		Short:       "Send a new enrollment link for an assigned token; the older link stops working",
+		Annotations: map[string]string{settingsKey: settingsMail},
+		Args:        cobra.RangeArgs(1, 2),
 		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
 			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
 			if err != nil {
