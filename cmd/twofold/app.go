@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,9 +19,9 @@ import (
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/config"
 	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
-	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 // cli carries what every command shares: its streams and environment.
@@ -46,8 +47,8 @@ func (a *app) Close() { a.store.Close() }
 
 // mailer builds what writes and sends Twofold's mail: over SMTP when
 // TWOFOLD_SMTP_URL is set, into the outbox directory otherwise.
-func (a *app) mailer() (*web.Mailer, error) {
-	render, err := web.NewRenderer()
+func (a *app) mailer() (*compose.Mailer, error) {
+	render, err := compose.NewRenderer()
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func (a *app) mailer() (*web.Mailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &web.Mailer{Render: render, Sender: sender, PublicURL: a.cfg.PublicURL}, nil
+	return &compose.Mailer{Render: render, Sender: sender, PublicURL: a.cfg.PublicURL}, nil
 }
 
 // open reads the configuration, makes the data directory and master key on
@@ -66,6 +67,9 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, fs.ErrNotExist) {
+		c.sayFirstRun(cfg)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -84,6 +88,22 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 			Clock: clock.System{}, Rand: rand.Reader, PublicURL: cfg.PublicURL, Actor: "cli",
 		},
 	}, nil
+}
+
+// sayFirstRun tells the operator, on standard error, that this command is
+// making a new installation and where, so that running it in the wrong
+// directory (and so beside the real data) is noticed at once, with the
+// setting that points elsewhere.
+func (c *cli) sayFirstRun(cfg config.Config) {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	what := "the master key"
+	if cfg.Driver() == "sqlite" {
+		what = "a new SQLite database " + redact(cfg) + " and the master key"
+	}
+	fmt.Fprintf(c.stderr, "twofold: no data directory at %s: creating it, with %s\n  (to use another, set --data-dir or TWOFOLD_DATA_DIR; for PostgreSQL, --database-url)\n", dir, what)
 }
 
 // loadKeys reads the master key file. The default file in the data

@@ -13,9 +13,9 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/config"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
-	"github.com/twofold-mfa/twofold/internal/web"
 )
 
 func newRoot(c *cli) *cobra.Command {
@@ -35,6 +35,8 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 	)
+	root.SetUsageFunc(usage)
+	refuseUnknown(root)
 	return root
 }
 
@@ -260,19 +262,18 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Short: "Assign a new token and mail the user an enrollment link",
 		Long: `Assign a new token to a user and mail them the single-use enrollment link
 (unless --no-email; the link is printed either way). The token becomes active
-when its first code is verified: by the user on the page the link opens, or by
-an operator with "twofold token activate".`,
-		Example: `  twofold token enroll acme/alice --type totp`,
-		Args:    cobra.ExactArgs(1),
+when its first code is verified: by the user on the page the link opens (for an
+email token, that page mails the first code), or by an operator with
+"twofold token activate".`,
+		Example:     `  twofold token enroll acme/alice --type totp`,
+		Annotations: map[string]string{settingsKey: settingsMail},
+		Args:        cobra.ExactArgs(1),
 		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, _ []string) error {
 			en, err := a.admin.EnrollToken(cmd.Context(), org, user, typ, name)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "assigned %s token %s to %s/%s\n", en.Token.Type, en.Token.Serial, org.Slug, auth.CanonicalUsername(user))
-			if en.Token.Type == "email" {
-				return c.mailFirstCode(cmd, a, org, user, en.Token.Serial)
-			}
 			if err := c.sendLink(cmd, a, org, user, en, noEmail); err != nil {
 				return err
 			}
@@ -289,9 +290,10 @@ an operator with "twofold token activate".`,
 
 	var resendNoEmail bool
 	resend := &cobra.Command{
-		Use:   "resend ORG/USER [SERIAL]",
-		Short: "Send a new enrollment link for an assigned token; the older link stops working",
-		Args:  cobra.RangeArgs(1, 2),
+		Use:         "resend ORG/USER [SERIAL]",
+		Short:       "Send a new enrollment link for an assigned token; the older link stops working",
+		Annotations: map[string]string{settingsKey: settingsMail},
+		Args:        cobra.RangeArgs(1, 2),
 		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
 			serial, err := a.admin.Serial(cmd.Context(), org, user, first(args), store.TokenAssigned)
 			if err != nil {
@@ -398,7 +400,6 @@ an operator with "twofold token activate".`,
 		}),
 	}
 
-	var transaction string
 	activate := &cobra.Command{
 		Use:     "activate ORG/USER [SERIAL]",
 		Short:   "Activate an assigned token with its first code, read from standard input",
@@ -413,14 +414,10 @@ an operator with "twofold token activate".`,
 			if err != nil {
 				return err
 			}
-			r := c.request(org, user, code)
-			r.TransactionID = transaction
-			out, err := c.verifier(a, nil, nil).Activate(cmd.Context(), r, serial)
+			out, err := c.verifier(a, nil, nil).Activate(cmd.Context(), c.request(org, user, code), serial)
 			return c.verdict(out, err, serial+" is active", "code refused; "+serial+" stays assigned (check the phone's clock, or wait for the next code)")
 		}),
 	}
-
-	activate.Flags().StringVar(&transaction, "transaction", "", "for an email token: the transaction printed when its code was mailed")
 
 	resync := &cobra.Command{
 		Use:     "resync ORG/USER [SERIAL]",
@@ -584,25 +581,10 @@ func (c *cli) sendLink(cmd *cobra.Command, a *app, org store.Org, user string, e
 	if err != nil {
 		return err
 	}
-	if err := m.Invite(cmd.Context(), org, u, en.Link, en.Expires); err != nil {
+	if err := m.Invite(cmd.Context(), org, u, en.Token.Type, en.Link, en.Expires); err != nil {
 		return fmt.Errorf("%w\n(the token is assigned; send the link another way, or retry with: twofold token resend %s/%s)", err, org.Slug, u.Username)
 	}
 	fmt.Fprintf(c.stdout, "mailed to %s\n", u.Email)
-	return nil
-}
-
-// mailFirstCode mails the code that activates an email token.
-func (c *cli) mailFirstCode(cmd *cobra.Command, a *app, org store.Org, user, serial string) error {
-	v, err := c.mailingVerifier(a)
-	if err != nil {
-		return err
-	}
-	txid, err := v.StartEmail(cmd.Context(), c.request(org, user, ""), true)
-	if err != nil {
-		return fmt.Errorf("mail the first code: %w", err)
-	}
-	fmt.Fprintf(c.stdout, "a code was mailed to the user; activate with:\n  echo CODE | twofold token activate %s/%s %s --transaction %s\n",
-		org.Slug, auth.CanonicalUsername(user), serial, txid)
 	return nil
 }
 
@@ -621,11 +603,11 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 
 // verifier builds the verification core; mailer sends emailed codes, and
 // reg, when not nil, receives its metrics.
-func (c *cli) verifier(a *app, mailer *web.Mailer, reg prometheus.Registerer) *auth.Verifier {
+func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer) *auth.Verifier {
 	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
 		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg)}
 	if mailer != nil {
-		cfg.Sender = web.CodeSender{Store: a.store, Mailer: mailer}
+		cfg.Sender = compose.CodeSender{Store: a.store, Mailer: mailer}
 	}
 	return auth.NewVerifier(cfg)
 }
@@ -639,15 +621,6 @@ func loginThrottle(cfg config.Config) auth.Throttle {
 		return auth.Throttle{PerMinute: -1}
 	}
 	return auth.Throttle{PerMinute: float64(cfg.LoginRate), Burst: cfg.LoginRate}
-}
-
-// mailingVerifier is the core with emailed codes, for commands that may send them.
-func (c *cli) mailingVerifier(a *app) (*auth.Verifier, error) {
-	m, err := a.mailer()
-	if err != nil {
-		return nil, err
-	}
-	return c.verifier(a, m, nil), nil
 }
 
 func (c *cli) request(org store.Org, user, code string) auth.Request {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -241,7 +242,14 @@ func TestFirstStartCreatesDataDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "twofold-data")
 	in.env["TWOFOLD_DATA_DIR"] = dir
 	delete(in.env, "TWOFOLD_DATABASE_URL")
-	in.ok("", "migrate")
+	code, _, errs := in.run("", "migrate")
+	if code != 0 || !strings.Contains(errs, "no data directory at "+dir+": creating it, with a new SQLite database "+filepath.Join(dir, "twofold.db")) ||
+		!strings.Contains(errs, "--data-dir or TWOFOLD_DATA_DIR") {
+		t.Fatalf("first run: exit %d, stderr:\n%s\nwant it to say which database it creates, and the setting for another", code, errs)
+	}
+	if _, _, errs := in.run("", "migrate"); strings.Contains(errs, "creating") {
+		t.Errorf("second run says again it creates the data directory:\n%s", errs)
+	}
 	for name, mode := range map[string]os.FileMode{"master.key": 0o600, "twofold.db": 0o600} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
@@ -420,4 +428,108 @@ func TestUserDisableEnableResetMFA(t *testing.T) {
 			t.Errorf("backup code after reset-mfa: exit %d %q, want 1 and reject", code, out)
 		}
 	})
+}
+
+func TestUnknownCommandsFailWithAHint(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"an unknown command", []string{"frobnicate"}, `twofold has no command "frobnicate"; run "twofold --help"`},
+		{"a typo is answered with the command meant", []string{"tokn"}, `did you mean "twofold token"?`},
+		{"an unknown subcommand", []string{"user", "frobnicate"}, `twofold user has no command "frobnicate"; run "twofold user --help"`},
+		{"a typo in a subcommand", []string{"token", "enrol", "acme/alice"}, `did you mean "twofold token enroll"?`},
+		{"a group without its command", []string{"token"}, "twofold token needs a command"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := in.run("", tt.args...)
+			if code == 0 || !strings.Contains(errs, tt.want) {
+				t.Fatalf("twofold %s: exit %d, stderr:\n%s\nwant non-zero and %q", strings.Join(tt.args, " "), code, errs, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpShowsTheCommandsFlagsFirstAndOnlyTheSettingsThatMatter(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		want    []string // in this order
+		wantNot []string
+	}{
+		{"a command's own flags come first, then where the installation is",
+			[]string{"user", "add", "--help"},
+			[]string{"Flags:", "--email", "--password-stdin", "Settings", "--data-dir", "--database-url", "--master-key-file"},
+			[]string{"--http-addr", "--radius-addr", "--tls-cert", "--smtp-url", "Global Flags"}},
+		{"a command that mails lists the mail settings",
+			[]string{"token", "enroll", "--help"},
+			[]string{"Flags:", "--type", "Settings", "--data-dir", "--public-url", "--smtp-url"},
+			[]string{"--http-addr", "--radius-addr"}},
+		{"serve lists every server setting",
+			[]string{"serve", "--help"},
+			[]string{"Settings", "--data-dir", "--http-addr", "--metrics-addr", "--radius-addr", "--smtp-url", "--tls-cert"}, nil},
+		{"a group lists its commands and no settings",
+			[]string{"user", "--help"},
+			[]string{"Available Commands:", "add", "passwd"},
+			[]string{"--data-dir", "--http-addr"}},
+		{"the root points to serve for the settings",
+			[]string{"--help"},
+			[]string{"Available Commands:", "serve", `"twofold serve --help"`},
+			[]string{"--http-addr", "--data-dir"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := in.run("", tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("help lacks %q after the earlier parts:\n%s", w, out)
+				}
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(out, w) {
+					t.Errorf("help shows %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestPublicURLMismatch(t *testing.T) {
+	addr := func(s string) net.Addr {
+		a, err := net.ResolveTCPAddr("tcp", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tt := range []struct {
+		name, publicURL, listen string
+		plain                   bool
+		want                    string // in the warning; "" for none
+	}{
+		{"the default agrees with the default", "https://localhost:8443", "[::]:8443", false, ""},
+		{"a proxy's port 443 is not 8443", "https://mfa.acme.example", "[::]:8443", false, "its port 443 is not the port Twofold listens on (8443)"},
+		{"443 agrees with 443", "https://mfa.acme.example", "0.0.0.0:443", false, ""},
+		{"another port", "https://localhost:8443", "127.0.0.1:9443", false, "its port 8443 is not the port Twofold listens on (9443)"},
+		{"http:// while serving HTTPS", "http://localhost:8443", "[::]:8443", false, "it says http://"},
+		{"an address literal that is not the one listened on", "https://192.0.2.10:8443", "127.0.0.1:8443", false, "its host 192.0.2.10 is not the address"},
+		{"a name when only loopback is listened on", "https://mfa.acme.example:8443", "127.0.0.1:8443", false, "listens only on the loopback address 127.0.0.1"},
+		{"localhost when only another address is listened on", "https://localhost:8443", "192.0.2.10:8443", false, "localhost does not reach"},
+		{"behind a TLS-terminating proxy nothing is said", "https://mfa.acme.example", "127.0.0.1:8080", true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := publicURLMismatch(tt.publicURL, addr(tt.listen), tt.plain)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("publicURLMismatch(%s, %s) = %q, want %q", tt.publicURL, tt.listen, got, tt.want)
+			}
+		})
+	}
 }

@@ -114,20 +114,18 @@ send one. Changes reach a running server within 10 seconds.`,
 	return cmd
 }
 
-// startRadius starts the RADIUS server on the configured UDP address; it
-// stops when ctx is done. When the address cannot be bound the HTTPS
-// server still runs, and the operator is told why RADIUS does not.
-func (c *cli) startRadius(ctx context.Context, a *app, v *auth.Verifier) error {
+// startRadius starts the RADIUS server on the configured UDP address and
+// returns the address it listens on; it stops when ctx is done.
+func (c *cli) startRadius(ctx context.Context, a *app, v *auth.Verifier) (net.Addr, error) {
 	conn, err := net.ListenPacket("udp", a.cfg.RadiusAddr)
 	if err != nil {
-		return fmt.Errorf("RADIUS: listen on udp %s: %w (is another RADIUS server running? choose another address with --radius-addr)", a.cfg.RadiusAddr, err)
+		return nil, fmt.Errorf("RADIUS: listen on udp %s: %w (is another RADIUS server running? choose another address with --radius-addr)", a.cfg.RadiusAddr, err)
 	}
 	srv := radius.New(radius.Config{Store: a.store, Keys: a.keys, Verifier: v, Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log})
-	fmt.Fprintf(c.stdout, "RADIUS server listening on udp %s (register gateways with: twofold radius client add ORG --name NAME --cidr ADDRESS)\n", conn.LocalAddr())
 	go func() {
 		if err := srv.Serve(ctx, conn); err != nil {
 			a.log.Error("RADIUS server stopped", "err", err)
 		}
 	}()
-	return nil
+	return conn.LocalAddr(), nil
 }

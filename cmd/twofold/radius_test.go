@@ -40,7 +40,7 @@ func startRadiusServer(t *testing.T, in *installation) *radiusServer {
 		}
 	})
 	waitForServer(t, &stdout, &stderr)
-	m := regexp.MustCompile(`RADIUS server listening on udp (\S+)`).FindStringSubmatch(stdout.String())
+	m := regexp.MustCompile(`RADIUS: +listening on udp (\S+)`).FindStringSubmatch(stdout.String())
 	if m == nil {
 		t.Fatalf("serve started no RADIUS server\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
 	}

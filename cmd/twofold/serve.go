@@ -33,8 +33,9 @@ key (keep it safe: without it the token secrets cannot be opened) and a
 self-signed TLS certificate, the directory 0700 and each file 0600; it warns
 at start about any of them that group or others may read. Set TWOFOLD_DATABASE_URL=postgres://… to use
 PostgreSQL, and TWOFOLD_TLS_CERT/TWOFOLD_TLS_KEY for a real certificate.`,
-		Args: cobra.NoArgs,
-		RunE: c.withApp(c.serve),
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{settingsKey: settingsAll},
+		RunE:        c.withApp(c.serve),
 	}
 }
 
@@ -55,11 +56,15 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
+	render, err := web.NewRenderer()
+	if err != nil {
+		return err
+	}
 	v := c.verifier(a, mailer, reg)
 	// The lock mails still being sent go out before the store closes.
 	defer v.Wait()
 	pages := web.New(web.Config{
-		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: mailer.Render,
+		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
@@ -83,7 +88,8 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	// others stop too instead of running on without it.
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	if err := c.startRadius(ctx, a, v); err != nil {
+	radiusAddr, err := c.startRadius(ctx, a, v)
+	if err != nil {
 		ln.Close()
 		if metricsLn != nil {
 			metricsLn.Close()
@@ -91,7 +97,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	defer startJanitor(ctx, a)()
-	c.welcome(a, ln.Addr(), metricsLn, cert, generated && cert != "")
+	c.welcome(a, ln.Addr(), radiusAddr, metricsLn, cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 
 	metricsDone := make(chan error, 1)
@@ -128,9 +134,10 @@ func startJanitor(ctx context.Context, a *app) (stop func()) {
 	}
 }
 
-// welcome tells the operator where Twofold runs and what to do next.
-// metrics is the metrics listener, nil when metrics are off.
-func (c *cli) welcome(a *app, addr net.Addr, metrics net.Listener, cert string, selfSigned bool) {
+// welcome tells the operator where Twofold runs — the addresses really
+// listened on, and whether the public URL in mails leads there — and
+// what to do next. metrics is the metrics listener, nil when metrics are off.
+func (c *cli) welcome(a *app, addr, radiusAddr net.Addr, metrics net.Listener, cert string, selfSigned bool) {
 	scheme := "https"
 	if cert == "" {
 		scheme = "http"
@@ -138,6 +145,12 @@ func (c *cli) welcome(a *app, addr net.Addr, metrics net.Listener, cert string, 
 	_, port, _ := net.SplitHostPort(addr.String())
 	w := c.stdout
 	fmt.Fprintf(w, "Twofold is running at %s://localhost:%s  (health: /healthz, API: /api/v1/openapi.json)\n", scheme, port)
+	fmt.Fprintf(w, "  %-11s listening on tcp %s\n", strings.ToUpper(scheme)+":", addr)
+	fmt.Fprintf(w, "  RADIUS:     listening on udp %s (register gateways with: twofold radius client add ORG --name NAME --cidr ADDRESS)\n", radiusAddr)
+	fmt.Fprintf(w, "  public URL: %s (the base of links in mails)\n", a.cfg.PublicURL)
+	if msg := publicURLMismatch(a.cfg.PublicURL, addr, a.cfg.InsecureHTTP); msg != "" {
+		fmt.Fprintf(w, "  WARNING:    the public URL does not lead here: %s;\n              links in mails will not work unless a proxy forwards them (set TWOFOLD_PUBLIC_URL)\n", msg)
+	}
 	fmt.Fprintf(w, "  database:   %s %s\n", a.store.Driver(), redact(a.cfg))
 	if a.createdKey {
 		fmt.Fprintf(w, "  master key: created %s — back it up; without it no token works\n", a.cfg.KeyFile())
@@ -168,6 +181,47 @@ Next, in another terminal (with "go run ./cmd/twofold" in place of "twofold" fro
 Then open the link, scan the QR code with an authenticator app, and sign in at %s://localhost:%s/o/acme/
 Stop with Ctrl-C.
 `, outbox, scheme, port)
+}
+
+// publicURLMismatch says how the public URL disagrees with the address
+// the HTTPS server listens on, or "" when nothing is seen to disagree.
+// Behind a TLS-terminating proxy (plain HTTP) they differ by design, so
+// there is nothing to say; a host name is not resolved, so only a port,
+// a scheme, or an address literal can be seen to disagree.
+func publicURLMismatch(publicURL string, addr net.Addr, plainHTTP bool) string {
+	u, err := url.Parse(publicURL)
+	if plainHTTP || err != nil || u.Host == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return ""
+	}
+	var problems []string
+	if u.Scheme != "https" {
+		problems = append(problems, fmt.Sprintf("it says %s:// but Twofold serves HTTPS", u.Scheme))
+	}
+	publicPort := u.Port()
+	if publicPort == "" {
+		publicPort = "443"
+	}
+	if publicPort != port {
+		problems = append(problems, fmt.Sprintf("its port %s is not the port Twofold listens on (%s)", publicPort, port))
+	}
+	ip := net.ParseIP(host)
+	publicHost := u.Hostname()
+	publicIP := net.ParseIP(publicHost)
+	switch {
+	case ip == nil || ip.IsUnspecified():
+		// Listening on every address: any host may lead here.
+	case publicIP != nil && !publicIP.Equal(ip):
+		problems = append(problems, fmt.Sprintf("its host %s is not the address Twofold listens on (%s)", publicHost, host))
+	case ip.IsLoopback() && publicIP == nil && !strings.EqualFold(publicHost, "localhost"):
+		problems = append(problems, fmt.Sprintf("Twofold listens only on the loopback address %s, which %s does not reach from another machine", host, publicHost))
+	case !ip.IsLoopback() && strings.EqualFold(publicHost, "localhost"):
+		problems = append(problems, fmt.Sprintf("localhost does not reach the address Twofold listens on (%s)", host))
+	}
+	return strings.Join(problems, "; ")
 }
 
 // certHosts are the names the self-signed certificate is valid for: the

@@ -146,3 +146,41 @@ func fetch(t *testing.T, client *http.Client, req *http.Request) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+// TestBannerSaysTheAddressesListenedOn starts serve on port 0 for every
+// listener: the banner must give the ports really bound (not the 0 asked
+// for), and warn that the public URL's port does not lead there; with the
+// public URL on the port served, there is no warning.
+func TestBannerSaysTheAddressesListenedOn(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	in.env["TWOFOLD_PUBLIC_URL"] = "https://localhost:8443"
+	ctx, stop := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return in.env[k] })
+	}()
+	waitForServer(t, &stdout, &stderr)
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, re := range []string{
+		`HTTPS: +listening on tcp 127\.0\.0\.1:[1-9]\d*\n`,
+		`RADIUS: +listening on udp 127\.0\.0\.1:[1-9]\d* `,
+		`metrics: +http://127\.0\.0\.1:[1-9]\d*/metrics`,
+		`public URL: https://localhost:8443 `,
+		`WARNING: +the public URL does not lead here: its port 8443 is not the port Twofold listens on \([1-9]\d*\)`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("the banner lacks %s:\n%s", re, out)
+		}
+	}
+
+	agreeing := newInstallation(t, storetest.SQLite(t))
+	_, agreed, _ := serveOnFreePort(t, agreeing)
+	if strings.Contains(agreed.String(), "WARNING") {
+		t.Errorf("a public URL on the port served gets a warning:\n%s", agreed)
+	}
+}

@@ -129,7 +129,7 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	}
 	var hash string
 	if n.Password != "" {
-		if hash, err = s.hashPassword(ctx, n.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, org, username, n.Password, ""); err != nil {
 			return store.User{}, err
 		}
 	}
@@ -173,26 +173,14 @@ func checkUsername(u string) error {
 	return nil
 }
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 8
-
-func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
-	if len([]rune(pw)) < MinPasswordLength {
-		return "", invalid("password must be at least %d characters", MinPasswordLength)
-	}
-	if len(pw) > 1024 {
-		return "", invalid("password must be at most 1024 bytes")
-	}
-	return s.Hasher.Hash(ctx, pw)
-}
-
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password; the new one must pass the
+// password rules and differ from the current one (see PasswordError).
 func (s *Service) SetPassword(ctx context.Context, org store.Org, username, password string) error {
 	u, err := s.User(ctx, org, username)
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, org, u.Username, password, u.PasswordHash)
 	if err != nil {
 		return err
 	}
@@ -204,7 +192,7 @@ func (s *Service) SetPassword(ctx context.Context, org store.Org, username, pass
 // (link is the hash of its secret). It returns store.ErrNotConsumed when
 // the link was used, expired or voided meanwhile.
 func (s *Service) ResetPassword(ctx context.Context, org store.Org, u store.User, password string, link []byte) error {
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, org, u.Username, password, u.PasswordHash)
 	if err != nil {
 		return err
 	}
@@ -268,8 +256,8 @@ type Enrolled struct {
 
 // EnrollToken assigns a new token of type typ ("totp", "hotp" or
 // "email") to a user. The token stays assigned until its first code is
-// verified. An email token needs the user's email address; its first code
-// is mailed (auth.Verifier.StartEmail), so it has no enrollment link.
+// verified. An email token needs the user's email address; its
+// enrollment link opens a page that mails the first code and takes it.
 func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
 	return s.enroll(ctx, org, username, typ, name, false)
 }
@@ -338,7 +326,7 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 			return Enrolled{}, invalid("user %s has no email address for an email token (add one first)", u.Username)
 		}
 		// Codes are made per challenge; the sealed key is never used.
-		t.Digits, t.LastStep, en = pol.EmailCodeDigits, 0, nil
+		t.Digits, t.LastStep = pol.EmailCodeDigits, 0
 	}
 	t, err = s.Store.CreateToken(ctx, t,
 		func(t store.Token) ([]byte, error) { return s.Keys.Seal(key, store.SecretAD(t)) },
@@ -346,14 +334,13 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 	if err != nil {
 		return Enrolled{}, err
 	}
-	if typ == "email" {
-		return Enrolled{Token: t}, nil
+	out := Enrolled{Token: t}
+	if typ != "email" {
+		out.URI = otp.Key{
+			Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
+			Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
+		}.URI()
 	}
-	k := otp.Key{
-		Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
-		Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
-	}
-	out := Enrolled{Token: t, URI: k.URI()}
 	if en != nil {
 		out.Link, out.Expires = s.PublicURL+"/enroll?code="+code, en.ExpiresAt
 	}

@@ -28,7 +28,12 @@ import (
 
 // Message is one email, ready to send.
 type Message struct {
-	To       string // one address, e.g. "alice@example.org" or "Alice <alice@example.org>"
+	To string // one address, e.g. "alice@example.org" or "Alice <alice@example.org>"
+	// FromName, when not empty, replaces the display name of the
+	// configured From address, so a mail can name the organization it
+	// is sent for ("Acme Corp via Twofold <twofold@example.org>") while
+	// the address stays the one configured.
+	FromName string
 	Subject  string
 	Text     string // plain-text body (required)
 	HTML     string // HTML body (may be empty: then text only)
@@ -77,7 +82,8 @@ func New(smtpURL, outboxDir, from string) (Sender, error) {
 	return s, nil
 }
 
-// buildMessage validates m and turns it into go-mail's Msg: From, To,
+// buildMessage validates m and turns it into go-mail's Msg: From (with
+// m.FromName as its display name, when set), To,
 // Subject (RFC 2047 encoded-words when not ASCII), Date from now, a random
 // Message-ID in the From domain, Content-Language, Auto-Submitted, and a
 // text/plain body with an optional text/html alternative, in UTF-8 with
@@ -86,6 +92,12 @@ func buildMessage(m Message, from string, now time.Time) (*gomail.Msg, error) {
 	fromAddr, err := parseAddress("From", from)
 	if err != nil {
 		return nil, err
+	}
+	if m.FromName != "" {
+		if err := checkHeaderValue("From name", m.FromName); err != nil {
+			return nil, err
+		}
+		fromAddr = &netmail.Address{Name: m.FromName, Address: fromAddr.Address}
 	}
 	toAddr, err := parseAddress("To", m.To)
 	if err != nil {

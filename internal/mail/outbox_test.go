@@ -135,6 +135,8 @@ func TestOutboxRefusesBadMessagesAndWritesNothing(t *testing.T) {
 			with(func(m *Message) { m.Subject = "Hello\rX-Evil: 1" }), "Subject contains a line break"},
 		{"a CR LF in the recipient is refused as header injection", testFrom,
 			with(func(m *Message) { m.To = "alice@example.org\r\nBcc: victim@example.net" }), "To contains a line break"},
+		{"a CR LF in the sender's display name is refused as header injection", testFrom,
+			with(func(m *Message) { m.FromName = "Acme\r\nBcc: victim@example.net" }), "From name contains a line break"},
 		{"a folded recipient is refused too", testFrom,
 			with(func(m *Message) { m.To = "Alice\r\n <alice@example.org>" }), "To contains a line break"},
 		{"another control character in the subject is refused", testFrom,

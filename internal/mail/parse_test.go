@@ -101,6 +101,9 @@ func decodePart(t *testing.T, mediaType string, params map[string]string, cte st
 func checkMessage(t *testing.T, p parsed, m Message, from string) {
 	t.Helper()
 	wantFrom, _ := netmail.ParseAddress(from)
+	if m.FromName != "" {
+		wantFrom.Name = m.FromName
+	}
 	gotFrom, err := p.header.AddressList("From")
 	if err != nil || len(gotFrom) != 1 || gotFrom[0].Address != wantFrom.Address || gotFrom[0].Name != wantFrom.Name {
 		t.Errorf("From = %v (%v), want %v", gotFrom, err, wantFrom)

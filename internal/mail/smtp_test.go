@@ -254,6 +254,8 @@ func TestSMTPDeliversToARealServer(t *testing.T) {
 			noTLS, "smtp", false, nil, testMessage, false},
 		{"a text-only message arrives as text/plain",
 			noTLS, "smtp", false, nil, Message{To: "alice@example.org", Subject: "Your one-time code", Text: "Code: " + secretCode + "\n", Language: "en"}, false},
+		{"the sender's display name names the organization, the address stays the configured one",
+			noTLS, "smtp", false, nil, Message{To: "alice@example.org", FromName: "Bäckerei Müller via Twofold", Subject: "Bäckerei Müller: your one-time code", Text: "Code: " + secretCode + "\n", Language: "de"}, false},
 		{"STARTTLS is used when offered, even without credentials",
 			startTLS, "smtp", false, trusting, testMessage, true},
 		{"credentials are sent after STARTTLS with a certificate the client trusts",

@@ -35,6 +35,11 @@ type Policy struct {
 	// section 3.2.2 allows at most 100).
 	LockoutHardLimit int `json:"lockout_hard_limit" help:"failures in a row after which only an operator can unlock (1 to 100)"`
 
+	// PasswordMinLength is the fewest characters a new password may have
+	// (NIST SP 800-63B-4 section 3.1.1.2 asks for at least 8 where a
+	// second factor is used, 15 where the password stands alone).
+	PasswordMinLength int `json:"password_min_length" help:"fewest characters of a new password (8 to 64)"`
+
 	// FirstLoginEnrollment lets a user who has never had an authenticator
 	// (and has no invitation outstanding) add the first one at sign-in with
 	// the password alone, as customer portals do. Everyone else needs more
@@ -183,6 +188,7 @@ func Default() Policy {
 	return Policy{
 		MFARequired:          true,
 		LoginForm:            "two-step",
+		PasswordMinLength:    8,
 		LockoutThreshold:     5,
 		LockoutDuration:      Duration(10 * time.Minute),
 		LockoutHardLimit:     100,
@@ -251,6 +257,8 @@ func (p Policy) Validate() error {
 		"email_resend_window must be between 1m and 24h, not %s", p.EmailResendWindow)
 	check(p.LoginForm == "two-step" || p.LoginForm == "combined",
 		"login_form must be two-step or combined, not %q", p.LoginForm)
+	check(p.PasswordMinLength >= 8 && p.PasswordMinLength <= 64,
+		"password_min_length must be between 8 and 64, not %d", p.PasswordMinLength)
 	check(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 100,
 		"lockout_threshold must be between 1 and 100, not %d", p.LockoutThreshold)
 	check(p.LockoutDuration.D() >= time.Minute && p.LockoutDuration.D() <= 24*time.Hour,

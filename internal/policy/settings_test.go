@@ -15,6 +15,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"lockout_threshold", "5"},
 		{"lockout_duration", "10m"},
 		{"lockout_hard_limit", "100"},
+		{"password_min_length", "8"},
 		{"first_login_enrollment", "true"},
 		{"password_reset", "true"},
 		{"backup_codes_at_setup", "true"},

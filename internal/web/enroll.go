@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -10,8 +11,10 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -67,15 +70,26 @@ func (s *Server) usableEnrollment(w http.ResponseWriter, r *http.Request, code s
 	return en, true
 }
 
+// enrollVisit loads this browser's session for the enrollment; ok is
+// false when it has none (yet), and v is then the enrollment's user
+// without a session, whatever other session the browser has.
+func (s *Server) enrollVisit(r *http.Request, en store.EnrollmentView) (v *visit, ok bool, err error) {
+	v = &visit{org: en.Org}
+	ok, err = s.loadSession(r, v)
+	if err != nil || !ok || v.ses.Stage != stageEnroll || v.data.Enrollment != en.Enrollment.ID || v.user.ID != en.User.ID {
+		return &visit{org: en.Org, user: en.User}, false, err
+	}
+	return v, true, nil
+}
+
 // passwordChecked reports whether this browser has proven the user's
 // password for the enrollment, when the user has one.
 func (s *Server) passwordChecked(r *http.Request, en store.EnrollmentView) (bool, error) {
 	if en.User.PasswordHash == "" {
 		return true, nil
 	}
-	v := &visit{org: en.Org}
-	ok, err := s.loadSession(r, v)
-	return ok && v.ses.Stage == stageEnroll && v.data.Enrollment == en.Enrollment.ID, err
+	_, ok, err := s.enrollVisit(r, en)
+	return ok, err
 }
 
 // openEnrollment finds the usable enrollment of a link code and whether
@@ -104,12 +118,88 @@ func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
 			EnrollPasswordView{Code: code, Username: en.User.Username}))
 		return
 	}
+	if en.Token.Type == "email" {
+		p := s.page(w, r, "enroll_email.title", &en.Org, nil)
+		if r.URL.Query().Get("sent") == "1" {
+			p.Flash = "flash.code_sent"
+		}
+		s.showEnrollEmail(w, r, en, code, p)
+		return
+	}
 	s.showEnroll(w, r, &visit{org: en.Org, user: en.User}, en.Token, invitationForm(code), refusal{})
 }
 
 // invitationForm is where the invitation page's code form posts.
 func invitationForm(link string) enrollForm {
 	return enrollForm{Action: "/enroll/verify", Hidden: map[string]string{"enrollment": link}}
+}
+
+// showEnrollEmail renders the page that turns on an email token: the
+// button that mails the first code, then the field for it.
+func (s *Server) showEnrollEmail(w http.ResponseWriter, r *http.Request, en store.EnrollmentView, code string, p Page) {
+	v, ok, err := s.enrollVisit(r, en)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	pol, polOK := s.policy(w, r, en.Org)
+	if !polOK {
+		return
+	}
+	p.Data = EnrollEmailView{Enrollment: code, Action: "/enroll/verify", SendAction: "/enroll/email",
+		Email: maskEmail(en.User.Email), Sent: ok && v.data.TxHash != nil, PIN: pol.PINMode == policy.PINServer}
+	s.show(w, http.StatusOK, "enroll_email", p)
+}
+
+// enrollSendCode mails the first code of an email token, or a new one in
+// place of the last; the browser's session remembers which challenge it is.
+func (s *Server) enrollSendCode(w http.ResponseWriter, r *http.Request) {
+	link := r.PostFormValue("enrollment")
+	en, checked, ok := s.openEnrollment(w, r, link)
+	if !ok {
+		return
+	}
+	back := "/enroll?" + url.Values{"code": {link}}.Encode()
+	if !checked || en.Token.Type != "email" {
+		redirect(w, r, back)
+		return
+	}
+	v, has, err := s.enrollVisit(r, en)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if !has {
+		v.data = sessionData{Enrollment: en.Enrollment.ID}
+	}
+	err = auth.ErrNoChallenge
+	if v.data.TxHash != nil {
+		req := v.request(r, "")
+		req.TransactionHash = v.data.TxHash
+		err = s.Verifier.ResendEmail(r.Context(), req)
+	}
+	if errors.Is(err, auth.ErrNoChallenge) {
+		var txid string
+		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), true); err == nil {
+			v.data.keepTx(txid)
+			if has {
+				err = s.setData(r, v)
+			} else {
+				err = s.startSession(w, r, v, stageEnroll, v.data)
+			}
+		}
+	}
+	if errors.Is(err, auth.ErrTooSoon) {
+		p := s.page(w, r, "enroll_email.title", &en.Org, nil)
+		p.Error = "error.resend_wait"
+		s.showEnrollEmail(w, r, en, link, p)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, back+"&sent=1")
 }
 
 // enrollPassword checks the user's password before the QR code is shown.
@@ -147,12 +237,40 @@ func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/enroll?"+url.Values{"code": {link}}.Encode())
 		return
 	}
-	v := &visit{org: en.Org, user: en.User}
-	if !s.activate(w, r, v, en.Token, invitationForm(link)) {
+	v, _, err := s.enrollVisit(r, en)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if en.Token.Type == "email" {
+		// The page mailed the first code; it answers the session's challenge.
+		if v.data.TxHash == nil {
+			redirect(w, r, "/enroll?"+url.Values{"code": {link}}.Encode())
+			return
+		}
+		req := v.request(r, r.PostFormValue("code"))
+		req.TransactionHash = v.data.TxHash
+		out, err := s.Verifier.Activate(r.Context(), req, en.Token.Serial)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if !out.Accepted {
+			p := s.page(w, r, "enroll_email.title", &en.Org, nil)
+			codeRefused(p.Lang, p.Loc, out, s.Clock.Now()).onto(&p)
+			s.showEnrollEmail(w, r, en, link, p)
+			return
+		}
+		s.notify(r, "token_added", v, i18n.T(v.user.Language, "token.type.email"))
+	} else if !s.activate(w, r, v, en.Token, invitationForm(link)) {
 		return
 	}
 	s.rememberLanguage(w, r, en.User)
-	s.startSetup(w, r, v, setupInvited)
+	setup := setupInvited
+	if en.Token.Type == "email" {
+		setup = setupInvitedEmail
+	}
+	s.startSetup(w, r, v, setup)
 }
 
 // enrollForm is where the enrollment page's code form posts, with its

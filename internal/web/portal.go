@@ -526,17 +526,13 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	current, next, confirm := r.PostFormValue("password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
-	showError := func(key, field string) {
+	showError := func(key, field string, args ...any) {
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
-		p.Error, p.ErrorField, p.ErrorForm = key, field, "dashboard.password"
+		p.Error, p.ErrorArgs, p.ErrorField, p.ErrorForm = key, args, field, "dashboard.password"
 		s.dashboardWith(w, r, v, p)
 	}
 	if next != confirm {
 		showError("error.password_mismatch", "new_password_confirm")
-		return
-	}
-	if len([]rune(next)) < admin.MinPasswordLength {
-		showError("error.password_short", "new_password")
 		return
 	}
 	req := v.request(r, "")
@@ -551,8 +547,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		return
 	}
 	if err := s.userAdmin(v).SetPassword(r.Context(), v.org, v.user.Username, next); err != nil {
-		if errors.Is(err, admin.ErrInvalid) {
-			showError("error.password_weak", "new_password")
+		if f, ok := newPasswordRefused(err); ok {
+			showError(f.Error, f.Field, f.ErrorArgs...)
 			return
 		}
 		s.unavailable(w, r, err)
@@ -562,6 +558,29 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 	// The new password ended every session of the user, this one too: the
 	// user continues in a fresh one, the only one left.
 	s.advance(w, r, v, stageFull, sessionData{}, homeURL(v.org)+"?done=password")
+}
+
+// newPasswordRefused says which rule of package admin a new password
+// broke; ok is false for any other error.
+func newPasswordRefused(err error) (f refusal, ok bool) {
+	pe, ok := errors.AsType[*admin.PasswordError](err)
+	if !ok {
+		return refusal{}, false
+	}
+	f = refusal{Error: passwordErrors[pe.Rule], Field: "new_password"}
+	if pe.Rule == admin.PasswordShort {
+		f.ErrorArgs = []any{pe.Min}
+	}
+	return f, true
+}
+
+// passwordErrors are the messages for the password rules of package admin.
+var passwordErrors = map[string]string{
+	admin.PasswordShort:   "error.password_short",
+	admin.PasswordLong:    "error.password_long",
+	admin.PasswordCommon:  "error.password_common",
+	admin.PasswordContext: "error.password_context",
+	admin.PasswordSame:    "error.password_same",
 }
 
 // advance moves the visit to a new session at stage and sends the
@@ -594,7 +613,7 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 	base := homeURL(v.org)
 	view := DashboardView{
 		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", ReplaceAction: base + "tokens/replace", PasswordAction: base + "password",
-		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "",
+		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "", PasswordMinLength: pol.PasswordMinLength,
 		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
 	}
 	if pol.PINMode == policy.PINServer {

@@ -258,11 +258,18 @@ func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	s.endSession(w, r, store.Event{})
-	redirect(w, r, homeURL(v.org)+"enrolled")
+	to := homeURL(v.org) + "enrolled"
+	if v.data.Setup == setupInvitedEmail {
+		to += "?email=1"
+	}
+	redirect(w, r, to)
 }
 
+// enrolledPage says all is ready; ?email=1 words it for an email token,
+// whose user keeps no app.
 func (s *Server) enrolledPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.show(w, http.StatusOK, "enroll_done", s.page(w, r, "enroll_done.title", &v.org, EnrollDoneView{LoginURL: loginURL(v.org)}))
+	view := EnrollDoneView{LoginURL: loginURL(v.org), Email: r.URL.Query().Get("email") == "1"}
+	s.show(w, http.StatusOK, "enroll_done", s.page(w, r, "enroll_done.title", &v.org, view))
 }
 
 // replace starts replacing one of the user's authenticator apps with a

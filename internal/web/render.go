@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
@@ -28,63 +26,10 @@ var (
 	renderStaticFS embed.FS
 )
 
-// InviteMail is the data of the "invite" mail: the enrollment link.
-type InviteMail struct {
-	OrgName  string
-	Username string
-	Link     string // the enrollment link, under TWOFOLD_PUBLIC_URL
-	Expires  time.Time
-}
-
-// NoticeMail is the data of the "token_added", "token_removed",
-// "password_changed" and "backup_used" mails (TokenName is unused by the
-// last two; Left, the backup codes left, only by "backup_used").
-type NoticeMail struct {
-	OrgName   string
-	Username  string
-	TokenName string
-	When      time.Time
-	PortalURL string // the portal, under TWOFOLD_PUBLIC_URL; empty leaves the link out
-	Left      int
-}
-
-// ResetMail is the data of the "reset_link" mail.
-type ResetMail struct {
-	OrgName  string
-	Username string
-	Link     string // the reset link, under TWOFOLD_PUBLIC_URL
-	Minutes  int
-}
-
-// VerifyCodeMail is the data of the "verify_code" mail.
-type VerifyCodeMail struct {
-	OrgName string
-	Code    string
-	Minutes int
-}
-
-// LockedMail is the data of the "account_locked" mail: the account locked
-// at When, until Until, or until an operator unlocks it when Forever.
-type LockedMail struct {
-	OrgName     string
-	Username    string
-	When, Until time.Time
-	Forever     bool
-	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
-}
-
-// Renderer renders pages and mails from the embedded templates. Templates
-// are parsed once.
+// Renderer renders pages from the embedded templates. Templates are
+// parsed once. (Mails are rendered by package compose.)
 type Renderer struct {
 	pages map[string]*template.Template
-	mails map[string]renderMailSet
-}
-
-// renderMailSet is one mail's templates: "subject" and "text" in the text
-// set; in the HTML set, the mail layout ("layout") around the mail's "body".
-type renderMailSet struct {
-	text *texttemplate.Template
-	html *template.Template
 }
 
 // renderView is what a page template is given: the handler's Page and
@@ -99,16 +44,9 @@ type renderView struct {
 // id: {{if $.Invalid "code"}} marks the field and shows the message there.
 func (v renderView) Invalid(id string) bool { return v.Error != "" && v.ErrorField == id }
 
-// renderMailView is what a mail template is given.
-type renderMailView struct {
-	Lang string
-	Loc  *time.Location // the organization's time zone, which times are told in
-	Data any
-}
-
 // NewRenderer parses the embedded templates.
 func NewRenderer() (*Renderer, error) {
-	r := &Renderer{pages: map[string]*template.Template{}, mails: map[string]renderMailSet{}}
+	r := &Renderer{pages: map[string]*template.Template{}}
 	funcs := renderFuncs()
 
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(renderTemplateFS, "templates/layout.html", "templates/parts.html")
@@ -127,34 +65,6 @@ func NewRenderer() (*Renderer, error) {
 		r.pages[strings.TrimSuffix(path.Base(file), ".html")] = t
 	}
 
-	mailBase, err := template.New("layout.html").Funcs(funcs).ParseFS(renderTemplateFS, "templates/mail/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("render: mail layout: %w", err)
-	}
-	texts, err := fs.Glob(renderTemplateFS, "templates/mail/*.txt")
-	if err != nil {
-		return nil, err
-	}
-	for _, file := range texts {
-		name := strings.TrimSuffix(path.Base(file), ".txt")
-		text, err := texttemplate.New(path.Base(file)).Funcs(texttemplate.FuncMap(funcs)).ParseFS(renderTemplateFS, file)
-		if err != nil {
-			return nil, fmt.Errorf("render: %s: %w", file, err)
-		}
-		html, err := template.Must(mailBase.Clone()).ParseFS(renderTemplateFS, "templates/mail/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("render: mail %s: %w", name, err)
-		}
-		for _, def := range []string{"subject", "text"} {
-			if text.Lookup(def) == nil {
-				return nil, fmt.Errorf("render: %s defines no %q", file, def)
-			}
-		}
-		if html.Lookup("body") == nil {
-			return nil, fmt.Errorf("render: mail %s.html defines no \"body\"", name)
-		}
-		r.mails[name] = renderMailSet{text: text, html: html}
-	}
 	return r, nil
 }
 
@@ -196,51 +106,6 @@ func (r *Renderer) renderPage(buf *bytes.Buffer, name string, p Page) error {
 		return fmt.Errorf("render: page %q: %w", name, err)
 	}
 	return nil
-}
-
-// Mail renders mail name ("invite" with InviteMail; "token_added",
-// "token_removed" and "password_changed" with NoticeMail; "verify_code"
-// with VerifyCodeMail) in lang, with times in loc (nil is UTC): subject,
-// plain text and HTML bodies.
-func (r *Renderer) Mail(lang string, loc *time.Location, name string, data any) (subject, text, html string, err error) {
-	m, ok := r.mails[name]
-	if !ok {
-		return "", "", "", fmt.Errorf("render: no mail %q", name)
-	}
-	if loc == nil {
-		loc = time.UTC
-	}
-	v := renderMailView{Lang: i18n.Match(lang, ""), Loc: loc, Data: data}
-	var buf bytes.Buffer
-	if err := m.text.ExecuteTemplate(&buf, "subject", v); err != nil {
-		return "", "", "", fmt.Errorf("render: mail %q subject: %w", name, err)
-	}
-	// One line, whatever the organization's name holds.
-	subject = strings.Join(strings.Fields(buf.String()), " ")
-	buf.Reset()
-	if err := m.text.ExecuteTemplate(&buf, "text", v); err != nil {
-		return "", "", "", fmt.Errorf("render: mail %q text: %w", name, err)
-	}
-	text = renderTidyText(buf.String())
-	buf.Reset()
-	if err := m.html.ExecuteTemplate(&buf, "layout", v); err != nil {
-		return "", "", "", fmt.Errorf("render: mail %q html: %w", name, err)
-	}
-	return subject, text, buf.String(), nil
-}
-
-// renderBlankLines matches runs of blank lines.
-var renderBlankLines = regexp.MustCompile(`\n{3,}`)
-
-// renderTidyText trims each line of a plain-text mail, keeps at most one
-// blank line between paragraphs and ends it with a newline.
-func renderTidyText(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSpace(l)
-	}
-	s = renderBlankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
-	return strings.TrimSpace(s) + "\n"
 }
 
 // renderStylesheetURL is the stylesheet's address with its content hash,
@@ -289,7 +154,7 @@ func StaticHandler() http.Handler {
 	})
 }
 
-// renderFuncs are the template functions of pages and mails.
+// renderFuncs are the template functions of pages.
 func renderFuncs() template.FuncMap {
 	return template.FuncMap{
 		// pinFields gives the "pin-fields" template its data: the page,

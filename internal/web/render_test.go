@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -123,7 +122,7 @@ func renderSamples(lang string) []renderSample {
 		RenameAction:   "/o/acme/tokens/rename",
 		RemoveAction:   "/o/acme/tokens/remove",
 		ReplaceAction:  "/o/acme/tokens/replace",
-		PasswordAction: "/o/acme/password",
+		PasswordAction: "/o/acme/password", PasswordMinLength: 8,
 		AddAction:      "/o/acme/add",
 		LogoutAction:   "/o/acme/logout",
 		HasPassword:    true,
@@ -162,11 +161,19 @@ func renderSamples(lang string) []renderSample {
 	hotp.Type, hotp.Period = "hotp", 0
 	add("enroll-hotp", "enroll", page("/enroll?", hotp))
 	add("enroll_done", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
+	add("enroll_done-email", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
+	emailEnroll := EnrollEmailView{Enrollment: "Xk3p9-QrT2m", Action: "/enroll/verify", SendAction: "/enroll/email", Email: "j•••@acme.example"}
+	add("enroll_email", "enroll_email", page("/enroll?", emailEnroll))
+	emailEnroll.Sent = true
+	add("enroll_email-sent", "enroll_email", page("/enroll?", emailEnroll))
 	for _, reason := range []string{"expired", "used", "cancelled", "replaced", "unknown", "something-else"} {
 		p := page("/enroll?", EnrollGoneView{Reason: reason})
 		p.Org = nil
 		add("enroll_gone-"+reason, "enroll_gone", p)
 	}
+	home := page("/?", nil)
+	home.Org = nil
+	add("home", "home", home)
 	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login", Forgot: "/o/acme/login/forgot"}))
 	add("forgot", "forgot", page("/o/acme/login/forgot?", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login"}))
 	add("forgot-sent", "forgot", page("/o/acme/login/forgot?sent=1&", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login", Sent: true, Minutes: 30}))
@@ -617,123 +624,6 @@ func TestRenderUnknownPage(t *testing.T) {
 	}
 }
 
-func renderMailSamples() map[string]any {
-	when := time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC)
-	notice := NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", TokenName: "Work phone", When: when, PortalURL: "https://mfa.acme.example/o/acme/"}
-	return map[string]any{
-		"invite":           InviteMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/enroll?code=Xk3p9-QrT2m", Expires: when},
-		"token_added":      notice,
-		"token_removed":    notice,
-		"password_changed": notice,
-		"backup_used":      NoticeMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Left: 3, PortalURL: "https://mfa.acme.example/o/acme/"},
-		"verify_code":      VerifyCodeMail{OrgName: "Acme Logistics", Code: "482913", Minutes: 10},
-		"reset_link":       ResetMail{OrgName: "Acme Logistics", Username: "j.devries", Link: "https://mfa.acme.example/o/acme/login/reset?token=Xk3p9-QrT2m", Minutes: 30},
-		"account_locked": LockedMail{OrgName: "Acme Logistics", Username: "j.devries", When: when, Until: when.Add(10 * time.Minute),
-			PortalURL: "https://mfa.acme.example/o/acme/"},
-	}
-}
-
-func TestRenderMails(t *testing.T) {
-	r := newTestRenderer(t)
-	linkRE := regexp.MustCompile(`https?://[^\s"<>]+`)
-	// The organization's zone: the samples' 09:30 UTC is 10:30 there.
-	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range i18n.Languages {
-		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, amsterdam, name, data)
-			if err != nil {
-				t.Fatalf("%s %s: %v", l.Code, name, err)
-			}
-			for part, s := range map[string]string{"subject": subject, "text": text, "html": html} {
-				for _, bad := range []string{"!(", "%!", "<no value>", "ZgotmplZ"} {
-					if strings.Contains(s, bad) {
-						t.Errorf("%s %s %s contains %q:\n%s", l.Code, name, part, bad, s)
-					}
-				}
-				if !strings.Contains(s, "Acme Logistics") {
-					t.Errorf("%s %s %s does not name the organization", l.Code, name, part)
-				}
-			}
-			if strings.ContainsAny(subject, "\r\n") || subject == "" {
-				t.Errorf("%s %s: subject %q", l.Code, name, subject)
-			}
-			if !strings.Contains(text, "Twofold") || !strings.Contains(html, "Twofold") {
-				t.Errorf("%s %s: Twofold not named", l.Code, name)
-			}
-			greeting := i18n.T(l.Code, "mail.greeting_plain")
-			if name != "verify_code" {
-				greeting = i18n.T(l.Code, "mail.greeting", "j.devries")
-			}
-			if strings.Count(text, greeting) != 1 || strings.Count(html, greeting) != 1 {
-				t.Errorf("%s %s: greeting %q not exactly once", l.Code, name, greeting)
-			}
-			if !strings.Contains(html, `<html lang="`+l.Code+`">`) {
-				t.Errorf("%s %s: html lang", l.Code, name)
-			}
-			// Links: only the ones given.
-			allowed := map[string]bool{}
-			switch d := data.(type) {
-			case InviteMail:
-				allowed[d.Link] = true
-				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
-					t.Errorf("%s %s: link missing", l.Code, name)
-				}
-				if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, d.Expires)) || !strings.Contains(text, "10:30 CET") {
-					t.Errorf("%s %s: expiry in the organization's zone (10:30 CET) missing:\n%s", l.Code, name, text)
-				}
-			case NoticeMail:
-				allowed[d.PortalURL] = true
-				if !strings.Contains(text, "10:30 CET") || !strings.Contains(html, "10:30 CET") {
-					t.Errorf("%s %s: the time in the organization's zone (10:30 CET) is missing:\n%s", l.Code, name, text)
-				}
-				if name != "password_changed" && !strings.Contains(text, d.TokenName) {
-					t.Errorf("%s %s: token name missing", l.Code, name)
-				}
-			case ResetMail:
-				allowed[d.Link] = true
-				if !strings.Contains(text, d.Link) || !strings.Contains(html, `href="`+d.Link+`"`) {
-					t.Errorf("%s %s: link missing", l.Code, name)
-				}
-			case LockedMail:
-				allowed[d.PortalURL] = true
-				if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, d.Until)) {
-					t.Errorf("%s %s: end of the lock missing", l.Code, name)
-				}
-			case VerifyCodeMail:
-				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
-					t.Errorf("%s %s: code missing", l.Code, name)
-				}
-			}
-			for _, s := range []string{text, html} {
-				for _, link := range linkRE.FindAllString(s, -1) {
-					if !allowed[strings.ReplaceAll(link, "&amp;", "&")] {
-						t.Errorf("%s %s: unexpected link %s", l.Code, name, link)
-					}
-				}
-			}
-			if strings.Contains(text, "\n\n\n") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, "\n") {
-				t.Errorf("%s %s: untidy text:\n%q", l.Code, name, text)
-			}
-		}
-	}
-	// A notice without a portal address has no link at all.
-	_, text, html, err := r.Mail("nl", nil, "token_removed", NoticeMail{OrgName: "Acme", Username: "anna", When: time.Now()})
-	if err != nil || strings.Contains(text, "http") || strings.Contains(html, "href") {
-		t.Errorf("no portal: err %v\n%s\n%s", err, text, html)
-	}
-	// Subject stays on one line.
-	subject, _, _, err := r.Mail("en", nil, "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
-	if err != nil || strings.ContainsAny(subject, "\r\n") {
-		t.Errorf("subject %q, %v", subject, err)
-	}
-	if _, _, _, err := r.Mail("en", nil, "no_such_mail", nil); err == nil {
-		t.Error("no error for an unknown mail")
-	}
-}
-
 func TestRenderStatic(t *testing.T) {
 	h := StaticHandler()
 	get := func(path string) *httptest.ResponseRecorder {
@@ -805,19 +695,6 @@ func TestWriteSamplePages(t *testing.T) {
 				file += "-" + l.Code
 			}
 			if err := os.WriteFile(filepath.Join(dir, file+".html"), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for name, data := range renderMailSamples() {
-			subject, text, html, err := r.Mail(l.Code, nil, name, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			base := filepath.Join(dir, "mail-"+name+"-"+l.Code)
-			if err := errors.Join(
-				os.WriteFile(base+".txt", []byte("Subject: "+subject+"\n\n"+text), 0o644),
-				os.WriteFile(base+".html", []byte(html), 0o644),
-			); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -163,7 +163,7 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, v *visit, tok
 		return
 	}
 	view := ResetView{Action: loginURL(v.org) + "/reset", Token: token, Username: v.user.Username, Factor: factor, Backup: backup,
-		PIN: factor != "" && pol.PINMode == policy.PINServer, MinLength: admin.MinPasswordLength}
+		PIN: factor != "" && pol.PINMode == policy.PINServer, MinLength: pol.PasswordMinLength}
 	p := s.page(w, r, "reset.title", &v.org, view)
 	why.onto(&p)
 	s.show(w, http.StatusOK, "reset", p)
@@ -184,8 +184,8 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.showReset(w, r, v, token, refusal{Error: "error.password_mismatch", Field: "new_password_confirm"})
 		return
 	}
-	if len([]rune(next)) < admin.MinPasswordLength {
-		s.showReset(w, r, v, token, refusal{Error: "error.password_short", Field: "new_password"})
+	if f, ok := newPasswordRefused(admin.CheckPassword(v.org, v.user.Username, next)); ok {
+		s.showReset(w, r, v, token, f)
 		return
 	}
 	pol, ok := s.policy(w, r, v.org)
@@ -215,7 +215,11 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.resetGone(w, r, v, "reset.used", "reset.used_next")
 		return
 	case errors.Is(err, admin.ErrInvalid):
-		s.showReset(w, r, v, token, refusal{Error: "error.password_weak", Field: "new_password"})
+		f, ok := newPasswordRefused(err)
+		if !ok {
+			f = refusal{Error: "error.password_weak", Field: "new_password"}
+		}
+		s.showReset(w, r, v, token, f)
 		return
 	case err != nil:
 		s.unavailable(w, r, err)

@@ -26,7 +26,8 @@ const (
 
 // What finishing the setup after a first authenticator leads to.
 const (
-	setupInvited = "invited" // the invitation page: the "you're ready" page
+	setupInvited      = "invited"       // the invitation page: the "you're ready" page
+	setupInvitedEmail = "invited-email" // the same for an email token: the page says codes come by mail
 	setupSignIn  = "sign-in" // first-login enrollment: the sign-in completes
 )
 

@@ -92,6 +92,19 @@ type EnrollView struct {
 // EnrollDoneView says the token is active (page "enroll_done").
 type EnrollDoneView struct {
 	LoginURL string // the organization's portal login
+	Email    bool   // the token was an email token, not an app
+}
+
+// EnrollEmailView turns on an email token an operator assigned (page
+// "enroll_email"): first a form posting enrollment (the link's code) to
+// SendAction, which mails the first code; once Sent, a form posting
+// enrollment and code to Action, and SendAction again for a new code.
+type EnrollEmailView struct {
+	Enrollment         string
+	Action, SendAction string
+	Email              string // the address, masked
+	Sent               bool
+	PIN                bool // the server PIN comes before the code
 }
 
 // EnrollGoneView explains why an enrollment link does not work (page
@@ -183,6 +196,8 @@ type DashboardView struct {
 	AddAction      string // POST starts adding an authenticator
 	LogoutAction   string // POST logs out
 	HasPassword    bool
+	// PasswordMinLength is the policy's minimum, for the new password's help.
+	PasswordMinLength int
 	// Backup codes: how many of a set of BackupTotal are left (0: none
 	// made or all used); BackupAction posts password (when HasPassword)
 	// to make a new set.

@@ -28,6 +28,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -92,7 +93,7 @@ type Config struct {
 	Verifier Verifier
 	Keys     Sealer
 	Admin    *admin.Service // operator actions, done on the user's behalf
-	Mailer   *Mailer
+	Mailer   *compose.Mailer
 	Render   *Renderer
 	Clock    clock.Clock
 	Rand     io.Reader
@@ -146,9 +147,11 @@ func (s *Server) later(r *http.Request, job func(ctx context.Context)) error {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", StaticHandler())
+	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /enroll", s.enrollPage)
 	mux.HandleFunc("POST /enroll", s.enrollPassword)
 	mux.HandleFunc("POST /enroll/verify", s.enrollVerify)
+	mux.HandleFunc("POST /enroll/email", s.enrollSendCode)
 
 	mux.HandleFunc("GET /o/{org}/{$}", s.withUser(s.dashboard))
 	mux.HandleFunc("GET /o/{org}/login", s.withOrg(s.loginPage))
@@ -248,6 +251,14 @@ func pageURL(r *http.Request) (u url.URL, ok bool) {
 	}
 	path = strings.ReplaceAll(path, "{org}", url.PathEscape(r.PathValue("org")))
 	return url.URL{Path: path, RawQuery: q.Encode()}, true
+}
+
+// home is the server's front page: it says Twofold runs and where the
+// organizations' portals are, without naming any organization, so that
+// the first address a newcomer opens is not a 404 and tells nobody which
+// organizations this server has.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.show(w, http.StatusOK, "home", s.page(w, r, "home.title", nil, nil))
 }
 
 // secure adds the security headers every page gets, refuses cross-site

@@ -1,0 +1,210 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
+
+// InviteMail is the data of the "invite" mail: the enrollment link.
+type InviteMail struct {
+	OrgName  string
+	Name     string // what the mail calls the user: the display name, else the username
+	Username string
+	Link     string // the enrollment link, under TWOFOLD_PUBLIC_URL
+	Expires  time.Time
+	// Email: the token is an email token, whose page mails the first
+	// code; otherwise the page adds an authenticator app.
+	Email bool
+	// HasPassword: the page asks for the user's password first.
+	HasPassword bool
+}
+
+// NoticeMail is the data of the "token_added", "token_removed",
+// "password_changed" and "backup_used" mails (TokenName is unused by the
+// last two; Left, the backup codes left, only by "backup_used").
+type NoticeMail struct {
+	OrgName   string
+	Name      string // what the mail calls the user
+	Username  string
+	TokenName string
+	When      time.Time
+	PortalURL string // the portal, under TWOFOLD_PUBLIC_URL; empty leaves the link out
+	Left      int
+}
+
+// ResetMail is the data of the "reset_link" mail.
+type ResetMail struct {
+	OrgName  string
+	Name     string // what the mail calls the user
+	Username string
+	Link     string // the reset link, under TWOFOLD_PUBLIC_URL
+	Minutes  int
+}
+
+// LockedMail is the data of the "account_locked" mail: the account locked
+// at When, until Until, or until an operator unlocks it when Forever.
+type LockedMail struct {
+	OrgName     string
+	Name        string // what the mail calls the user
+	Username    string
+	When, Until time.Time
+	Forever     bool
+	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
+}
+
+// VerifyCodeMail is the data of the "verify_code" mail.
+type VerifyCodeMail struct {
+	OrgName string
+	Name    string // what the mail calls the user
+	Code    string
+	Minutes int
+}
+
+// Mailer writes Twofold's mails in the user's language and sends them.
+type Mailer struct {
+	Render    *Renderer
+	Sender    mail.Sender
+	PublicURL string
+}
+
+// send renders mail name for u of org, with times in the organization's
+// time zone, and sends it from the configured address, with the
+// organization named as the sender, so that the mail says whose it is
+// before it is opened.
+func (m *Mailer) send(ctx context.Context, org store.Org, u store.User, name string, data any) error {
+	if u.Email == "" {
+		return fmt.Errorf("mail %s: user %s has no email address", name, u.Username)
+	}
+	lang := i18n.Match(u.Language, "")
+	subject, text, html, err := m.Render.Render(lang, orgLocation(org), name, data)
+	if err != nil {
+		return err
+	}
+	msg := mail.Message{To: u.Email, FromName: i18n.T(lang, "mail.from", org.Name), Subject: subject, Text: text, HTML: html, Language: lang}
+	if err := m.Sender.Send(ctx, msg); err != nil {
+		return fmt.Errorf("mail %s to %s: %w", name, u.Username, err)
+	}
+	return nil
+}
+
+// greetingName is what a mail calls u: the display name the operator
+// gave, or the username when there is none.
+func greetingName(u store.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+// Invite sends the enrollment link of a newly assigned token of type typ.
+func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, typ, link string, expires time.Time) error {
+	return m.send(ctx, org, u, "invite", InviteMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, Link: link, Expires: expires,
+		Email: typ == "email", HasPassword: u.PasswordHash != "",
+	})
+}
+
+// Notice tells a user about a change to their account: name is
+// "token_added", "token_removed" or "password_changed".
+func (m *Mailer) Notice(ctx context.Context, name string, org store.Org, u store.User, tokenName string, when time.Time) error {
+	return m.send(ctx, org, u, name, NoticeMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, TokenName: tokenName, When: when,
+		PortalURL: m.portal(org),
+	})
+}
+
+// BackupUsed tells a user a backup code was used to sign in, and how
+// many are left.
+func (m *Mailer) BackupUsed(ctx context.Context, org store.Org, u store.User, left int, when time.Time) error {
+	return m.send(ctx, org, u, "backup_used", NoticeMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, When: when, Left: left,
+		PortalURL: m.portal(org),
+	})
+}
+
+// ResetLink sends a password reset link, valid for valid.
+func (m *Mailer) ResetLink(ctx context.Context, org store.Org, u store.User, token string, valid time.Duration) error {
+	link := m.PublicURL + "/o/" + org.Slug + "/login/reset?token=" + url.QueryEscape(token)
+	return m.send(ctx, org, u, "reset_link", ResetMail{OrgName: org.Name, Name: greetingName(u), Username: u.Username, Link: link, Minutes: int(valid / time.Minute)})
+}
+
+// AccountLocked tells a user their account locked at when, until until —
+// store.LockedForever when only an operator can unlock it.
+func (m *Mailer) AccountLocked(ctx context.Context, org store.Org, u store.User, when, until time.Time) error {
+	return m.send(ctx, org, u, "account_locked", LockedMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, When: when, Until: until,
+		Forever: until.Equal(store.LockedForever), PortalURL: m.portal(org),
+	})
+}
+
+// VerifyCode sends the code that confirms it is the user adding an authenticator.
+func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
+	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Name: greetingName(u), Code: code, Minutes: int(valid / time.Minute)})
+}
+
+func (m *Mailer) portal(org store.Org) string { return m.PublicURL + "/o/" + org.Slug + "/" }
+
+// CodeSender mails what the verification core must tell users: emailed
+// one-time codes and the use of a backup code. It satisfies auth.Sender.
+type CodeSender struct {
+	Store interface {
+		OrgByID(ctx context.Context, id int64) (store.Org, error)
+		UserByID(ctx context.Context, orgID, id int64) (store.User, error)
+	}
+	Mailer *Mailer
+}
+
+// SendCode mails code to the user.
+func (c CodeSender) SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	return c.Mailer.VerifyCode(ctx, org, u, code, valid)
+}
+
+// BackupCodeUsed mails the user that a backup code was used, when the
+// user has an address.
+func (c CodeSender) BackupCodeUsed(ctx context.Context, orgID, userID int64, left int, at time.Time) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil || u.Email == "" {
+		return err
+	}
+	return c.Mailer.BackupUsed(ctx, org, u, left, at)
+}
+
+// AccountLocked mails the user that their account has locked, when the
+// user has an address.
+func (c CodeSender) AccountLocked(ctx context.Context, orgID, userID int64, at, until time.Time) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil || u.Email == "" {
+		return err
+	}
+	return c.Mailer.AccountLocked(ctx, org, u, at, until)
+}
+
+func (c CodeSender) recipient(ctx context.Context, orgID, userID int64) (store.Org, store.User, error) {
+	org, err := c.Store.OrgByID(ctx, orgID)
+	if err != nil {
+		return store.Org{}, store.User{}, err
+	}
+	u, err := c.Store.UserByID(ctx, orgID, userID)
+	return org, u, err
+}
+
+// orgLocation is the organization's time zone, which mails tell times in;
+// UTC when its policy cannot be read.
+func orgLocation(org store.Org) *time.Location {
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		return time.UTC
+	}
+	return pol.Location()
+}
