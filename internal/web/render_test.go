@@ -123,13 +123,13 @@ func renderSamples(lang string) []renderSample {
 		RemoveAction:   "/o/acme/tokens/remove",
 		ReplaceAction:  "/o/acme/tokens/replace",
 		PasswordAction: "/o/acme/password", PasswordMinLength: 8,
-		AddAction:      "/o/acme/add",
-		LogoutAction:   "/o/acme/logout",
-		HasPassword:    true,
-		BackupAction:   "/o/acme/backup",
-		BackupLeft:     7,
-		BackupTotal:    10,
-		PIN:            &PINView{Action: "/o/acme/pin", HasPIN: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}},
+		AddAction:    "/o/acme/add",
+		LogoutAction: "/o/acme/logout",
+		HasPassword:  true,
+		BackupAction: "/o/acme/backup",
+		BackupLeft:   7,
+		BackupTotal:  10,
+		PIN:          &PINView{Action: "/o/acme/pin", HasPIN: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}},
 	}
 
 	var s []renderSample

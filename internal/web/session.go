@@ -28,7 +28,7 @@ const (
 const (
 	setupInvited      = "invited"       // the invitation page: the "you're ready" page
 	setupInvitedEmail = "invited-email" // the same for an email token: the page says codes come by mail
-	setupSignIn  = "sign-in" // first-login enrollment: the sign-in completes
+	setupSignIn       = "sign-in"       // first-login enrollment: the sign-in completes
 )
 
 // sessionData is a session's state, stored as JSON with it.
