@@ -17,7 +17,12 @@
 //	mail.<mail>.*, mail.*      the words of one mail, and those all mails share
 //
 // Messages are fmt formats; every language takes the same arguments in the
-// same order.
+// same order. They live in locales/<code>.json, one file per language that
+// translation tools read and write (see catalogue.go); English is the
+// reference. DESIGN.md section 8 fixes the words used everywhere:
+// "authenticator app", "one-time code", "backup codes" (nl:
+// authenticator-app, eenmalige code, back-upcodes; de: Authenticator-App,
+// Einmalcode, Back-up-Codes).
 package i18n
 
 import (
@@ -34,9 +39,6 @@ type Language struct{ Code, Name string }
 
 // Languages are the supported languages, in the switcher's order.
 var Languages = []Language{{"en", "English"}, {"nl", "Nederlands"}, {"de", "Deutsch"}}
-
-// catalogues holds each language's messages by code.
-var catalogues = map[string]map[string]string{"en": en, "nl": nl, "de": de}
 
 // matcher matches Accept-Language preferences to Languages; the first
 // entry (English) is the fallback.
