@@ -172,22 +172,12 @@ func (s *Server) enrollSendCode(w http.ResponseWriter, r *http.Request) {
 	if !has {
 		v.data = sessionData{Enrollment: en.Enrollment.ID}
 	}
-	err = auth.ErrNoChallenge
-	if v.data.TxHash != nil {
-		req := v.request(r, "")
-		req.TransactionHash = v.data.TxHash
-		err = s.Verifier.ResendEmail(r.Context(), req)
-	}
-	if errors.Is(err, auth.ErrNoChallenge) {
-		var txid string
-		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), true); err == nil {
-			v.data.keepTx(txid)
-			if has {
-				err = s.setData(r, v)
-			} else {
-				err = s.startSession(w, r, v, stageEnroll, v.data)
-			}
-		}
+	started, err := s.remail(r, v, s.startEmail(true))
+	switch {
+	case started && has:
+		err = s.setData(r, v)
+	case started:
+		err = s.startSession(w, r, v, stageEnroll, v.data)
 	}
 	if errors.Is(err, auth.ErrTooSoon) {
 		p := s.page(w, r, "enroll_email.title", &en.Org, nil)

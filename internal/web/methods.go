@@ -228,18 +228,9 @@ func (s *Server) resendCode(w http.ResponseWriter, r *http.Request, v *visit) {
 		redirect(w, r, loginURL(v.org)+"/code")
 		return
 	}
-	var err error
-	if v.data.TxHash != nil {
-		req := v.request(r, "")
-		req.TransactionHash = v.data.TxHash
-		err = s.Verifier.ResendEmail(r.Context(), req)
-	}
-	if v.data.TxHash == nil || errors.Is(err, auth.ErrNoChallenge) {
-		var txid string
-		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false); err == nil {
-			v.data.keepTx(txid)
-			err = s.setData(r, v)
-		}
+	started, err := s.remail(r, v, s.startEmail(false))
+	if started {
+		err = s.setData(r, v)
 	}
 	if errors.Is(err, auth.ErrTooSoon) || errors.Is(err, auth.ErrNoEmailToken) {
 		p := s.page(w, r, "login_code.title", &v.org, nil)
@@ -474,15 +465,9 @@ func (s *Server) addEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (s *Server) addEmailResend(w http.ResponseWriter, r *http.Request, v *visit) {
-	req := v.request(r, "")
-	req.TransactionHash = v.data.TxHash
-	err := s.Verifier.ResendEmail(r.Context(), req)
-	if errors.Is(err, auth.ErrNoChallenge) {
-		var txid string
-		if txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), true); err == nil {
-			v.data.keepTx(txid)
-			err = s.setData(r, v)
-		}
+	started, err := s.remail(r, v, s.startEmail(true))
+	if started {
+		err = s.setData(r, v)
 	}
 	if errors.Is(err, auth.ErrTooSoon) {
 		p := s.page(w, r, "add_email.title", &v.org, nil)

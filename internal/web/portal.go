@@ -700,17 +700,7 @@ func (s *Server) startAdding(w http.ResponseWriter, r *http.Request, v *visit, r
 // the login codes, decide whether a code may be sent now; if not, the page
 // says to wait.
 func (s *Server) sendVerifyCode(w http.ResponseWriter, r *http.Request, v *visit) {
-	var err error
-	if v.data.TxHash != nil {
-		req := v.request(r, "")
-		req.TransactionHash = v.data.TxHash
-		err = s.Verifier.ResendEmail(r.Context(), req)
-	}
-	if v.data.TxHash == nil || errors.Is(err, auth.ErrNoChallenge) {
-		var txid string
-		txid, err = s.Verifier.StartVerification(r.Context(), v.request(r, ""))
-		v.data.keepTx(txid)
-	}
+	_, err := s.remail(r, v, s.Verifier.StartVerification)
 	if errors.Is(err, auth.ErrTooSoon) {
 		// The session still has to reach the verify page and its resend.
 		if err := s.setData(r, v); err != nil {

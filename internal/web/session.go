@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 
@@ -62,6 +64,34 @@ func (d *sessionData) keepTx(txid string) {
 	d.TxHash = nil
 	if txid != "" {
 		d.TxHash = secret.HashToken(txid)
+	}
+}
+
+// remail mails a new code for the session's challenge — the older code
+// dies — or, when it has none that can still be answered, starts one with
+// start and keeps its transaction in v.data; the caller stores the session
+// when started. Either way the core's send limits decide (auth.ErrTooSoon).
+func (s *Server) remail(r *http.Request, v *visit, start func(context.Context, auth.Request) (string, error)) (started bool, err error) {
+	if v.data.TxHash != nil {
+		req := v.request(r, "")
+		req.TransactionHash = v.data.TxHash
+		if err := s.Verifier.ResendEmail(r.Context(), req); !errors.Is(err, auth.ErrNoChallenge) {
+			return false, err
+		}
+	}
+	txid, err := start(r.Context(), v.request(r, ""))
+	if err != nil {
+		return false, err
+	}
+	v.data.keepTx(txid)
+	return true, nil
+}
+
+// startEmail is Verifier.StartEmail for remail: a code for the user's
+// active email token, or with activate for the assigned one.
+func (s *Server) startEmail(activate bool) func(context.Context, auth.Request) (string, error) {
+	return func(ctx context.Context, req auth.Request) (string, error) {
+		return s.Verifier.StartEmail(ctx, req, activate)
 	}
 }
 
