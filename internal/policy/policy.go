@@ -110,7 +110,17 @@ type Policy struct {
 	// TimeZone is the IANA name of the zone the pages and mails tell times
 	// in, so that "last used" and "valid until" read as the users' clocks do.
 	TimeZone string `json:"time_zone" help:"the time zone pages and mails tell times in, an IANA name such as Europe/Amsterdam"`
+
+	// AuditRetention is how long audit events are kept before the janitor
+	// removes them; 0 keeps them forever.
+	AuditRetention Duration `json:"audit_retention" help:"how long audit events are kept: 0 keeps them forever, otherwise 24h to 87600h (10 years)"`
 }
+
+// The bounds of an AuditRetention other than 0 (keep forever).
+const (
+	MinAuditRetention = 24 * time.Hour
+	MaxAuditRetention = 10 * 365 * 24 * time.Hour
+)
 
 // RADIUS modes.
 const (
@@ -215,6 +225,7 @@ func Default() Policy {
 		EmailResendWindow:    Duration(15 * time.Minute),
 		RadiusMode:           RadiusCode,
 		TimeZone:             "UTC",
+		AuditRetention:       0,
 	}
 }
 
@@ -291,6 +302,8 @@ func (p Policy) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	check(p.AuditRetention == 0 || (p.AuditRetention.D() >= MinAuditRetention && p.AuditRetention.D() <= MaxAuditRetention),
+		"audit_retention must be 0 (keep forever) or between 24h and 87600h (10 years), not %s", p.AuditRetention)
 	return errors.Join(errs...)
 }
 

@@ -49,6 +49,12 @@ func TestValidate(t *testing.T) {
 		{"an unknown time zone is refused", func(p *Policy) { p.TimeZone = "Europe/Atlantis" }, "time_zone"},
 		{"no time zone is refused", func(p *Policy) { p.TimeZone = "" }, "time_zone"},
 		{"the server's own zone is refused", func(p *Policy) { p.TimeZone = "Local" }, "time_zone"},
+		{"keeping audit events forever is allowed", func(p *Policy) { p.AuditRetention = 0 }, ""},
+		{"keeping audit events a day is allowed", func(p *Policy) { p.AuditRetention = Duration(24 * time.Hour) }, ""},
+		{"keeping audit events ten years is allowed", func(p *Policy) { p.AuditRetention = Duration(87600 * time.Hour) }, ""},
+		{"keeping audit events less than a day is refused", func(p *Policy) { p.AuditRetention = Duration(23 * time.Hour) }, "audit_retention"},
+		{"keeping audit events past ten years is refused", func(p *Policy) { p.AuditRetention = Duration(87601 * time.Hour) }, "audit_retention"},
+		{"a negative audit retention is refused", func(p *Policy) { p.AuditRetention = Duration(-24 * time.Hour) }, "audit_retention"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"radius_mode", "code"},
 		{"radius_attributes", ""},
 		{"time_zone", "UTC"},
+		{"audit_retention", "0s"},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {
