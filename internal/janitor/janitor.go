@@ -1,7 +1,8 @@
 // Package janitor removes rows that have outlived their use: sessions past
-// their absolute expiry, and expired challenges that no send limit counts
-// any more. Every instance runs one; each purge is a single DELETE, so
-// instances sharing a database do not get in each other's way.
+// their absolute expiry, expired challenges that no send limit counts any
+// more, and audit events older than their organization's audit_retention.
+// Every instance runs one; each purge is a single DELETE, so instances
+// sharing a database do not get in each other's way.
 package janitor
 
 import (
@@ -11,12 +12,15 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/store"
 )
 
 // Store is what the janitor purges.
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredChallenges(ctx context.Context, now time.Time, keep time.Duration) (int64, error)
+	OrgPolicies(ctx context.Context) ([]store.Org, error)
+	PurgeEvents(ctx context.Context, orgID int64, before time.Time, e store.Event) (int64, error)
 }
 
 // DefaultEvery is how often a Janitor purges unless told otherwise.
@@ -86,4 +90,58 @@ func (j *Janitor) purge(ctx context.Context) {
 	if sessions > 0 || challenges > 0 {
 		j.c.Log.Info("janitor: removed expired rows", "sessions", sessions, "challenges", challenges)
 	}
+	j.purgeAudit(ctx, now)
+}
+
+// purgeAudit removes each organization's audit events older than its
+// audit_retention; an organization that keeps them forever (0) is left
+// alone. Each removal is itself an audit event of that organization.
+func (j *Janitor) purgeAudit(ctx context.Context, now time.Time) {
+	orgs, err := j.c.Store.OrgPolicies(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			j.c.Log.Warn("janitor: cannot read the organizations to purge old audit events; trying again later", "err", err)
+		}
+		return
+	}
+	for _, org := range orgs {
+		// Decode, not Parse: another setting out of range does not make
+		// the retention wrong. A retention out of range is, and is skipped.
+		p, err := policy.Decode(org.Policy)
+		if err != nil {
+			j.c.Log.Warn("janitor: cannot read an organization's policy; its audit events are kept", "org", org.Slug, "err", err)
+			continue
+		}
+		keep, retention := p.AuditRetention.D(), setting(p, "audit_retention")
+		if keep == 0 {
+			continue
+		}
+		if keep < policy.MinAuditRetention || keep > policy.MaxAuditRetention {
+			j.c.Log.Warn("janitor: audit_retention is out of range (24h to 87600h); the organization's audit events are kept",
+				"org", org.Slug, "audit_retention", retention)
+			continue
+		}
+		e := store.Event{At: now, Actor: "janitor", Action: "audit.purge", Target: org.Slug, Result: "ok",
+			Detail: "(audit_retention=" + retention + ")"}
+		n, err := j.c.Store.PurgeEvents(ctx, org.ID, now.Add(-keep), e)
+		if err != nil {
+			if ctx.Err() == nil {
+				j.c.Log.Warn("janitor: cannot remove old audit events; trying again later", "org", org.Slug, "err", err)
+			}
+			continue
+		}
+		if n > 0 {
+			j.c.Log.Info("janitor: removed old audit events", "org", org.Slug, "events", n, "audit_retention", retention)
+		}
+	}
+}
+
+// setting returns the value of p's setting key as operators write it (72h, not 72h0m0s).
+func setting(p policy.Policy, key string) string {
+	for _, s := range p.Settings() {
+		if s.Key == key {
+			return s.Value
+		}
+	}
+	return ""
 }

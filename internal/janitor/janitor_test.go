@@ -121,6 +121,14 @@ func (f *fakeStore) DeleteExpiredChallenges(context.Context, time.Time, time.Dur
 	return 0, f.err
 }
 
+func (f *fakeStore) OrgPolicies(context.Context) ([]store.Org, error) {
+	return nil, f.err
+}
+
+func (f *fakeStore) PurgeEvents(context.Context, int64, time.Time, store.Event) (int64, error) {
+	return 0, f.err
+}
+
 func TestPurgeFailuresAreWarnings(t *testing.T) {
 	tests := []struct {
 		name string
@@ -130,6 +138,7 @@ func TestPurgeFailuresAreWarnings(t *testing.T) {
 		{"each failing purge is a warning", context.Background, []string{
 			`level=WARN msg="janitor: cannot remove expired sessions; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot remove expired challenges; trying again later" err="database is down"`,
+			`level=WARN msg="janitor: cannot read the organizations to purge old audit events; trying again later" err="database is down"`,
 		}},
 		{"a purge cut short by the server stopping is not", func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -175,4 +184,101 @@ func TestRunPurgesAtOnceAndOnEveryTickUntilStopped(t *testing.T) {
 	if got := logged.take(); got != "" {
 		t.Fatalf("purges that removed nothing logged %q", got)
 	}
+}
+
+func TestAuditRetention(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewFake(t0)
+		s := b.Open(t, clk)
+		orgs := map[string]store.Org{}
+		for _, o := range []struct{ slug, policy string }{
+			{"acme", `{"audit_retention": "48h"}`},
+			{"broken", `{"audit_retention": "1h"}`}, // stored by hand; Validate would refuse it
+			{"daily", `{"audit_retention": "24h"}`},
+			{"forever", `{}`},
+		} {
+			slug, pol := o.slug, o.policy
+			org, err := s.CreateOrg(ctx, store.Org{Slug: slug, Name: slug, Policy: []byte(pol), CreatedAt: t0},
+				store.Event{At: t0, Action: "org.create", Target: slug, Result: "ok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			orgs[slug] = org
+		}
+		// Every organization gets ten events an hour for three days, before
+		// the janitor first runs.
+		for h := range 72 {
+			for i := range 10 {
+				for _, org := range orgs {
+					if err := s.Audit(ctx, store.Event{OrgID: org.ID, At: t0.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Minute),
+						Actor: "alice", Action: "validate", Target: "alice", Result: "accept"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		count := func(t *testing.T, slug string) (all, purges int) {
+			t.Helper()
+			es, err := s.EventPage(ctx, store.EventFilter{OrgID: orgs[slug].ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				if e.Action == "audit.purge" {
+					purges++
+				}
+			}
+			return len(es), purges
+		}
+
+		log, logged := newLog()
+		j := New(Config{Store: s, Clock: clk, Log: log})
+		steps := []struct {
+			name   string
+			at     time.Time
+			logged []string
+			left   map[string][2]int // per organization: events, of which purge records
+		}{
+			{"at the end of the three days, each organization keeps what its retention says", t0.Add(72 * time.Hour), []string{
+				`level=INFO msg="janitor: removed old audit events" org=acme events=241 audit_retention=48h`,
+				`level=WARN msg="janitor: audit_retention is out of range (24h to 87600h); the organization's audit events are kept" org=broken audit_retention=1h`,
+				`level=INFO msg="janitor: removed old audit events" org=daily events=481 audit_retention=24h`,
+			}, map[string][2]int{"acme": {480 + 1, 1}, "daily": {240 + 1, 1}, "forever": {721, 0}, "broken": {721, 0}}},
+			{"ten minutes later the next events of the oldest hour kept go", t0.Add(72*time.Hour + 10*time.Minute), []string{
+				`level=INFO msg="janitor: removed old audit events" org=acme events=10 audit_retention=48h`,
+				`level=WARN msg="janitor: audit_retention is out of range (24h to 87600h); the organization's audit events are kept" org=broken audit_retention=1h`,
+				`level=INFO msg="janitor: removed old audit events" org=daily events=10 audit_retention=24h`,
+			}, map[string][2]int{"acme": {470 + 2, 2}, "daily": {230 + 2, 2}, "forever": {721, 0}, "broken": {721, 0}}},
+			{"a purge that finds nothing old records and logs nothing but the warning", t0.Add(72*time.Hour + 10*time.Minute), []string{
+				`level=WARN msg="janitor: audit_retention is out of range (24h to 87600h); the organization's audit events are kept" org=broken audit_retention=1h`,
+			}, map[string][2]int{"acme": {472, 2}, "daily": {232, 2}, "forever": {721, 0}, "broken": {721, 0}}},
+			{"a day later the daily organization keeps its last purge record only", t0.Add(96*time.Hour + 11*time.Minute), []string{
+				`level=INFO msg="janitor: removed old audit events" org=acme events=240 audit_retention=48h`,
+				`level=WARN msg="janitor: audit_retention is out of range (24h to 87600h); the organization's audit events are kept" org=broken audit_retention=1h`,
+				`level=INFO msg="janitor: removed old audit events" org=daily events=232 audit_retention=24h`,
+			}, map[string][2]int{"acme": {230 + 3, 3}, "daily": {1, 1}, "forever": {721, 0}, "broken": {721, 0}}},
+		}
+		for _, st := range steps {
+			clk.Set(st.at)
+			j.purge(ctx)
+			if got, want := logged.take(), strings.Join(st.logged, "\n"); got != want {
+				t.Fatalf("%s: logged\n%s\nwant\n%s", st.name, got, want)
+			}
+			for slug, want := range st.left {
+				if all, purges := count(t, slug); all != want[0] || purges != want[1] {
+					t.Errorf("%s: %s has %d events of which %d purge records, want %d and %d", st.name, slug, all, purges, want[0], want[1])
+				}
+			}
+		}
+		es, err := s.EventPage(ctx, store.EventFilter{OrgID: orgs["acme"].ID, Action: "audit.purge", Limit: 1})
+		if err != nil || len(es) != 1 {
+			t.Fatalf("acme's purge records: %v, %v", es, err)
+		}
+		want := store.Event{ID: es[0].ID, OrgID: orgs["acme"].ID, At: t0.Add(96*time.Hour + 11*time.Minute), Actor: "janitor", Action: "audit.purge",
+			Target: "acme", Result: "ok", Detail: "removed 240 events from before 2026-11-26T09:11:00Z (audit_retention=48h)"}
+		if es[0] != want {
+			t.Fatalf("purge record\n%+v\nwant\n%+v", es[0], want)
+		}
+	})
 }
