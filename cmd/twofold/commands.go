@@ -34,6 +34,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
+		c.auditCmd(),
 	)
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
