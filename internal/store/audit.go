@@ -103,8 +103,8 @@ func eventQuery(f EventFilter) (string, []any) {
 // EachEvent calls fn with every event f selects, newest first, as the
 // rows arrive from the database: an export of any size holds one row in
 // memory at a time. An error from fn stops the query and is returned.
-// fn must not write to the store: on SQLite the listing may hold a read
-// transaction open until it ends.
+// The listing is one statement, so it sees the log as it was when it
+// began, whatever is written or purged meanwhile.
 func (s *Store) EachEvent(ctx context.Context, f EventFilter, fn func(Event) error) error {
 	query, args := eventQuery(f)
 	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
