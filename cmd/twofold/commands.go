@@ -133,7 +133,7 @@ func (c *cli) userCmd() *cobra.Command {
 	}
 	add.Flags().StringVar(&n.Email, "email", "", "the user's email address (enrollment links and notices go there)")
 	add.Flags().StringVar(&n.DisplayName, "display-name", "", "the user's full name")
-	add.Flags().StringVar(&n.Role, "role", store.RoleUser, "user or admin (an organization admin)")
+	add.Flags().StringVar(&n.Role, "role", store.RoleUser, "user, helpdesk (finds users and helps them back in) or admin (an organization admin)")
 	add.Flags().StringVar(&n.Language, "language", "", "en, nl or de: the language of the user's mail until they choose one on a page")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the user's password from the first line of standard input")
 
