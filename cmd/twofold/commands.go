@@ -35,6 +35,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 	)
+	root.AddCommand(c.adminCmd())
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
 	return root
@@ -102,6 +103,7 @@ func (c *cli) orgCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "display name shown to users (default: the slug)")
 	cmd.AddCommand(create)
+	cmd.AddCommand(c.orgManageCmds()...)
 	return cmd
 }
 
@@ -249,6 +251,7 @@ with "twofold token enroll".`,
 		}),
 	}
 	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA)
+	cmd.AddCommand(c.userRoleCmd())
 	return cmd
 }
 
