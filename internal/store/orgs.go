@@ -25,13 +25,13 @@ type OrgSummary struct {
 }
 
 // OrgSummaries lists the organizations operators made, by slug, each with
-// its user count, in one grouped query. The service provider's own
-// organization is not among them.
+// its user count, in one query that counts every organization's users in
+// one grouping. The service provider's own organization is not among
+// them, and the policies are left out (Org.Policy is nil).
 func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy, o.policy_rev, o.created_at, o.status, COUNT(u.id)
-		FROM orgs o LEFT JOIN users u ON u.org_id = o.id
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy_rev, o.created_at, o.status, COALESCE(c.n, 0)
+		FROM orgs o LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM users GROUP BY org_id) c ON c.org_id = o.id
 		WHERE o.slug <> ?
-		GROUP BY o.id, o.slug, o.name, o.policy, o.policy_rev, o.created_at, o.status
 		ORDER BY o.slug`), ProviderSlug)
 	if err != nil {
 		return nil, fmt.Errorf("store: organizations: %w", err)
@@ -40,12 +40,11 @@ func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
 	var out []OrgSummary
 	for rows.Next() {
 		var o OrgSummary
-		var policy string
 		var created int64
-		if err := rows.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created, &o.Status, &o.Users); err != nil {
+		if err := rows.Scan(&o.ID, &o.Slug, &o.Name, &o.PolicyRev, &created, &o.Status, &o.Users); err != nil {
 			return nil, fmt.Errorf("store: organizations: %w", err)
 		}
-		o.Policy, o.CreatedAt = []byte(policy), fromMS(created)
+		o.CreatedAt = fromMS(created)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {

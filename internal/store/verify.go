@@ -12,8 +12,9 @@ import (
 // primary keys, and api_keys (hash).
 const (
 	// subjectSQL starts from the organization, so that its policy revision
-	// comes back even for a username that names nobody: the caller applies
-	// the same policy to known and unknown users alike.
+	// and status come back even for a username that names nobody: the
+	// caller applies the same policy to known and unknown users alike, and
+	// refuses both alike when the organization is disabled.
 	subjectSQL = `SELECT o.policy_rev, o.status, u.id, u.status, u.password_hash, u.pin_hash, u.locked_until,
 		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
 		FROM orgs o
