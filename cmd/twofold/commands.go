@@ -36,6 +36,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 		c.auditCmd(),
 	)
+	root.AddCommand(c.adminCmd())
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
 	return root
@@ -103,6 +104,7 @@ func (c *cli) orgCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "display name shown to users (default: the slug)")
 	cmd.AddCommand(create)
+	cmd.AddCommand(c.orgManageCmds()...)
 	return cmd
 }
 
@@ -134,7 +136,7 @@ func (c *cli) userCmd() *cobra.Command {
 	}
 	add.Flags().StringVar(&n.Email, "email", "", "the user's email address (enrollment links and notices go there)")
 	add.Flags().StringVar(&n.DisplayName, "display-name", "", "the user's full name")
-	add.Flags().StringVar(&n.Role, "role", store.RoleUser, "user or admin (an organization admin)")
+	add.Flags().StringVar(&n.Role, "role", store.RoleUser, "user, helpdesk (finds users and helps them back in) or admin (an organization admin)")
 	add.Flags().StringVar(&n.Language, "language", "", "en, nl or de: the language of the user's mail until they choose one on a page")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the user's password from the first line of standard input")
 
@@ -250,6 +252,7 @@ with "twofold token enroll".`,
 		}),
 	}
 	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA)
+	cmd.AddCommand(c.userRoleCmd())
 	return cmd
 }
 

@@ -92,12 +92,28 @@ func (s *Service) User(ctx context.Context, org store.Org, username string) (sto
 type NewUser struct {
 	Username, Email, DisplayName string
 	Password                     string // empty: the user has no password yet
-	Role                         string // store.RoleUser (default) or store.RoleAdmin
+	Role                         string // store.RoleUser (default), store.RoleHelpdesk or store.RoleAdmin
 	Language                     string // "en", "nl" or "de" for mail; empty: learnt from the pages the user visits
 }
 
 // AddUser adds a user to org.
 func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
+	if org.Slug == store.ProviderSlug {
+		return store.User{}, invalid("the service provider's admins are added with: twofold admin create USER --email ADDRESS")
+	}
+	u, err := s.newUser(ctx, org, n)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err = s.Store.CreateUser(ctx, u, s.event(org.ID, "user.add", org.Slug+"/"+u.Username))
+	if errors.Is(err, store.ErrExists) {
+		return store.User{}, invalid("user %q exists already in organization %q", u.Username, org.Slug)
+	}
+	return u, err
+}
+
+// newUser checks n and makes the user to store in org.
+func (s *Service) newUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
 	// Check the input as given: lower-casing turns invalid UTF-8 into
 	// U+FFFD, which would make different names one account.
 	if !utf8.ValidString(n.Username) {
@@ -120,12 +136,11 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 	if n.Language != "" && i18n.Match(n.Language, "") != n.Language {
 		return store.User{}, invalid("language must be one of en, nl, de, not %q", n.Language)
 	}
-	switch n.Role {
-	case "":
+	if n.Role == "" {
 		n.Role = store.RoleUser
-	case store.RoleUser, store.RoleAdmin:
-	default:
-		return store.User{}, invalid("role must be user or admin, not %q", n.Role)
+	}
+	if err := checkRole(n.Role); err != nil {
+		return store.User{}, err
 	}
 	var hash string
 	if n.Password != "" {
@@ -133,14 +148,10 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 			return store.User{}, err
 		}
 	}
-	u, err := s.Store.CreateUser(ctx, store.User{
+	return store.User{
 		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: displayName, PasswordHash: hash,
 		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(), Language: n.Language,
-	}, s.event(org.ID, "user.add", org.Slug+"/"+username))
-	if errors.Is(err, store.ErrExists) {
-		return store.User{}, invalid("user %q exists already in organization %q", username, org.Slug)
-	}
-	return u, err
+	}, nil
 }
 
 // label trims a name an operator gives to an organization, a user, a

@@ -341,7 +341,7 @@ func TestAddUser(t *testing.T) {
 			{"an email of two addresses is refused", admin.NewUser{Username: "bob", Email: "a@b.c, d@e.f"}, "is not an address"},
 			{"an unknown role is refused", admin.NewUser{Username: "bob", Role: "root"}, `not "root"`},
 			{"an unknown language is refused", admin.NewUser{Username: "bob", Language: "fr"}, `not "fr"`},
-			{"a role in upper case is refused", admin.NewUser{Username: "bob", Role: "Admin"}, "role must be user or admin"},
+			{"a role in upper case is refused", admin.NewUser{Username: "bob", Role: "Admin"}, "role must be user, helpdesk or admin"},
 			{"a password of 7 characters is refused", admin.NewUser{Username: "bob", Password: "1234567"}, "at least 8 characters"},
 			{"a password of 7 runes in 14 bytes is refused", admin.NewUser{Username: "bob", Password: "ééééééé"}, "at least 8 characters"},
 			{"a password over 1024 bytes is refused", admin.NewUser{Username: "bob", Password: strings.Repeat("p", 1025)}, "at most 1024 bytes"},

@@ -38,6 +38,9 @@ var (
 	ErrMalformed   = errors.New("malformed code")
 	ErrUnknownUser = errors.New("unknown user")
 	ErrDisabled    = errors.New("user disabled")
+	// ErrOrgDisabled means the user's organization is disabled: nobody
+	// in it signs in, known or not.
+	ErrOrgDisabled = errors.New("organization disabled")
 	ErrLocked      = errors.New("user locked")
 	ErrBadPassword = errors.New("wrong password")
 	ErrNoToken     = errors.New("no usable token")
@@ -57,6 +60,7 @@ var reasonName = map[error]string{
 	ErrMalformed:   "malformed",
 	ErrUnknownUser: "unknown_user",
 	ErrDisabled:    "disabled",
+	ErrOrgDisabled: "org_disabled",
 	ErrLocked:      "locked",
 	ErrBadPassword: "bad_password",
 	ErrNoToken:     "no_token",
@@ -430,6 +434,11 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	}
 	withPIN := pol.PINMode == policy.PINServer && !a.resync && !a.passwordOnly
 	w.pin = w.pin || withPIN
+	if sub.OrgDisabled {
+		// Before anything about the user or the input: a disabled
+		// organization refuses everyone, with the one answer.
+		return v.refuse(ctx, ev, ErrOrgDisabled)
+	}
 	var in, next input
 	if !a.passwordOnly && !a.pinOnly {
 		var ok bool

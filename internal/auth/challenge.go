@@ -112,7 +112,7 @@ func (v *Verifier) mailee(ctx context.Context, r Request) (sub store.Subject, po
 	if pol, err = v.policy(ctx, r.OrgID, sub.PolicyRev); err != nil {
 		return sub, pol, false, fmt.Errorf("auth: %w", err)
 	}
-	return sub, pol, sub.Status == store.UserActive, nil
+	return sub, pol, sub.Status == store.UserActive && !sub.OrgDisabled, nil
 }
 
 // startChallenge stores a new challenge of kind with a fresh code, if the
@@ -170,7 +170,7 @@ func (v *Verifier) ResendEmail(ctx context.Context, r Request) error {
 		return ErrNoChallenge
 	}
 	sub, err := v.store.Subject(ctx, r.OrgID, username)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && sub.UserID != c.UserID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (sub.UserID != c.UserID || sub.OrgDisabled)) {
 		return ErrNoChallenge
 	}
 	if err != nil {

@@ -48,9 +48,16 @@ func (v *Verifier) StartReset(ctx context.Context, r Request) ([]ResetLink, erro
 	if r.Client != "" && !v.throttle.allow(r.Client, now) {
 		return nil, v.refuseReset(ctx, ev, "throttled")
 	}
-	pol, err := v.OrgPolicy(ctx, r.OrgID)
+	org, err := v.store.OrgByID(ctx, r.OrgID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if org.Status != store.OrgActive {
+		return nil, v.refuseReset(ctx, ev, reasonName[ErrOrgDisabled])
+	}
+	pol, err := v.policy(ctx, r.OrgID, org.PolicyRev)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	if !pol.PasswordReset {
 		return nil, v.refuseReset(ctx, ev, "not_offered")

@@ -17,6 +17,7 @@ type Org struct {
 	Policy    []byte // JSON, see package policy
 	PolicyRev int64  // bumped on every policy change, so readers can cache the parsed policy
 	CreatedAt time.Time
+	Status    string // OrgActive or OrgDisabled
 }
 
 // User is an account within one organization.
@@ -191,25 +192,25 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, e Event) (Org, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		o.ID, err = s.insert(ctx, tx, "create organization",
-			`INSERT INTO orgs (slug, name, policy, policy_rev, created_at) VALUES (?, ?, ?, 1, ?)`,
-			o.Slug, o.Name, string(o.Policy), ms(o.CreatedAt))
+			`INSERT INTO orgs (slug, name, policy, policy_rev, created_at, status) VALUES (?, ?, ?, 1, ?, ?)`,
+			o.Slug, o.Name, string(o.Policy), ms(o.CreatedAt), OrgActive)
 		if err != nil {
 			return err
 		}
 		e.OrgID = o.ID
 		return s.addEvent(ctx, tx, e)
 	})
-	o.PolicyRev = 1
+	o.PolicyRev, o.Status = 1, OrgActive
 	return o, err
 }
 
-const orgColumns = `id, slug, name, policy, policy_rev, created_at`
+const orgColumns = `id, slug, name, policy, policy_rev, created_at, status`
 
 func scanOrg(row interface{ Scan(...any) error }) (Org, error) {
 	var o Org
 	var policy string
 	var created int64
-	err := row.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created)
+	err := row.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created, &o.Status)
 	o.Policy, o.CreatedAt = []byte(policy), fromMS(created)
 	return o, err
 }

@@ -55,6 +55,15 @@ const (
 	UserDisabled = "disabled"
 	RoleUser     = "user"
 	RoleAdmin    = "admin"
+	// RoleHelpdesk is a narrower organization role: finding users and
+	// helping them back in, nothing else (see admin.Allowed).
+	RoleHelpdesk = "helpdesk"
+)
+
+// Organization statuses.
+const (
+	OrgActive   = "active"
+	OrgDisabled = "disabled"
 )
 
 // Enrollment statuses.

@@ -12,9 +12,10 @@ import (
 // primary keys, and api_keys (hash).
 const (
 	// subjectSQL starts from the organization, so that its policy revision
-	// comes back even for a username that names nobody: the caller applies
-	// the same policy to known and unknown users alike.
-	subjectSQL = `SELECT o.policy_rev, u.id, u.status, u.password_hash, u.pin_hash, u.locked_until,
+	// and status come back even for a username that names nobody: the
+	// caller applies the same policy to known and unknown users alike, and
+	// refuses both alike when the organization is disabled.
+	subjectSQL = `SELECT o.policy_rev, o.status, u.id, u.status, u.password_hash, u.pin_hash, u.locked_until,
 		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
 		FROM orgs o
 		LEFT JOIN users u ON u.org_id = o.id AND u.username = ?
@@ -98,6 +99,9 @@ type Subject struct {
 	// hard limit.
 	LockedUntil time.Time
 	PolicyRev   int64 // of the user's organization
+	// OrgDisabled says the user's organization is disabled: every
+	// sign-in and validation in it is refused.
+	OrgDisabled bool
 	// Tokens are the user's active and assigned tokens.
 	Tokens []Token
 }
@@ -115,6 +119,7 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 	defer rows.Close()
 	var sub Subject
 	var user sql.NullInt64
+	var orgStatus string
 	found := false
 	for rows.Next() {
 		var (
@@ -124,11 +129,12 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 			digits, period, drift         sql.NullInt64
 			secret                        []byte
 		)
-		if err := rows.Scan(&sub.PolicyRev, &user, &status, &passwordHash, &pinHash, &lockedUntil,
+		if err := rows.Scan(&sub.PolicyRev, &orgStatus, &user, &status, &passwordHash, &pinHash, &lockedUntil,
 			&id, &serial, &typ, &state, &secret, &alg, &digits, &period, &lastStep, &drift); err != nil {
 			return Subject{}, fmt.Errorf("store: subject: %w", err)
 		}
 		found = true
+		sub.OrgDisabled = orgStatus != OrgActive
 		sub.UserID, sub.Status, sub.PasswordHash, sub.PINHash = user.Int64, status.String, passwordHash.String, pinHash.String
 		sub.LockedUntil = fromMS(lockedUntil.Int64)
 		if !id.Valid { // the user has no usable token
@@ -147,7 +153,7 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 		return Subject{}, fmt.Errorf("store: subject: organization %d: %w", orgID, ErrNotFound)
 	}
 	if !user.Valid {
-		return Subject{PolicyRev: sub.PolicyRev}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
+		return Subject{PolicyRev: sub.PolicyRev, OrgDisabled: sub.OrgDisabled}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
 	}
 	return sub, nil
 }

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// ProviderSlug is the slug of the service provider's own organization,
+// whose users are the provider's admins. No organization an operator
+// creates can take it: organization slugs start with a letter or digit.
+// Being an organization like any other, it gives provider admins the
+// same tokens, enrollment links, lockout and verification core as every
+// user, so the console at /admin/ asks them for the same second factor.
+const ProviderSlug = "_provider"
+
+// ProviderName is the display name of the service provider's organization.
+const ProviderName = "Service provider"
+
+// OrgSummary is an organization with the number of its users.
+type OrgSummary struct {
+	Org
+	Users int
+}
+
+// OrgSummaries lists the organizations operators made, by slug, each with
+// its user count, in one query that counts every organization's users in
+// one grouping. The service provider's own organization is not among
+// them, and the policies are left out (Org.Policy is nil).
+func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy_rev, o.created_at, o.status, COALESCE(c.n, 0)
+		FROM orgs o LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM users GROUP BY org_id) c ON c.org_id = o.id
+		WHERE o.slug <> ?
+		ORDER BY o.slug`), ProviderSlug)
+	if err != nil {
+		return nil, fmt.Errorf("store: organizations: %w", err)
+	}
+	defer rows.Close()
+	var out []OrgSummary
+	for rows.Next() {
+		var o OrgSummary
+		var created int64
+		if err := rows.Scan(&o.ID, &o.Slug, &o.Name, &o.PolicyRev, &created, &o.Status, &o.Users); err != nil {
+			return nil, fmt.Errorf("store: organizations: %w", err)
+		}
+		o.CreatedAt = fromMS(created)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: organizations: %w", err)
+	}
+	return out, nil
+}
+
+// RenameOrg gives an organization a new display name and records e. It
+// returns ErrNotFound when there is no such organization or it has that
+// name already.
+func (s *Store) RenameOrg(ctx context.Context, orgID int64, name string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "rename organization",
+			`UPDATE orgs SET name = ? WHERE id = ? AND name <> ?`, name, orgID, name); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// SetOrgStatus sets an organization's status (OrgActive or OrgDisabled)
+// and records e. Disabling also ends every session of the organization's
+// users and expires their pending challenges (emailed codes, reset
+// links), in the same transaction, so that nothing begun before outlives
+// it. It returns ErrNotFound when there is no such organization or it has
+// that status already.
+func (s *Store) SetOrgStatus(ctx context.Context, orgID int64, status string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set organization status",
+			`UPDATE orgs SET status = ? WHERE id = ? AND status <> ?`, status, orgID, status); err != nil {
+			return err
+		}
+		if status != OrgActive {
+			if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE org_id = ?`), orgID); err != nil {
+				return fmt.Errorf("store: end sessions: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'expired' WHERE org_id = ? AND status = 'pending'`), orgID); err != nil {
+				return fmt.Errorf("store: expire challenges: %w", err)
+			}
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// SetUserRole gives a user role and records e. It returns ErrNotFound
+// when the user is not in the organization or has that role already.
+func (s *Store) SetUserRole(ctx context.Context, orgID, userID int64, role string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set role",
+			`UPDATE users SET role = ? WHERE id = ? AND org_id = ? AND role <> ?`, role, userID, orgID, role); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// CreateProviderAdmin adds u as an admin of the service provider, in the
+// provider's organization, which it creates on first use (at now, with
+// the default policy), and records e there, all in one transaction. u's
+// OrgID is set here; it returns ErrExists when the name is taken.
+func (s *Store) CreateProviderAdmin(ctx context.Context, u User, now time.Time, e Event) (User, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO orgs (slug, name, policy, policy_rev, created_at, status)
+			VALUES (?, ?, '{}', 1, ?, ?) ON CONFLICT (slug) DO NOTHING`), ProviderSlug, ProviderName, ms(now), OrgActive)
+		if err != nil {
+			return fmt.Errorf("store: create provider organization: %w", err)
+		}
+		created, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: create provider organization: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT id FROM orgs WHERE slug = ?`), ProviderSlug).Scan(&u.OrgID); err != nil {
+			return one("provider organization", err)
+		}
+		if created == 1 {
+			if err := s.addEvent(ctx, tx, Event{OrgID: u.OrgID, At: e.At, Actor: e.Actor, Action: "org.create",
+				Target: ProviderSlug, Result: "ok", Source: e.Source}); err != nil {
+				return err
+			}
+		}
+		u.ID, err = s.insert(ctx, tx, "create provider admin "+u.Username,
+			`INSERT INTO users (org_id, username, email, display_name, password_hash, role, status, created_at, language)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.OrgID, u.Username, u.Email, u.DisplayName, u.PasswordHash, u.Role, u.Status, ms(u.CreatedAt), u.Language)
+		if err != nil {
+			return err
+		}
+		e.OrgID = u.OrgID
+		return s.addEvent(ctx, tx, e)
+	})
+	return u, err
+}
+
+// ProviderAdmins lists the service provider's admins by username; none
+// before the first was created.
+func (s *Store) ProviderAdmins(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+userColumns+` FROM users
+		WHERE org_id = (SELECT id FROM orgs WHERE slug = ?) ORDER BY username`), ProviderSlug)
+	if err != nil {
+		return nil, fmt.Errorf("store: provider admins: %w", err)
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: provider admins: %w", err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: provider admins: %w", err)
+	}
+	return us, nil
+}
