@@ -110,6 +110,12 @@ type Policy struct {
 	// TimeZone is the IANA name of the zone the pages and mails tell times
 	// in, so that "last used" and "valid until" read as the users' clocks do.
 	TimeZone string `json:"time_zone" help:"the time zone pages and mails tell times in, an IANA name such as Europe/Amsterdam"`
+
+	// TempCodeLifetime is how long a temporary code the helpdesk issues
+	// for a lost authenticator stays valid, at most; TempCodeUses is how
+	// many sign-ins it allows, at most.
+	TempCodeLifetime Duration `json:"temp_code_lifetime" help:"how long a temporary code from the helpdesk stays valid, at most (1m to 720h)"`
+	TempCodeUses     int      `json:"temp_code_uses" help:"how many sign-ins a temporary code from the helpdesk allows, at most (1 to 10)"`
 }
 
 // RADIUS modes.
@@ -157,6 +163,9 @@ func RadiusAttribute(entry string) (name, value string, err error) {
 // MaxEmailResendWindow is the longest EmailResendWindow a policy may set:
 // a mailed code's challenge must be kept at least this long to be counted.
 const MaxEmailResendWindow = 24 * time.Hour
+
+// MaxTempCodeLifetime is the longest a temporary code may be valid: 30 days.
+const MaxTempCodeLifetime = 30 * 24 * time.Hour
 
 // PIN modes.
 const (
@@ -215,6 +224,8 @@ func Default() Policy {
 		EmailResendWindow:    Duration(15 * time.Minute),
 		RadiusMode:           RadiusCode,
 		TimeZone:             "UTC",
+		TempCodeLifetime:     Duration(24 * time.Hour),
+		TempCodeUses:         1,
 	}
 }
 
@@ -286,6 +297,10 @@ func (p Policy) Validate() error {
 	_, err := time.LoadLocation(p.TimeZone)
 	check(err == nil && p.TimeZone != "" && p.TimeZone != "Local",
 		"time_zone must be an IANA time zone name such as Europe/Amsterdam, not %q", p.TimeZone)
+	check(p.TempCodeLifetime.D() >= time.Minute && p.TempCodeLifetime.D() <= MaxTempCodeLifetime,
+		"temp_code_lifetime must be between 1m and 720h, not %s", p.TempCodeLifetime)
+	check(p.TempCodeUses >= 1 && p.TempCodeUses <= 10,
+		"temp_code_uses must be between 1 and 10, not %d", p.TempCodeUses)
 	for _, a := range p.RadiusAttributes {
 		if _, _, err := RadiusAttribute(a); err != nil {
 			errs = append(errs, err)

@@ -49,6 +49,11 @@ func TestValidate(t *testing.T) {
 		{"an unknown time zone is refused", func(p *Policy) { p.TimeZone = "Europe/Atlantis" }, "time_zone"},
 		{"no time zone is refused", func(p *Policy) { p.TimeZone = "" }, "time_zone"},
 		{"the server's own zone is refused", func(p *Policy) { p.TimeZone = "Local" }, "time_zone"},
+		{"a temporary code valid 30 days is allowed", func(p *Policy) { p.TempCodeLifetime = Duration(720 * time.Hour) }, ""},
+		{"a temporary code valid longer than 30 days is refused", func(p *Policy) { p.TempCodeLifetime = Duration(721 * time.Hour) }, "temp_code_lifetime"},
+		{"a temporary code of ten uses is allowed", func(p *Policy) { p.TempCodeUses = 10 }, ""},
+		{"a temporary code of no uses is refused", func(p *Policy) { p.TempCodeUses = 0 }, "temp_code_uses"},
+		{"a temporary code of eleven uses is refused", func(p *Policy) { p.TempCodeUses = 11 }, "temp_code_uses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"radius_mode", "code"},
 		{"radius_attributes", ""},
 		{"time_zone", "UTC"},
+		{"temp_code_lifetime", "24h"},
+		{"temp_code_uses", "1"},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {
