@@ -251,9 +251,10 @@ type Outcome struct {
 	Reason   error
 	Serial   string // the token that accepted
 	// Method is what accepted: "app" (an authenticator app's code),
-	// "email", "backup" or "temp" (a temporary code from the helpdesk). For a refused code of an Identified request it
-	// is what the input was taken for — "email" for any answer to a mailed
-	// code —, so that the message can fit the method.
+	// "email", "backup" or "temp" (a temporary code from the helpdesk).
+	// For a refused code of an Identified request it is what the input was
+	// taken for — "email" for any answer to a mailed code —, so that the
+	// message can fit the method.
 	Method string
 	// BackupLeft is how many backup codes are left after one was used.
 	BackupLeft int
