@@ -251,7 +251,7 @@ with "twofold token enroll".`,
 			return nil
 		}),
 	}
-	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA)
+	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
 	cmd.AddCommand(c.userRoleCmd())
 	return cmd
 }

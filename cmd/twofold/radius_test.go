@@ -177,6 +177,16 @@ func TestRadiusWithRadclient(t *testing.T) {
 			t.Fatalf("the challenge carries %q, want %q\n%s", echoed, proxied, out)
 		}
 	})
+	t.Run("the helpdesk's temporary code is accepted as often as it was issued for", func(t *testing.T) {
+		in.ok("", "policy", "set", "acme", "radius_mode=code")
+		code := tempCodeRE.FindString(in.ok("", "user", "temp-code", "acme/alice"))
+		if got, out := radclient(t, srv.addr, secret, pap("alice", code)...); got != "Access-Accept" {
+			t.Fatalf("temporary code: got %q, want Access-Accept\n%s", got, out)
+		}
+		if got, out := radclient(t, srv.addr, secret, pap("alice", code)...); got != "Access-Reject" {
+			t.Fatalf("temporary code used up: got %q, want Access-Reject\n%s", got, out)
+		}
+	})
 
 	// Every attempt is in the audit log with the client's name.
 	s := b.Open(t, clock.System{})

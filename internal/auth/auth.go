@@ -84,6 +84,7 @@ type Store interface {
 	Consume(ctx context.Context, c store.Consumption) error
 	Audit(ctx context.Context, e store.Event) error
 	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
+	RedeemTempCode(ctx context.Context, userID int64, mac []byte, at time.Time, e store.Event) (int, error)
 	CreateChallenge(ctx context.Context, c store.Challenge, lim store.SendLimit, e store.Event) (store.Challenge, error)
 	ResendChallenge(ctx context.Context, id, userID int64, mac []byte, now, expires time.Time, lim store.SendLimit, e store.Event) error
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
@@ -254,12 +255,15 @@ type Outcome struct {
 	Reason   error
 	Serial   string // the token that accepted
 	// Method is what accepted: "app" (an authenticator app's code),
-	// "email" or "backup". For a refused code of an Identified request it
-	// is what the input was taken for — "email" for any answer to a mailed
-	// code —, so that the message can fit the method.
+	// "email", "backup" or "temp" (a temporary code from the helpdesk).
+	// For a refused code of an Identified request it is what the input was
+	// taken for — "email" for any answer to a mailed code —, so that the
+	// message can fit the method.
 	Method string
 	// BackupLeft is how many backup codes are left after one was used.
 	BackupLeft int
+	// TempLeft is how many sign-ins a temporary code allows after this one.
+	TempLeft int
 	// LockedUntil, only for an Identified request, is when the lock that
 	// refused the guess ends, or the lock this refused guess set:
 	// store.LockedForever when only an operator can lift it.
@@ -450,6 +454,8 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 			f.method = "email"
 		} else if _, _, ok := in.backup(withPIN); ok {
 			f.method = "backup"
+		} else if _, _, ok := in.temp(withPIN); ok {
+			f.method = "temp"
 		}
 	}
 	if a.resync {
@@ -516,6 +522,28 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	if r.transaction() != nil {
 		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinMatches, ev, pol)
 	}
+	// A temporary code from the helpdesk goes where a one-time code goes.
+	// Typed after a PIN, the same input may also split into a PIN and a
+	// backup code or a one-time code: when it is no temporary code of the
+	// user's, it is tried as those, within the same reserved guess.
+	reason := ErrNoToken
+	if pin, code, ok := in.temp(withPIN); ok && a.state == store.TokenActive && !a.resync {
+		reason = ErrBadCode
+		if !pinMatches(pin) {
+			reason = ErrBadPIN
+		} else {
+			tev := ev
+			tev.Target, tev.Result = username+" temporary code", "accept"
+			left, err := v.store.RedeemTempCode(ctx, sub.UserID, v.keys.MAC([]byte(code)), now, tev)
+			if err == nil {
+				v.outcomes["accept"].Inc()
+				return Outcome{Accepted: true, Method: "temp", TempLeft: left}, nil
+			}
+			if !errors.Is(err, store.ErrNotConsumed) {
+				return v.fail(err)
+			}
+		}
+	}
 	if pin, code, ok := in.backup(withPIN); ok && a.state == store.TokenActive && !a.resync {
 		if !pinMatches(pin) {
 			return v.refuse(ctx, ev, ErrBadPIN)
@@ -538,7 +566,6 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return Outcome{Accepted: true, Method: "backup", BackupLeft: left}, nil
 	}
 
-	reason := ErrNoToken
 	for _, t := range sub.Tokens {
 		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || (t.Type != "totp" && t.Type != "hotp") {
 			continue

@@ -6,6 +6,15 @@ import "strings"
 // 16 base32 characters, 80 random bits.
 const BackupCodeLength = 16
 
+// TempCodeLength is the length of a temporary code from the helpdesk
+// without its separators, and TempCodeAlphabet the characters it is made
+// of: no 0/O, 1/I/L or U/V to confuse when it is read out over the phone.
+// A temporary code has a letter in it, like a backup code.
+const (
+	TempCodeLength   = 12
+	TempCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+)
+
 // maxInput bounds what is looked at: the longest PIN and the longest code.
 const maxInput = 16 + BackupCodeLength
 
@@ -74,14 +83,37 @@ func (in input) backup(withPIN bool) (pin, code string, ok bool) {
 	return pin, code, letter
 }
 
+// temp splits the input into a PIN and a temporary code, which it returns
+// in upper case: the canonical form its keyed hash is made of.
+func (in input) temp(withPIN bool) (pin, code string, ok bool) {
+	s := string(in)
+	if len(s) < TempCodeLength || (!withPIN && len(s) != TempCodeLength) {
+		return "", "", false
+	}
+	pin, code = s[:len(s)-TempCodeLength], strings.ToUpper(s[len(s)-TempCodeLength:])
+	letter := false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if strings.IndexByte(TempCodeAlphabet, c) < 0 {
+			return "", "", false
+		}
+		letter = letter || c >= 'A'
+	}
+	return pin, code, letter
+}
+
 // plausible reports whether the input can be any code at all: a one-time
-// code of 6 to 8 digits or a backup code, after a PIN when withPIN.
+// code of 6 to 8 digits, a backup code or a temporary code, after a PIN
+// when withPIN.
 func (in input) plausible(withPIN bool) bool {
 	for d := 6; d <= 8; d++ {
 		if _, _, ok := in.otp(withPIN, d); ok {
 			return true
 		}
 	}
-	_, _, ok := in.backup(withPIN)
+	if _, _, ok := in.backup(withPIN); ok {
+		return true
+	}
+	_, _, ok := in.temp(withPIN)
 	return ok
 }

@@ -76,3 +76,36 @@ func FuzzParseInput(f *testing.F) {
 		}
 	})
 }
+
+func TestTempCodeInput(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		withPIN   bool
+		pin, temp string // empty temp: not a temporary code
+	}{
+		{"twelve characters of the alphabet with a letter are a temporary code", "K7QM-4XPR-9TWC", false, "", "K7QM4XPR9TWC"},
+		{"a temporary code is read in any case and with spaces", "k7qm 4xpr 9twc", false, "", "K7QM4XPR9TWC"},
+		{"a temporary code after a PIN", "4711K7QM4XPR9TWC", true, "4711", "K7QM4XPR9TWC"},
+		{"without a PIN policy, nothing may come before it", "4711K7QM4XPR9TWC", false, "", ""},
+		{"twelve digits are no temporary code", "234523452345", false, "", ""},
+		{"an O is not in the alphabet", "K7QM4XPR9TWO", false, "", ""},
+		{"a 1 is not in the alphabet", "K7QM4XPR9TW1", false, "", ""},
+		{"eleven characters are too short", "K7QM4XPR9TW", false, "", ""},
+		{"a backup code is no temporary code", "abcd-efgh-2345-67ab", false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, ok := parseInput(tt.raw)
+			if !ok {
+				t.Fatalf("parseInput(%q) refused it", tt.raw)
+			}
+			pin, code, ok := in.temp(tt.withPIN)
+			if ok != (tt.temp != "") || code != tt.temp && ok || (ok && pin != tt.pin) {
+				t.Errorf("temp() = %q, %q, %v; want %q, %q", pin, code, ok, tt.pin, tt.temp)
+			}
+			if tt.temp != "" && !in.plausible(tt.withPIN) {
+				t.Errorf("plausible() = false for a temporary code")
+			}
+		})
+	}
+}

@@ -114,6 +114,11 @@ type Policy struct {
 	// AuditRetention is how long audit events are kept before the janitor
 	// removes them; 0 keeps them forever.
 	AuditRetention Duration `json:"audit_retention" help:"how long audit events are kept: 0 keeps them forever, otherwise 24h to 87600h (10 years)"`
+	// TempCodeLifetime is how long a temporary code the helpdesk issues
+	// for a lost authenticator stays valid, at most; TempCodeUses is how
+	// many sign-ins it allows, at most.
+	TempCodeLifetime Duration `json:"temp_code_lifetime" help:"how long a temporary code from the helpdesk stays valid, at most (1m to 720h)"`
+	TempCodeUses     int      `json:"temp_code_uses" help:"how many sign-ins a temporary code from the helpdesk allows, at most (1 to 10)"`
 }
 
 // The bounds of an AuditRetention other than 0 (keep forever).
@@ -167,6 +172,9 @@ func RadiusAttribute(entry string) (name, value string, err error) {
 // MaxEmailResendWindow is the longest EmailResendWindow a policy may set:
 // a mailed code's challenge must be kept at least this long to be counted.
 const MaxEmailResendWindow = 24 * time.Hour
+
+// MaxTempCodeLifetime is the longest a temporary code may be valid: 30 days.
+const MaxTempCodeLifetime = 30 * 24 * time.Hour
 
 // PIN modes.
 const (
@@ -226,6 +234,8 @@ func Default() Policy {
 		RadiusMode:           RadiusCode,
 		TimeZone:             "UTC",
 		AuditRetention:       0,
+		TempCodeLifetime:     Duration(24 * time.Hour),
+		TempCodeUses:         1,
 	}
 }
 
@@ -297,6 +307,10 @@ func (p Policy) Validate() error {
 	_, err := time.LoadLocation(p.TimeZone)
 	check(err == nil && p.TimeZone != "" && p.TimeZone != "Local",
 		"time_zone must be an IANA time zone name such as Europe/Amsterdam, not %q", p.TimeZone)
+	check(p.TempCodeLifetime.D() >= time.Minute && p.TempCodeLifetime.D() <= MaxTempCodeLifetime,
+		"temp_code_lifetime must be between 1m and 720h, not %s", p.TempCodeLifetime)
+	check(p.TempCodeUses >= 1 && p.TempCodeUses <= 10,
+		"temp_code_uses must be between 1 and 10, not %d", p.TempCodeUses)
 	for _, a := range p.RadiusAttributes {
 		if _, _, err := RadiusAttribute(a); err != nil {
 			errs = append(errs, err)

@@ -55,6 +55,11 @@ func TestValidate(t *testing.T) {
 		{"keeping audit events less than a day is refused", func(p *Policy) { p.AuditRetention = Duration(23 * time.Hour) }, "audit_retention"},
 		{"keeping audit events past ten years is refused", func(p *Policy) { p.AuditRetention = Duration(87601 * time.Hour) }, "audit_retention"},
 		{"a negative audit retention is refused", func(p *Policy) { p.AuditRetention = Duration(-24 * time.Hour) }, "audit_retention"},
+		{"a temporary code valid 30 days is allowed", func(p *Policy) { p.TempCodeLifetime = Duration(720 * time.Hour) }, ""},
+		{"a temporary code valid longer than 30 days is refused", func(p *Policy) { p.TempCodeLifetime = Duration(721 * time.Hour) }, "temp_code_lifetime"},
+		{"a temporary code of ten uses is allowed", func(p *Policy) { p.TempCodeUses = 10 }, ""},
+		{"a temporary code of no uses is refused", func(p *Policy) { p.TempCodeUses = 0 }, "temp_code_uses"},
+		{"a temporary code of eleven uses is refused", func(p *Policy) { p.TempCodeUses = 11 }, "temp_code_uses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

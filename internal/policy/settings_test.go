@@ -41,6 +41,8 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"radius_attributes", ""},
 		{"time_zone", "UTC"},
 		{"audit_retention", "0s"},
+		{"temp_code_lifetime", "24h"},
+		{"temp_code_uses", "1"},
 	}
 	got := Default().Settings()
 	if len(got) != len(want) {

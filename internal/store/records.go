@@ -386,7 +386,7 @@ func (s *Store) SetUserStatus(ctx context.Context, orgID, userID int64, status s
 
 // ResetMFA takes every second factor from a user, for a fresh start: each
 // token not revoked yet is revoked and its pending enrollment cancelled,
-// the backup codes are deleted, a lockout is lifted and the user is signed
+// the backup codes and a temporary code are deleted, a lockout is lifted and the user is signed
 // out everywhere, all with e in one transaction. The password and the server PIN stay. It
 // reports how many tokens it revoked, and returns ErrNotFound when the
 // user is not in the organization.
@@ -409,6 +409,9 @@ func (s *Store) ResetMFA(ctx context.Context, orgID, userID int64, e Event) (rev
 		}
 		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM backup_codes WHERE user_id = ?`), userID); err != nil {
 			return fmt.Errorf("store: delete backup codes: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM temp_codes WHERE user_id = ?`), userID); err != nil {
+			return fmt.Errorf("store: delete temporary code: %w", err)
 		}
 		// A helpdesk's reset is the action a lock past the hard limit
 		// waits for: the user starts afresh.

@@ -12,13 +12,30 @@ import (
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
-// The ways to sign in at the code step, besides the policy's methods.
-const methodBackup = "backup"
+// The ways to sign in at the code step, besides the policy's methods:
+// backup codes, and the temporary code the helpdesk gives a user who lost
+// their authenticator.
+const (
+	methodBackup = "backup"
+	methodTemp   = "temp"
+)
+
+// hasTempCode reports whether the user holds a temporary code that still
+// works. A database error is returned as it is: each caller decides which
+// answer fails closed.
+func (s *Server) hasTempCode(r *http.Request, v *visit) (bool, error) {
+	_, err := s.Store.LiveTempCode(r.Context(), v.user.ID, s.Clock.Now())
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // methods lists the ways the user can give a second factor, in the order
 // the code page shows them: the authenticator app, email (when the policy
-// allows it), push and text message (shown, not offered yet), and backup
-// codes while some are left.
+// allows it), push and text message (shown, not offered yet), a temporary
+// code from the helpdesk while one works, and backup codes while some are
+// left.
 func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]MethodChoice, error) {
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
 	if err != nil {
@@ -50,6 +67,13 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 		// No text message provider ships yet.
 		out = append(out, MethodChoice{Code: policy.MethodSMS, Disabled: true, Reason: "method.sms_unavailable"})
 	}
+	temp, err := s.hasTempCode(r, v)
+	if err != nil {
+		return nil, err
+	}
+	if temp {
+		out = append(out, MethodChoice{Code: methodTemp})
+	}
 	left, err := s.Store.BackupCodesLeft(r.Context(), v.user.ID)
 	if err != nil {
 		return nil, err
@@ -72,13 +96,13 @@ func offered(choices []MethodChoice, m string) bool {
 
 // defaultMethod is the method the code step opens with: the one used last
 // when it is still offered, else the first one offered; the app when none
-// is. Backup codes are never it by being used last: they are for when the
-// other ways are lost. Email is it only when a code is on its way (sent),
+// is. Backup codes and temporary codes are never it by being used last:
+// they are for when the other ways are lost. Email is it only when a code is on its way (sent),
 // unless no other way is offered, so that the step does not open on a code
 // that was never mailed.
 func defaultMethod(choices []MethodChoice, last string, sent bool) string {
 	usable := func(m string) bool { return offered(choices, m) && (m != policy.MethodEmail || sent) }
-	if last != methodBackup && usable(last) {
+	if last != methodBackup && last != methodTemp && usable(last) {
 		return last
 	}
 	for _, c := range choices {
@@ -134,6 +158,8 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Pa
 		p.Title = "login_code.email_title"
 	} else if method == methodBackup {
 		p.Title = "login_code.backup_title"
+	} else if method == methodTemp {
+		p.Title = "login_code.temp_title"
 	}
 	s.show(w, http.StatusOK, "login_code", p)
 }
@@ -160,18 +186,26 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.showCode(w, r, v, p)
 		return
 	}
-	// A backup code is not remembered as the way to sign in: the next
-	// sign-in opens with the authenticator again (defaultMethod).
-	if out.Method != "" && out.Method != methodBackup {
+	// A backup or temporary code is not remembered as the way to sign in:
+	// the next sign-in opens with the authenticator again (defaultMethod).
+	if out.Method != "" && out.Method != methodBackup && out.Method != methodTemp {
 		if err := s.Store.SetLastMethod(r.Context(), v.user.ID, out.Method); err != nil {
 			s.Log.Warn("last method not saved", "user", v.user.Username, "err", err)
 		}
 	}
-	done := ""
-	if out.Method == methodBackup {
-		done = "backup_used" // the core has mailed the notice
+	s.signInDone(w, r, v, usedDone(out))
+}
+
+// usedDone is the ?done= notice of a sign-in with out: a backup code (the
+// core has mailed the notice) or a temporary code was used.
+func usedDone(out auth.Outcome) string {
+	switch out.Method {
+	case methodBackup:
+		return "backup_used"
+	case methodTemp:
+		return "temp_used"
 	}
-	s.signInDone(w, r, v, done)
+	return ""
 }
 
 // chooseMethod switches the code step to another method; choosing email

@@ -113,11 +113,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	s.rememberLanguage(w, r, v.user)
 	if combined {
-		done := ""
-		if out.Method == methodBackup {
-			done = "backup_used" // the core has mailed the notice
-		}
-		s.signInDone(w, r, v, done)
+		s.signInDone(w, r, v, usedDone(out))
 		return
 	}
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
@@ -130,12 +126,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
+	// A temporary code from the helpdesk too, which is how a user whose
+	// lost authenticator was suspended gets in.
+	temp, err := s.hasTempCode(r, v)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	// The password alone never adds an authenticator, except a first one
-	// where the policy allows it (admin.StandingOf). Backup codes are
-	// another factor: with some left, the code step takes them.
+	// where the policy allows it (admin.StandingOf). Backup codes and a
+	// temporary code are other factors: with one of them, the code step
+	// takes it.
 	standing := admin.StandingOf(pol, ts)
 	switch {
-	case standing == admin.HasAuthenticator || left > 0:
+	case standing == admin.HasAuthenticator || left > 0 || temp:
 	case standing == admin.Suspended:
 		s.noWayIn(w, r, v, "login.suspended", "login.suspended_next")
 		return
@@ -228,9 +232,10 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 		s.advance(w, r, v, stagePIN, sessionData{Done: done}, loginURL(v.org)+"/pin")
 		return
 	}
-	if done == "backup_used" {
-		// A backup code is a way to add an authenticator (DESIGN.md
-		// invariant 8): one who has none left goes straight to adding one.
+	if done == "backup_used" || done == "temp_used" {
+		// A backup code, like the helpdesk's temporary code, is a way to
+		// add an authenticator (DESIGN.md invariant 8): one who has none
+		// left goes straight to adding one.
 		has, err := s.hasActive(r, v, "")
 		if err != nil {
 			s.unavailable(w, r, err)
@@ -396,6 +401,7 @@ func flashKey(done string) string {
 		"password": "flash.password_changed", "added": "flash.token_added",
 		"added_email": "flash.email_added", "pin": "flash.pin_changed",
 		"backup_made": "flash.backup_made", "backup_used": "flash.backup_used", "replaced": "flash.token_replaced",
+		"temp_used": "flash.temp_used",
 	}[done]
 }
 

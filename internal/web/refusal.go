@@ -30,6 +30,7 @@ var wrongCode = map[string]string{
 	"app":    "error.code_wrong",
 	"email":  "error.email_code_wrong",
 	"backup": "error.backup_wrong",
+	"temp":   "error.temp_wrong",
 }
 
 // codeRefused says why the core refused a code, as far as the person at

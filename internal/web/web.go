@@ -47,6 +47,7 @@ type Store interface {
 	SetSessionData(ctx context.Context, idHash []byte, stage, data string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	BackupCodesLeft(ctx context.Context, userID int64) (int, error)
+	LiveTempCode(ctx context.Context, userID int64, now time.Time) (store.TempCode, error)
 	SetLastMethod(ctx context.Context, userID int64, method string) error
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
 }

@@ -67,6 +67,19 @@ type VerifyCodeMail struct {
 	Minutes int
 }
 
+// TempCodeMail is the data of the "temp_code" mail: the helpdesk issued a
+// temporary code at When, valid until Until for Uses sign-ins; Suspended
+// says it suspended the user's authenticator. It never holds the code.
+type TempCodeMail struct {
+	OrgName     string
+	Name        string // what the mail calls the user
+	Username    string
+	When, Until time.Time
+	Uses        int
+	Suspended   bool
+	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
+}
+
 // Mailer writes Twofold's mails in the user's language and sends them.
 type Mailer struct {
 	Render    *Renderer
@@ -147,6 +160,17 @@ func (m *Mailer) AccountLocked(ctx context.Context, org store.Org, u store.User,
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
 	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Name: greetingName(u), Code: code, Minutes: int(valid / time.Minute)})
+}
+
+// TempCodeIssued tells a user that the helpdesk issued them a temporary
+// code at when, valid until until for uses sign-ins, and whether it
+// suspended their authenticator — never the code itself, which the
+// helpdesk gives them.
+func (m *Mailer) TempCodeIssued(ctx context.Context, org store.Org, u store.User, when, until time.Time, uses int, suspended bool) error {
+	return m.send(ctx, org, u, "temp_code", TempCodeMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, When: when, Until: until, Uses: uses,
+		Suspended: suspended, PortalURL: m.portal(org),
+	})
 }
 
 func (m *Mailer) portal(org store.Org) string { return m.PublicURL + "/o/" + org.Slug + "/" }

@@ -84,6 +84,19 @@ func TestMailerGreetsNamesTheOrganizationAndGivesTheZone(t *testing.T) {
 			},
 			[]string{i18n.T("en", "mail.invite_email.intro", "Acme Corp"), i18n.T("en", "mail.invite_email.open"), "https://mfa.example/enroll?code=y"},
 			[]string{i18n.T("en", "mail.invite.app"), i18n.T("en", "enroll.add_to_phone")}, "Acme Corp via Twofold"},
+		{"a temporary code's notice says when and until when, never the code",
+			func(m *Mailer) error {
+				return m.TempCodeIssued(context.Background(), org, anna, when, when.Add(48*time.Hour), 3, true)
+			},
+			[]string{"Hello Anna de Vries,", "09:30 UTC", i18n.T("en", "mail.temp_code.until_uses", 3, i18n.DateTime("en", time.UTC, when.Add(48*time.Hour))),
+				i18n.T("en", "mail.temp_code.suspended"), i18n.T("en", "mail.temp_code.not_you"), "https://mfa.example/o/acme/"},
+			[]string{i18n.T("en", "mail.temp_code.until_once", i18n.DateTime("en", time.UTC, when.Add(48*time.Hour)))}, "Acme Corp via Twofold"},
+		{"a temporary code of one use that suspended nothing says so",
+			func(m *Mailer) error {
+				return m.TempCodeIssued(context.Background(), org, bare, when, when.Add(time.Hour), 1, false)
+			},
+			[]string{i18n.T("nl", "mail.temp_code.until_once", i18n.DateTime("nl", time.UTC, when.Add(time.Hour)))},
+			[]string{i18n.T("nl", "mail.temp_code.suspended")}, "Acme Corp via Twofold"},
 		{"in German the sender is named in German",
 			func(m *Mailer) error {
 				de := anna

@@ -88,7 +88,7 @@ func NewRenderer() (*Renderer, error) {
 // Render renders mail name ("invite" with InviteMail; "token_added",
 // "token_removed", "password_changed" and "backup_used" with NoticeMail;
 // "verify_code" with VerifyCodeMail; "reset_link" with ResetMail;
-// "account_locked" with LockedMail) in lang, with times in loc (nil is
+// "account_locked" with LockedMail; "temp_code" with TempCodeMail) in lang, with times in loc (nil is
 // UTC): subject, plain text and HTML bodies.
 func (r *Renderer) Render(lang string, loc *time.Location, name string, data any) (subject, text, html string, err error) {
 	m, ok := r.mails[name]

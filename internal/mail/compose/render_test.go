@@ -36,6 +36,8 @@ func mailSamples() map[string]any {
 			Link: "https://mfa.acme.example/o/acme/login/reset?token=Xk3p9-QrT2m", Minutes: 30},
 		"account_locked": LockedMail{OrgName: "Acme Logistics", Name: "Jan de Vries", Username: "j.devries", When: when,
 			Until: when.Add(10 * time.Minute), PortalURL: "https://mfa.acme.example/o/acme/"},
+		"temp_code": TempCodeMail{OrgName: "Acme Logistics", Name: "Jan de Vries", Username: "j.devries", When: when,
+			Until: when.Add(24 * time.Hour), Uses: 1, Suspended: true, PortalURL: "https://mfa.acme.example/o/acme/"},
 	}
 }
 
@@ -104,6 +106,16 @@ func TestRenderMails(t *testing.T) {
 				allowed[d.PortalURL] = true
 				if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, d.Until)) {
 					t.Errorf("%s %s: end of the lock missing", l.Code, name)
+				}
+			case TempCodeMail:
+				allowed[d.PortalURL] = true
+				for _, at := range []time.Time{d.When, d.Until} {
+					if !strings.Contains(text, i18n.DateTime(l.Code, amsterdam, at)) || !strings.Contains(html, i18n.DateTime(l.Code, amsterdam, at)) {
+						t.Errorf("%s %s: the time %s is missing:\n%s", l.Code, name, i18n.DateTime(l.Code, amsterdam, at), text)
+					}
+				}
+				if !strings.Contains(text, i18n.T(l.Code, "mail.temp_code.not_you")) {
+					t.Errorf("%s %s: what to do if it wasn't them is missing", l.Code, name)
 				}
 			case VerifyCodeMail:
 				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
