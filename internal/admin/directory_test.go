@@ -173,7 +173,7 @@ func TestRollout(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(2 * time.Hour)
-		e.enroll(t, "erin", "totp") // invited two hours after carol
+		e.enroll(t, "erin", "totp")     // invited two hours after carol
 		e.clock.Advance(71 * time.Hour) // carol's link: 73h old and expired; erin's: 71h
 
 		dir := t.TempDir()
