@@ -35,6 +35,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 	)
+	root.AddCommand(c.enrollmentCmd(), c.rolloutCmd())
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
 	return root
@@ -249,6 +250,7 @@ with "twofold token enroll".`,
 		}),
 	}
 	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA)
+	cmd.AddCommand(c.userDirectoryCmds()...)
 	return cmd
 }
 
