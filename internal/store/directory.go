@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -98,12 +99,12 @@ func (s *Store) SearchUsers(ctx context.Context, q UserQuery) (UserPage, error) 
 	args := []any{now, q.OrgID, q.After}
 	if q.Search != "" {
 		query += ` AND ((u.username ` + b + ` >= ? AND u.username ` + b + ` < ?)
-			OR (LOWER(u.email) ` + b + ` >= ? AND LOWER(u.email) ` + b + ` < ?)
-			OR ` + s.d.strpos + `(LOWER(u.display_name), ?) > 0)`
+			OR u.email ` + s.d.ilike + ` ? ESCAPE '\' OR u.display_name ` + s.d.ilike + ` ? ESCAPE '\')`
 		// Every string that starts with Search sorts, byte by byte, at
 		// or after it and before it followed by the highest code point.
 		end := q.Search + "\U0010FFFF"
-		args = append(args, q.Search, end, q.Search, end, q.Search)
+		like := escapeLike(q.Search)
+		args = append(args, q.Search, end, like+"%", "%"+like+"%")
 	}
 	const pendingExists = `EXISTS (SELECT 1 FROM tokens t JOIN enrollments e ON e.token_id = t.id
 		WHERE t.user_id = u.id AND e.status = 'pending' AND e.expires_at `
@@ -154,6 +155,11 @@ func (s *Store) SearchUsers(ctx context.Context, q UserQuery) (UserPage, error) 
 		p.Next = p.Users[q.Limit-1].Username
 	}
 	return p, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // EnrollmentRow is an enrollment with whom and what it is for.
