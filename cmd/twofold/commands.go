@@ -36,7 +36,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
 		c.auditCmd(),
 	)
-	root.AddCommand(c.adminCmd())
+	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
 	return root
@@ -253,6 +253,7 @@ with "twofold token enroll".`,
 	}
 	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
 	cmd.AddCommand(c.userRoleCmd())
+	cmd.AddCommand(c.userDirectoryCmds()...)
 	return cmd
 }
 

@@ -21,7 +21,8 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in order. Files are named
-// NNNN_description.sql; {{id}} and {{bytes}} stand for the dialect's types.
+// NNNN_description.sql; {{id}} and {{bytes}} stand for the dialect's types,
+// {{bytewise}} for its byte-order collation.
 func (d dialect) migrations() ([]migration, error) {
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {
@@ -39,7 +40,7 @@ func (d dialect) migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		text := strings.NewReplacer("{{id}}", d.identity, "{{bytes}}", d.bytes).Replace(string(body))
+		text := strings.NewReplacer("{{id}}", d.identity, "{{bytes}}", d.bytes, "{{bytewise}}", d.bytewise).Replace(string(body))
 		ms = append(ms, migration{version: v, name: name, sql: text})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
