@@ -19,6 +19,7 @@ import (
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredChallenges(ctx context.Context, now time.Time, keep time.Duration) (int64, error)
+	DeleteSpentLeftovers(ctx context.Context, now time.Time, keepReplaced time.Duration) (tempCodes, replaced int64, err error)
 	OrgPolicies(ctx context.Context) ([]store.Org, error)
 	PurgeEvents(ctx context.Context, orgID int64, before time.Time, e store.Event) (int64, error)
 }
@@ -89,6 +90,13 @@ func (j *Janitor) purge(ctx context.Context) {
 	}
 	if sessions > 0 || challenges > 0 {
 		j.c.Log.Info("janitor: removed expired rows", "sessions", sessions, "challenges", challenges)
+	}
+	tempCodes, replaced, err := j.c.Store.DeleteSpentLeftovers(ctx, now, policy.MaxEnrollmentLifetime)
+	if err != nil && ctx.Err() == nil {
+		j.c.Log.Warn("janitor: cannot remove spent temporary codes and old replaced links; trying again later", "err", err)
+	}
+	if tempCodes > 0 || replaced > 0 {
+		j.c.Log.Info("janitor: removed spent rows", "temp_codes", tempCodes, "replaced_links", replaced)
 	}
 	j.purgeAudit(ctx, now)
 }

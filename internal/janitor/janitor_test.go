@@ -104,6 +104,69 @@ func TestPurge(t *testing.T) {
 	})
 }
 
+func TestPurgeSpentLeftovers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewFake(t0)
+		s := b.Open(t, clk)
+		org, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0}, store.Event{Action: "org.create"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var users []store.User
+		for _, name := range []string{"alice", "bob"} {
+			u, err := s.CreateUser(ctx, store.User{OrgID: org.ID, Username: name, Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0}, store.Event{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			users = append(users, u)
+		}
+		// alice's code lasts a day, bob's an hour.
+		for i, valid := range []time.Duration{24 * time.Hour, time.Hour} {
+			if err := s.IssueTempCode(ctx, store.TempCode{OrgID: org.ID, UserID: users[i].ID, CodeMAC: []byte{byte(i)}, Uses: 1, UsesLeft: 1,
+				ExpiresAt: t0.Add(valid), CreatedAt: t0}, nil, store.Event{OrgID: org.ID, Action: "user.temp-code"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// An invitation whose first link a resend replaced.
+		tok, err := s.CreateToken(ctx, store.Token{OrgID: org.ID, UserID: users[0].ID, Serial: "TOTP001", Type: "totp", State: store.TokenAssigned, CreatedAt: t0},
+			func(store.Token) ([]byte, error) { return []byte("sealed"), nil },
+			&store.Enrollment{CodeHash: []byte("first"), Status: store.EnrollmentPending, ExpiresAt: t0.Add(72 * time.Hour), CreatedAt: t0}, store.Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RenewEnrollment(ctx, org.ID, tok.ID, []byte("second"), t0.Add(72*time.Hour), store.Event{OrgID: org.ID, At: t0, Action: "enrollment.resend"}); err != nil {
+			t.Fatal(err)
+		}
+
+		log, logged := newLog()
+		j := New(Config{Store: s, Clock: clk, Log: log})
+		steps := []struct {
+			name    string
+			advance time.Duration
+			logged  string
+		}{
+			{"nothing is spent yet", 0, ""},
+			{"two hours on, bob's expired code goes", 2 * time.Hour, `level=INFO msg="janitor: removed spent rows" temp_codes=1 replaced_links=0`},
+			{"a day on, alice's goes too", 22 * time.Hour, `level=INFO msg="janitor: removed spent rows" temp_codes=1 replaced_links=0`},
+			{"the replaced link is remembered while a link may live", 28 * 24 * time.Hour, ""},
+			{"past the longest enrollment lifetime it is forgotten", 24 * time.Hour, `level=INFO msg="janitor: removed spent rows" temp_codes=0 replaced_links=1`},
+		}
+		for _, st := range steps {
+			clk.Advance(st.advance)
+			j.purge(ctx)
+			got := logged.take()
+			// The session and challenge purge has nothing to say here.
+			if got != st.logged {
+				t.Fatalf("%s: logged %q, want %q", st.name, got, st.logged)
+			}
+		}
+		if _, err := s.LiveTempCode(ctx, users[0].ID, clk.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("alice's code after the purge: %v, want gone", err)
+		}
+	})
+}
+
 // fakeStore answers each purge with err and reports the time it was asked for on purged.
 type fakeStore struct {
 	err    error
@@ -119,6 +182,10 @@ func (f *fakeStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int
 
 func (f *fakeStore) DeleteExpiredChallenges(context.Context, time.Time, time.Duration) (int64, error) {
 	return 0, f.err
+}
+
+func (f *fakeStore) DeleteSpentLeftovers(context.Context, time.Time, time.Duration) (int64, int64, error) {
+	return 0, 0, f.err
 }
 
 func (f *fakeStore) OrgPolicies(context.Context) ([]store.Org, error) {
@@ -138,6 +205,7 @@ func TestPurgeFailuresAreWarnings(t *testing.T) {
 		{"each failing purge is a warning", context.Background, []string{
 			`level=WARN msg="janitor: cannot remove expired sessions; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot remove expired challenges; trying again later" err="database is down"`,
+			`level=WARN msg="janitor: cannot remove spent temporary codes and old replaced links; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot read the organizations to purge old audit events; trying again later" err="database is down"`,
 		}},
 		{"a purge cut short by the server stopping is not", func() context.Context {

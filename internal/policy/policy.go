@@ -169,6 +169,10 @@ func RadiusAttribute(entry string) (name, value string, err error) {
 	return name, value, nil
 }
 
+// MaxEnrollmentLifetime is the longest EnrollmentLifetime a policy may
+// set: a record of a replaced link is of no use for longer.
+const MaxEnrollmentLifetime = 30 * 24 * time.Hour
+
 // MaxEmailResendWindow is the longest EmailResendWindow a policy may set:
 // a mailed code's challenge must be kept at least this long to be counted.
 const MaxEmailResendWindow = 24 * time.Hour
@@ -298,7 +302,7 @@ func (p Policy) Validate() error {
 		"hotp_window must be between 1 and 50, not %d", p.HOTPWindow)
 	check(p.ResyncWindow >= p.TOTPWindow && p.ResyncWindow >= p.HOTPWindow && p.ResyncWindow <= 1000,
 		"resync_window must be between the larger of totp_window and hotp_window and 1000, not %d", p.ResyncWindow)
-	check(p.EnrollmentLifetime.D() >= time.Hour && p.EnrollmentLifetime.D() <= 30*24*time.Hour,
+	check(p.EnrollmentLifetime.D() >= time.Hour && p.EnrollmentLifetime.D() <= MaxEnrollmentLifetime,
 		"enrollment_lifetime must be between 1h and 720h, not %s", p.EnrollmentLifetime)
 	check(p.RadiusMode == RadiusCode || p.RadiusMode == RadiusPasswordCode || p.RadiusMode == RadiusPassword,
 		"radius_mode must be code, password+code or password, not %q", p.RadiusMode)

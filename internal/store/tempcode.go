@@ -89,3 +89,35 @@ func (s *Store) LiveTempCode(ctx context.Context, userID int64, now time.Time) (
 	c.ExpiresAt, c.CreatedAt, c.LastUsedAt = fromMS(expires), fromMS(created), fromMS(used)
 	return c, one("temporary code", err)
 }
+
+// DeleteSpentLeftovers removes rows that can no longer serve anyone:
+// temporary codes used up or expired at now, and the record of invitation
+// links a resend replaced longer than keepReplaced ago — by then the link
+// that replaced them has expired too, the longest an enrollment may live.
+// It reports how many of each it removed.
+func (s *Store) DeleteSpentLeftovers(ctx context.Context, now time.Time, keepReplaced time.Duration) (tempCodes, replaced int64, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if tempCodes, err = s.deleted(ctx, tx, "spent temporary codes",
+			`DELETE FROM temp_codes WHERE uses_left <= 0 OR expires_at <= ?`, ms(now)); err != nil {
+			return err
+		}
+		replaced, err = s.deleted(ctx, tx, "old replaced links",
+			`DELETE FROM enrollment_replaced WHERE replaced_at <= ?`, ms(now.Add(-keepReplaced)))
+		return err
+	})
+	return tempCodes, replaced, err
+}
+
+// deleted runs a DELETE in tx and reports how many rows it removed.
+func (s *Store) deleted(ctx context.Context, tx *sql.Tx, what, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: delete %s: %w", what, err)
+	}
+	return n, nil
+}
