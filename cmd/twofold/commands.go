@@ -419,7 +419,12 @@ email token, that page mails the first code), or by an operator with
 			if err != nil {
 				return err
 			}
-			out, err := c.verifier(a, nil, nil).Activate(cmd.Context(), c.request(org, user, code), serial)
+			v, err := c.mailingVerifier(a)
+			if err != nil {
+				return err
+			}
+			defer v.Wait() // a lock notice goes out before the command ends
+			out, err := v.Activate(cmd.Context(), c.request(org, user, code), serial)
 			return c.verdict(out, err, serial+" is active", "code refused; "+serial+" stays assigned (check the phone's clock, or wait for the next code)")
 		}),
 	}
@@ -442,7 +447,12 @@ email token, that page mails the first code), or by an operator with
 			if err != nil {
 				return err
 			}
-			out, err := c.verifier(a, nil, nil).Resync(cmd.Context(), c.request(org, user, code), serial, next)
+			v, err := c.mailingVerifier(a)
+			if err != nil {
+				return err
+			}
+			defer v.Wait()
+			out, err := v.Resync(cmd.Context(), c.request(org, user, code), serial, next)
 			return c.verdict(out, err, serial+" is back in step", "codes refused: they must be two consecutive codes from the token")
 		}),
 	}
@@ -506,7 +516,12 @@ rules. Exit status: 0 accept, 1 reject, 2 when the check could not be made.`,
 					return err
 				}
 				r.Code = code
-				out, err := c.verifier(a, nil, nil).Verify(cmd.Context(), r)
+				v, err := c.mailingVerifier(a)
+				if err != nil {
+					return err
+				}
+				defer v.Wait() // a lock or backup-code notice goes out before the command ends
+				out, err := v.Verify(cmd.Context(), r)
 				if err != nil {
 					return err
 				}
@@ -615,6 +630,17 @@ func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer
 		cfg.Sender = compose.CodeSender{Store: a.store, Mailer: mailer}
 	}
 	return auth.NewVerifier(cfg)
+}
+
+// mailingVerifier is the core for the CLI's own checks (check, token
+// activate, token resync): it mails what a check must tell the user, a
+// lock or a backup code used, like the server's core does.
+func (c *cli) mailingVerifier(a *app) (*auth.Verifier, error) {
+	m, err := a.mailer()
+	if err != nil {
+		return nil, err
+	}
+	return c.verifier(a, m, nil), nil
 }
 
 // loginThrottle is the limit on password attempts per client address the
