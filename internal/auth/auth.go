@@ -77,6 +77,7 @@ var reasonName = map[error]string{
 type Store interface {
 	Subject(ctx context.Context, orgID int64, username string) (store.Subject, error)
 	OrgByID(ctx context.Context, id int64) (store.Org, error)
+	AppTokens(ctx context.Context, orgID int64) ([]store.TokenOwner, error)
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
 	UsersByEmail(ctx context.Context, orgID int64, email string, max int) ([]store.User, error)
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (store.Reservation, bool, error)

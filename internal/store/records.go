@@ -644,3 +644,39 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
 	k.Hash, k.CreatedAt = hash, fromMS(created)
 	return k, one("api key", err)
 }
+
+// TokenOwner is a token with the name of its user.
+type TokenOwner struct {
+	Token
+	Username string
+}
+
+// AppTokens lists an organization's authenticator-app tokens (TOTP and
+// HOTP) that are not revoked, with their users' names: the ones a code
+// someone reads out may come from.
+func (s *Store) AppTokens(ctx context.Context, orgID int64) ([]TokenOwner, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+tokenColumns+`, (SELECT username FROM users WHERE users.id = tokens.user_id)
+		FROM tokens WHERE org_id = ? AND type IN ('totp', 'hotp') AND state <> 'revoked' ORDER BY id`), orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: app tokens: %w", err)
+	}
+	defer rows.Close()
+	var ts []TokenOwner
+	for rows.Next() {
+		var o TokenOwner
+		if o.Token, err = scanToken(andAlso{rows, &o.Username}); err != nil {
+			return nil, fmt.Errorf("store: app tokens: %w", err)
+		}
+		ts = append(ts, o)
+	}
+	return ts, rows.Err()
+}
+
+// andAlso scans a row's columns into what scanToken asks for and then
+// the extra columns after them.
+type andAlso struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (a andAlso) Scan(dest ...any) error { return a.row.Scan(append(dest, a.extra)...) }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
+)
+
+// tokenFindCmd answers the helpdesk's "whose authenticator is this?".
+func (c *cli) tokenFindCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "find ORG",
+		Short: "Find whose authenticator app shows a code now (the code on stdin)",
+		Long: `Find the authenticator apps of an organization that show a code now, for the
+helpdesk's "whose authenticator is this?": a person reads the code their app
+shows, and this prints the user and token it belongs to. The code is read from
+standard input. It is no sign-in: nothing is used up and no guess is counted,
+and the lookup is written to the audit log. Exit 1 when no token shows it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			code, err := c.line("a code")
+			if err != nil {
+				return err
+			}
+			found, err := c.verifier(a, nil, nil).Whose(cmd.Context(), org.ID, code, a.admin.Actor)
+			if errors.Is(err, auth.ErrMalformed) {
+				return fmt.Errorf("%w: %q is no one-time code: type the 6 or 8 digits the app shows", admin.ErrInvalid, code)
+			}
+			if err != nil {
+				return err
+			}
+			if len(found) == 0 {
+				fmt.Fprintln(c.stderr, "no authenticator of "+org.Slug+" shows that code now (codes change every 30 seconds: ask for the one on screen)")
+				return exitError(1)
+			}
+			for _, t := range found {
+				fmt.Fprintf(c.stdout, "%s/%s\t%s\t%s\t%s\n", org.Slug, t.Username, t.Serial, t.Type, t.State)
+			}
+			return nil
+		}),
+	}
+}
