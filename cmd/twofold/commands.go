@@ -461,7 +461,7 @@ email token, that page mails the first code), or by an operator with
 		change("suspend", "Suspend a token: its codes are refused until it is resumed"),
 		change("resume", "Resume a suspended token"),
 		change("revoke", "Revoke a token for good"),
-		unlock, activate, resync, c.tokenFindCmd())
+		unlock, activate, resync, c.tokenFindCmd(), c.tokenDeleteCmd())
 	return cmd
 }
 

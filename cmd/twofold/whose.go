@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/store"
 )
 
 // tokenFindCmd answers the helpdesk's "whose authenticator is this?".
@@ -44,6 +46,26 @@ and the lookup is written to the audit log. Exit 1 when no token shows it.`,
 			for _, t := range found {
 				fmt.Fprintf(c.stdout, "%s/%s\t%s\t%s\t%s\n", org.Slug, t.Username, t.Serial, t.Type, t.State)
 			}
+			return nil
+		}),
+	}
+}
+
+// tokenDeleteCmd deletes a revoked or never-activated token for good.
+func (c *cli) tokenDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ORG/USER SERIAL",
+		Short: "Delete a revoked or never-activated token for good",
+		Long: `Delete a token for good, with its enrollment: only a revoked token, or one
+still waiting for its first code. A token in use is revoked first
+("twofold token revoke"), so that deleting never silently takes away a way
+in. The audit log keeps what happened to it.`,
+		Args: cobra.ExactArgs(2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			if err := a.admin.DeleteToken(cmd.Context(), org, user, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s: deleted\n", strings.ToUpper(args[0]))
 			return nil
 		}),
 	}

@@ -450,6 +450,22 @@ var transitions = map[string]struct {
 	"revoke":  {[]string{store.TokenAssigned, store.TokenActive, store.TokenSuspended, store.TokenLocked}, store.TokenRevoked},
 }
 
+// DeleteToken deletes one of a user's tokens for good, with its
+// enrollment. Only a revoked token, or one still waiting for its first
+// code, may go: one in use is revoked first, so that deleting never
+// silently takes away a way in.
+func (s *Service) DeleteToken(ctx context.Context, org store.Org, username, serial string) error {
+	u, t, err := s.token(ctx, org, username, serial)
+	if err != nil {
+		return err
+	}
+	err = s.Store.DeleteToken(ctx, org.ID, t.ID, s.event(org.ID, "token.delete", org.Slug+"/"+u.Username+" "+t.Serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("token %s is %s; revoke it first (twofold token revoke %s/%s %s), then delete it", t.Serial, t.State, org.Slug, u.Username, t.Serial)
+	}
+	return err
+}
+
 // MaxTokenName is the longest name a token may have, in characters.
 const MaxTokenName = 64
 

@@ -328,3 +328,34 @@ func (s *Store) UnenrolledUsers(ctx context.Context, orgID int64) ([]Unenrolled,
 	}
 	return out, nil
 }
+
+// tokenRefs are the rows that refer to one token, deleted with it.
+var tokenRefs = []struct{ what, query string }{
+	{"replaced links", `DELETE FROM enrollment_replaced WHERE enrollment_id IN (SELECT id FROM enrollments WHERE token_id = ?)`},
+	{"enrollment", `DELETE FROM enrollments WHERE token_id = ?`},
+	{"challenges", `DELETE FROM challenges WHERE token_id = ?`},
+}
+
+// DeleteToken deletes a token of the organization that is revoked or
+// still only assigned, with its enrollment, replaced links and challenges,
+// and records e, in one transaction. A token in use (active, suspended,
+// locked) is never deleted outright: it returns ErrNotFound, changing
+// nothing, for such a token as for one not in the organization.
+func (s *Store) DeleteToken(ctx context.Context, orgID, tokenID int64, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM tokens WHERE id = ? AND org_id = ? AND state IN ('revoked', 'assigned')`),
+			tokenID, orgID).Scan(&exists); err != nil {
+			return one("delete token", err)
+		}
+		for _, r := range tokenRefs {
+			if _, err := tx.ExecContext(ctx, s.d.q(r.query), tokenID); err != nil {
+				return fmt.Errorf("store: delete the token's %s: %w", r.what, err)
+			}
+		}
+		if err := s.exec(ctx, tx, "delete token", `DELETE FROM tokens WHERE id = ? AND org_id = ?`, tokenID, orgID); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
