@@ -424,6 +424,8 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	if r.Client != "" && (r.CheckPassword || a.pinOnly) && !v.throttle.allow(r.Client, now) {
 		return v.refuse(ctx, ev, ErrThrottled)
 	}
+	// Hash a transaction id once: every later look at it reads the hash.
+	r.TransactionHash = r.transaction()
 
 	// The user's organization's policy comes back with the user, and for
 	// a name that is nobody's too: whether the input is plausible depends on

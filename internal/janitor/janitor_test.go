@@ -34,15 +34,22 @@ func newLog() (*slog.Logger, *logLines) {
 	}})), l
 }
 
+// newOrg makes the organization acme on s.
+func newOrg(t *testing.T, s *store.Store) store.Org {
+	t.Helper()
+	org, err := s.CreateOrg(context.Background(), store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0}, store.Event{Action: "org.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
 func TestPurge(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		clk := clock.NewFake(t0)
 		s := b.Open(t, clk)
-		org, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0}, store.Event{Action: "org.create"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		org := newOrg(t, s)
 		user, err := s.CreateUser(ctx, store.User{OrgID: org.ID, Username: "alice", Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0}, store.Event{})
 		if err != nil {
 			t.Fatal(err)
@@ -109,10 +116,7 @@ func TestPurgeSpentLeftovers(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewFake(t0)
 		s := b.Open(t, clk)
-		org, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0}, store.Event{Action: "org.create"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		org := newOrg(t, s)
 		var users []store.User
 		for _, name := range []string{"alice", "bob"} {
 			u, err := s.CreateUser(ctx, store.User{OrgID: org.ID, Username: name, Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0}, store.Event{})
