@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/testenv"
 )
 
@@ -85,7 +86,7 @@ func TestPagesPassAxe(t *testing.T) {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", StaticHandler())
+	mux.Handle("GET /static/", page.StaticHandler())
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, req *http.Request) {
 		s, ok := byPath[req.URL.Path]
 		if !ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -136,7 +137,7 @@ func invitationForm(link string) enrollForm {
 
 // showEnrollEmail renders the page that turns on an email token: the
 // button that mails the first code, then the field for it.
-func (s *Server) showEnrollEmail(w http.ResponseWriter, r *http.Request, en store.EnrollmentView, code string, p Page) {
+func (s *Server) showEnrollEmail(w http.ResponseWriter, r *http.Request, en store.EnrollmentView, code string, p page.Page) {
 	v, ok, err := s.enrollVisit(r, en)
 	if err != nil {
 		s.unavailable(w, r, err)
@@ -290,7 +291,7 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, v *visit, t 
 	} else {
 		platform = guessPlatform(r.UserAgent())
 	}
-	lang := s.lang(w, r)
+	lang := page.Lang(w, r)
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if name == "" {
 		if name, err = s.defaultTokenName(r, v, t, lang, platform); err != nil {
@@ -307,9 +308,9 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, v *visit, t 
 		return
 	}
 	urls := make(map[string]string, 3)
-	if self, ok := pageURL(r); ok {
+	if self, ok := forms.URL(r); ok {
 		for _, p := range []string{"android", "iphone", "other"} {
-			u := withQuery(self, "platform", p)
+			u := page.WithQuery(self, "platform", p)
 			urls[p] = u.String()
 		}
 	}
@@ -370,7 +371,7 @@ func guessPlatform(ua string) string {
 
 // rememberLanguage stores the page language as the user's mail language.
 func (s *Server) rememberLanguage(w http.ResponseWriter, r *http.Request, u store.User) {
-	if lang := s.lang(w, r); lang != u.Language {
+	if lang := page.Lang(w, r); lang != u.Language {
 		if err := s.Store.SetLanguage(r.Context(), u.ID, lang); err != nil {
 			s.Log.Warn("remember language", "err", err)
 		}

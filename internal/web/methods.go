@@ -8,6 +8,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -127,7 +128,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 // showCode renders the code step for the session's method.
-func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p page.Page) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return
@@ -459,7 +460,7 @@ func (s *Server) addEmailPage(w http.ResponseWriter, r *http.Request, v *visit) 
 	s.showAddEmail(w, r, v, p)
 }
 
-func (s *Server) showAddEmail(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+func (s *Server) showAddEmail(w http.ResponseWriter, r *http.Request, v *visit, p page.Page) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -196,7 +197,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 // noWayIn tells a user whose password was right why it does not get them
 // in, and whom to ask: nothing is created, no session started.
 func (s *Server) noWayIn(w http.ResponseWriter, r *http.Request, v *visit, message, next string) {
-	p := s.page(w, r, "error.title", &v.org, ErrorView{Message: message, Next: next, BackURL: loginURL(v.org)})
+	p := s.page(w, r, "error.title", &v.org, page.ErrorView{Message: message, Next: next, BackURL: loginURL(v.org)})
 	s.show(w, http.StatusForbidden, "error", p)
 }
 
@@ -335,7 +336,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, v *visit, t st
 		return false
 	}
 	if !out.Accepted {
-		s.showEnroll(w, r, v, t, form, enrollRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+		s.showEnroll(w, r, v, t, form, enrollRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 		return false
 	}
 	if name != "" && name != t.Name {
@@ -601,7 +602,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, v *visit, stage
 
 // dashboardWith renders the dashboard of the user's authenticators with
 // p's error or notice.
-func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit, p Page) {
+func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit, p page.Page) {
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
 	if err != nil {
 		s.unavailable(w, r, err)
@@ -750,7 +751,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if !out.Accepted {
-		s.showAddVerify(w, r, v, codeRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+		s.showAddVerify(w, r, v, codeRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addPassword, Replace: v.data.Replace})
@@ -773,7 +774,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !out.Accepted {
 		p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
 		p.User = v.user.Username
-		passwordRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()).onto(&p)
+		passwordRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()).onto(&p)
 		s.show(w, http.StatusOK, "add_password", p)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -131,7 +132,7 @@ func (s *Server) showBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 		s.backupCodesGone(w, r, v)
 		return
 	}
-	lang := s.lang(w, r)
+	lang := page.Lang(w, r)
 	text := strings.Join(codes, "\n")
 	file := i18n.T(lang, "backup_codes.file_heading", v.user.Username, v.org.Name) + "\n" +
 		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, orgLocation(v.org), s.Clock.Now())) + "\n\n" + text + "\n"

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -21,7 +22,7 @@ type refusal struct {
 }
 
 // onto puts the refusal on p.
-func (f refusal) onto(p *Page) {
+func (f refusal) onto(p *page.Page) {
 	p.Error, p.ErrorArgs, p.Hint, p.HintArgs, p.ErrorField = f.Error, f.ErrorArgs, f.Hint, f.HintArgs, f.Field
 }
 

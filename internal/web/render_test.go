@@ -3,15 +3,11 @@ package web
 import (
 	"bytes"
 	"encoding/base64"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"html"
 	"html/template"
 	"image"
 	"image/color"
 	"image/png"
-	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -19,12 +15,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/page"
+	"github.com/twofold-mfa/twofold/internal/page/pagetest"
 )
 
 const renderTestCSRF = "csrf-0123456789abcdef0123456789abcdef"
@@ -74,7 +71,7 @@ var renderTestQR = func() template.URL {
 type renderSample struct {
 	file string // sample file name, without .html
 	name string // page name
-	page Page
+	page page.Page
 }
 
 // renderSamples returns every page with sample data in lang, plus the
@@ -82,11 +79,11 @@ type renderSample struct {
 func renderSamples(lang string) []renderSample {
 	added := time.Date(2026, time.November, 24, 9, 30, 0, 0, time.UTC)
 	used := time.Date(2026, time.November, 26, 14, 5, 0, 0, time.UTC)
-	org := &OrgView{Slug: "acme", Name: "Acme Logistics"}
-	page := func(path string, data any) Page {
-		p := Page{Lang: lang, Org: org, CSRF: renderTestCSRF, Data: data}
+	org := &page.OrgView{Slug: "acme", Name: "Acme Logistics"}
+	sample := func(path string, data any) page.Page {
+		p := page.Page{Lang: lang, Org: org, CSRF: renderTestCSRF, Data: data}
 		for _, l := range i18n.Languages {
-			p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: path + "lang=" + l.Code, Current: l.Code == lang})
+			p.Languages = append(p.Languages, page.LangLink{Code: l.Code, Name: l.Name, URL: path + "lang=" + l.Code, Current: l.Code == lang})
 		}
 		return p
 	}
@@ -133,58 +130,58 @@ func renderSamples(lang string) []renderSample {
 	}
 
 	var s []renderSample
-	add := func(file, name string, p Page) { s = append(s, renderSample{file, name, p}) }
+	add := func(file, name string, p page.Page) { s = append(s, renderSample{file, name, p}) }
 
-	add("enroll_password", "enroll_password", page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m", Username: "j.devries"}))
-	p := page("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m"})
+	add("enroll_password", "enroll_password", sample("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m", Username: "j.devries"}))
+	p := sample("/enroll?code=Xk3p9&", EnrollPasswordView{Code: "Xk3p9-QrT2m"})
 	p.Error, p.ErrorField = "error.password_wrong", "password"
 	add("enroll_password-error", "enroll_password", p)
-	add("enroll", "enroll", page("/enroll?", enroll("android")))
-	add("enroll-iphone", "enroll", page("/enroll?", enroll("iphone")))
-	add("enroll-other", "enroll", page("/enroll?", enroll("other")))
-	add("enroll-none", "enroll", page("/enroll?", enroll("")))
+	add("enroll", "enroll", sample("/enroll?", enroll("android")))
+	add("enroll-iphone", "enroll", sample("/enroll?", enroll("iphone")))
+	add("enroll-other", "enroll", sample("/enroll?", enroll("other")))
+	add("enroll-none", "enroll", sample("/enroll?", enroll("")))
 	v := enroll("android")
 	v.Hidden["code"] = "must not be a second code field"
-	p = page("/enroll?", v)
+	p = sample("/enroll?", v)
 	p.Error, p.ErrorField, p.Hint = "error.code_wrong", "code", "hint.clock"
 	add("enroll-error", "enroll", p)
-	p = page("/enroll?", enroll("android"))
+	p = sample("/enroll?", enroll("android"))
 	p.Error, p.ErrorField, p.Hint, p.HintArgs = "error.code_wrong", "code", "hint.clock_ahead", []any{i18n.T(lang, "hint.seconds", 90)}
 	add("enroll-clock", "enroll", p)
-	p = page("/enroll?", enroll("android"))
+	p = sample("/enroll?", enroll("android"))
 	p.Error, p.ErrorArgs = "error.locked_until", []any{"09:20 UTC"}
 	add("enroll-locked", "enroll", p)
 	replacing := enroll("iphone")
 	replacing.Replaces = "Android phone, 3 March 2026"
-	add("enroll-replace", "enroll", page("/o/acme/add/app?", replacing))
+	add("enroll-replace", "enroll", sample("/o/acme/add/app?", replacing))
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
-	add("enroll-hotp", "enroll", page("/enroll?", hotp))
-	add("enroll_done", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
-	add("enroll_done-email", "enroll_done", page("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
+	add("enroll-hotp", "enroll", sample("/enroll?", hotp))
+	add("enroll_done", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
+	add("enroll_done-email", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
 	emailEnroll := EnrollEmailView{Enrollment: "Xk3p9-QrT2m", Action: "/enroll/verify", SendAction: "/enroll/email", Email: "j•••@acme.example"}
-	add("enroll_email", "enroll_email", page("/enroll?", emailEnroll))
+	add("enroll_email", "enroll_email", sample("/enroll?", emailEnroll))
 	emailEnroll.Sent = true
-	add("enroll_email-sent", "enroll_email", page("/enroll?", emailEnroll))
+	add("enroll_email-sent", "enroll_email", sample("/enroll?", emailEnroll))
 	for _, reason := range []string{"expired", "used", "cancelled", "replaced", "unknown", "something-else"} {
-		p := page("/enroll?", EnrollGoneView{Reason: reason})
+		p := sample("/enroll?", EnrollGoneView{Reason: reason})
 		p.Org = nil
 		add("enroll_gone-"+reason, "enroll_gone", p)
 	}
-	home := page("/?", nil)
+	home := sample("/?", nil)
 	home.Org = nil
 	add("home", "home", home)
-	add("login", "login", page("/o/acme/login?", LoginView{Action: "/o/acme/login", Forgot: "/o/acme/login/forgot"}))
-	add("forgot", "forgot", page("/o/acme/login/forgot?", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login"}))
-	add("forgot-sent", "forgot", page("/o/acme/login/forgot?sent=1&", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login", Sent: true, Minutes: 30}))
-	add("reset", "reset", page("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "app", Backup: true, MinLength: 8}))
-	p = page("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "backup", Backup: true, MinLength: 8})
+	add("login", "login", sample("/o/acme/login?", LoginView{Action: "/o/acme/login", Forgot: "/o/acme/login/forgot"}))
+	add("forgot", "forgot", sample("/o/acme/login/forgot?", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login"}))
+	add("forgot-sent", "forgot", sample("/o/acme/login/forgot?sent=1&", ForgotView{Action: "/o/acme/login/forgot", LoginURL: "/o/acme/login", Sent: true, Minutes: 30}))
+	add("reset", "reset", sample("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "app", Backup: true, MinLength: 8}))
+	p = sample("/o/acme/login/reset?token=Xk3p9&", ResetView{Action: "/o/acme/login/reset", Token: "Xk3p9", Username: "j.devries", Factor: "backup", Backup: true, MinLength: 8})
 	p.Error = "error.code_wrong"
 	add("reset-backup", "reset", p)
-	p = page("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true, Email: true})
+	p = sample("/o/acme/login?", LoginView{Action: "/o/acme/login", Username: "j.devries", Combined: true, Email: true})
 	p.Error, p.ErrorField = "error.login_failed", "password"
 	add("login-combined", "login", p)
-	add("login_code", "login_code", page("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
+	add("login_code", "login_code", sample("/o/acme/login/code?", CodeView{Action: "/o/acme/login/code"}))
 	methods := func(current string) CodeView {
 		v := CodeView{Action: "/o/acme/login/code", Method: current, MethodAction: "/o/acme/login/method", ResendAction: "/o/acme/login/resend",
 			Email: "j•••@acme.example", Sent: true}
@@ -195,44 +192,44 @@ func renderSamples(lang string) []renderSample {
 		}
 		return v
 	}
-	add("login_code-methods", "login_code", page("/o/acme/login/code?", methods("app")))
-	p = page("/o/acme/login/code?", methods("email"))
+	add("login_code-methods", "login_code", sample("/o/acme/login/code?", methods("app")))
+	p = sample("/o/acme/login/code?", methods("email"))
 	p.Flash = "flash.code_sent"
 	add("login_code-email", "login_code", p)
-	p = page("/o/acme/login/code?", methods("backup"))
+	p = sample("/o/acme/login/code?", methods("backup"))
 	p.Error, p.ErrorField = "error.backup_malformed", "code"
 	add("login_code-backup", "login_code", p)
-	p = page("/o/acme/login/code?", methods("email"))
+	p = sample("/o/acme/login/code?", methods("email"))
 	p.Error = "error.resend_wait"
 	add("login_code-wait", "login_code", p)
 	pinCode := methods("app")
 	pinCode.PIN = true
-	add("login_code-pin", "login_code", page("/o/acme/login/code?", pinCode))
-	p = page("/o/acme/login/pin?", PINView{Action: "/o/acme/login/pin", MustChange: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}})
+	add("login_code-pin", "login_code", sample("/o/acme/login/code?", pinCode))
+	p = sample("/o/acme/login/pin?", PINView{Action: "/o/acme/login/pin", MustChange: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}})
 	p.User, p.Error, p.ErrorField, p.ErrorArgs = "j.devries", "error.pin_length", "new_pin", []any{4, 8}
 	add("pin", "pin", p)
 	codes := []string{"abcd-efgh-2345-67ab", "k7mn-pq2r-st3v-wx4y", "a2b3-c4d5-e6f7-g2h3", "zz2a-bb3c-cc4d-dd5e", "mn67-pq23-rs45-tu67",
 		"vw2x-yz3a-bc4d-ef5g", "gh6j-kl7m-np2q-rs3t", "uv4w-xy5z-ab6c-de7f", "fg2h-jk3l-mn4p-qr5s", "st6u-vw7x-yz2a-bc3d"}
-	p = page("/o/acme/backup?", BackupCodesView{Codes: codes, Text: strings.Join(codes, "\n"), FileName: "backup-codes-acme.txt",
+	p = sample("/o/acme/backup?", BackupCodesView{Codes: codes, Text: strings.Join(codes, "\n"), FileName: "backup-codes-acme.txt",
 		Download: template.URL("data:text/plain;charset=utf-8," + strings.Join(codes, "%0A")), Action: "/o/acme/backup/done", NewAction: "/o/acme/backup/new"})
 	p.User = "j.devries"
 	add("backup_codes", "backup_codes", p)
-	p = page("/o/acme/backup?", p.Data)
+	p = sample("/o/acme/backup?", p.Data)
 	p.User, p.Error = "j.devries", "error.backup_not_saved"
 	add("backup_codes-not-saved", "backup_codes", p)
-	add("setup_email", "setup_email", page("/o/acme/setup/email?", AddChooseView{Action: "/o/acme/setup/email", Email: "j•••@acme.example"}))
-	p = page("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example"})
+	add("setup_email", "setup_email", sample("/o/acme/setup/email?", AddChooseView{Action: "/o/acme/setup/email", Email: "j•••@acme.example"}))
+	p = sample("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_choose", "add_choose", p)
-	p = page("/o/acme/add/email?", AddEmailView{Action: "/o/acme/add/email", ResendAction: "/o/acme/add/email/resend", Email: "j•••@acme.example"})
+	p = sample("/o/acme/add/email?", AddEmailView{Action: "/o/acme/add/email", ResendAction: "/o/acme/add/email/resend", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_email", "add_email", p)
-	p = page("/o/acme/?", dashboard)
+	p = sample("/o/acme/?", dashboard)
 	p.User, p.Flash = "j.devries", "flash.token_renamed"
 	add("dashboard", "dashboard", p)
 	empty := dashboard
 	empty.Tokens, empty.HasPassword, empty.BackupLeft, empty.PIN = nil, false, 0, nil
-	p = page("/o/acme/?", empty)
+	p = sample("/o/acme/?", empty)
 	p.User = "j.devries"
 	add("dashboard-empty", "dashboard", p)
 	// Each form of the dashboard, failed: the summary names the form.
@@ -242,39 +239,39 @@ func renderSamples(lang string) []renderSample {
 		{"dashboard-pin-error", "error.pin_wrong", "pin", "dashboard.pin"},
 		{"dashboard-rename-error", "error.token_name", "name-TOTP0002C4D5", "dashboard.rename"},
 	} {
-		p = page("/o/acme/?", dashboard)
+		p = sample("/o/acme/?", dashboard)
 		p.User, p.Error, p.ErrorField, p.ErrorForm = "j.devries", e.key, e.field, e.form
 		add(e.file, "dashboard", p)
 	}
-	p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0]})
+	p = sample("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0]})
 	p.User = "j.devries"
 	add("remove", "remove", p)
 	p.Error, p.ErrorField = "error.confirm_failed", "password"
 	add("remove-error", "remove", p)
 	for name, left := range map[string]int{"remove-last": 0, "remove-last-backup": 7} {
-		p = page("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0],
+		p = sample("/o/acme/tokens/remove?serial=TOTP0001A2B3&", RemoveView{Action: "/o/acme/tokens/remove", Token: tokens[0],
 			Last: true, BackupLeft: left, ReplaceAction: "/o/acme/tokens/replace"})
 		p.User = "j.devries"
 		add(name, "remove", p)
 	}
-	p = page("/o/acme/add/verify?", AddVerifyView{Action: "/o/acme/add/verify", ResendAction: "/o/acme/add/resend", Email: "j•••@acme.example"})
+	p = sample("/o/acme/add/verify?", AddVerifyView{Action: "/o/acme/add/verify", ResendAction: "/o/acme/add/resend", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_verify", "add_verify", p)
 	p.Error, p.ErrorField = "error.code_wrong", "code"
 	add("add_verify-error", "add_verify", p)
-	p = page("/o/acme/add/password?", AddPasswordView{Action: "/o/acme/add/password"})
+	p = sample("/o/acme/add/password?", AddPasswordView{Action: "/o/acme/add/password"})
 	p.User = "j.devries"
 	add("add_password", "add_password", p)
-	p = page("/nowhere?", ErrorView{Status: 404, Message: "error.not_found", Next: "error.not_found_next", BackURL: "/o/acme/"})
+	p = sample("/nowhere?", page.ErrorView{Status: 404, Message: "error.not_found", Next: "error.not_found_next", BackURL: "/o/acme/"})
 	p.Org, p.Title = nil, "error.title"
 	add("error", "error", p)
-	p = page("/nowhere?", ErrorView{Status: 503, Message: "error.unavailable", Next: "error.unavailable_next"})
+	p = sample("/nowhere?", page.ErrorView{Status: 503, Message: "error.unavailable", Next: "error.unavailable_next"})
 	p.Org = nil
 	add("error-503", "error", p)
 	return s
 }
 
-func newTestRenderer(t *testing.T) *Renderer {
+func newTestRenderer(t *testing.T) *page.Renderer {
 	t.Helper()
 	r, err := NewRenderer()
 	if err != nil {
@@ -326,7 +323,7 @@ func TestRenderPages(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}
-		if _, ok := r.pages[name]; !ok {
+		if !r.Has(name) {
 			t.Errorf("page %s has no template", name)
 		}
 	}
@@ -343,7 +340,7 @@ func renderCheckPage(t *testing.T, lang, body string) {
 	if !strings.Contains(body, `<html lang="`+lang+`">`) {
 		t.Errorf("no <html lang=%q>", lang)
 	}
-	if !strings.Contains(body, `<link rel="stylesheet" href="`+StylesheetURL()+`">`) {
+	if !strings.Contains(body, `<link rel="stylesheet" href="`+page.StylesheetURL()+`">`) {
 		t.Error("no stylesheet link")
 	}
 	if !strings.Contains(body, `<main id="main"`) || !strings.Contains(body, `<title>`) {
@@ -548,7 +545,7 @@ func TestRenderEnrollPage(t *testing.T) {
 func TestRenderDashboard(t *testing.T) {
 	r := newTestRenderer(t)
 	s := renderSamples("en")
-	var p Page
+	var p page.Page
 	for _, x := range s {
 		if x.file == "dashboard" {
 			p = x.page
@@ -578,7 +575,7 @@ func TestRenderDefaults(t *testing.T) {
 	r := newTestRenderer(t)
 	rec := httptest.NewRecorder()
 	// No language, no title, no org: English, the page's own title, Twofold.
-	if err := r.Page(rec, http.StatusNotFound, "enroll_gone", Page{Lang: "xx", Data: EnrollGoneView{Reason: "used"}}); err != nil {
+	if err := r.Page(rec, http.StatusNotFound, "enroll_gone", page.Page{Lang: "xx", Data: EnrollGoneView{Reason: "used"}}); err != nil {
 		t.Fatal(err)
 	}
 	body := rec.Body.String()
@@ -592,7 +589,7 @@ func TestRenderDefaults(t *testing.T) {
 	}
 	// Text from the handler is escaped.
 	rec = httptest.NewRecorder()
-	p := Page{Lang: "en", Org: &OrgView{Name: `<b>Evil</b> & "Co"`}, Data: LoginView{Action: "/o/x/login", Username: `"><script>`}}
+	p := page.Page{Lang: "en", Org: &page.OrgView{Name: `<b>Evil</b> & "Co"`}, Data: LoginView{Action: "/o/x/login", Username: `"><script>`}}
 	if err := r.Page(rec, http.StatusOK, "login", p); err != nil {
 		t.Fatal(err)
 	}
@@ -604,7 +601,7 @@ func TestRenderDefaults(t *testing.T) {
 func TestRenderUnknownPage(t *testing.T) {
 	r := newTestRenderer(t)
 	rec := httptest.NewRecorder()
-	err := r.Page(rec, http.StatusOK, "no_such_page", Page{Lang: "en"})
+	err := r.Page(rec, http.StatusOK, "no_such_page", page.Page{Lang: "en"})
 	if err == nil {
 		t.Fatal("no error for an unknown page")
 	}
@@ -616,48 +613,11 @@ func TestRenderUnknownPage(t *testing.T) {
 	}
 	// A template error (wrong data type) also gives a plain 500.
 	rec = httptest.NewRecorder()
-	if err := r.Page(rec, http.StatusOK, "dashboard", Page{Lang: "en", Data: 42}); err == nil || rec.Code != http.StatusInternalServerError {
+	if err := r.Page(rec, http.StatusOK, "dashboard", page.Page{Lang: "en", Data: 42}); err == nil || rec.Code != http.StatusInternalServerError {
 		t.Errorf("bad data: err %v, status %d", err, rec.Code)
 	}
 	if strings.Contains(rec.Body.String(), "<html") {
 		t.Error("half a page written")
-	}
-}
-
-func TestRenderStatic(t *testing.T) {
-	h := StaticHandler()
-	get := func(path string) *httptest.ResponseRecorder {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec
-	}
-	rec := get(StylesheetURL())
-	if rec.Code != http.StatusOK {
-		t.Fatalf("style.css: %d", rec.Code)
-	}
-	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") {
-		t.Errorf("Cache-Control %q", cc)
-	}
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
-		t.Errorf("Content-Type %q", ct)
-	}
-	if !strings.Contains(rec.Body.String(), ":focus-visible") {
-		t.Error("not the stylesheet")
-	}
-	if !regexp.MustCompile(`^/static/style\.css\?v=[0-9a-f]{10}$`).MatchString(StylesheetURL()) {
-		t.Errorf("StylesheetURL %q", StylesheetURL())
-	}
-	for _, path := range []string{"/static/", "/static/nope.css", "/static/../render.go", "/static/style.css/"} {
-		if rec := get(path); rec.Code != http.StatusNotFound {
-			t.Errorf("%s: %d, want 404", path, rec.Code)
-		} else if rec.Header().Get("Cache-Control") != "" {
-			t.Errorf("%s: 404 is cached", path)
-		}
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/static/style.css", nil))
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("POST: %d", rec.Code)
 	}
 }
 
@@ -674,7 +634,7 @@ func TestWriteSamplePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range []string{"style.css", "favicon.svg"} {
-		b, err := renderStaticFS.ReadFile("static/" + file)
+		b, err := page.StaticFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -688,7 +648,7 @@ func TestWriteSamplePages(t *testing.T) {
 			if err := r.Page(rec, http.StatusOK, s.name, s.page); err != nil {
 				t.Fatal(err)
 			}
-			body := strings.ReplaceAll(rec.Body.String(), `href="`+StylesheetURL()+`"`, `href="style.css"`)
+			body := strings.ReplaceAll(rec.Body.String(), `href="`+page.StylesheetURL()+`"`, `href="style.css"`)
 			body = strings.ReplaceAll(body, `href="/static/favicon.svg"`, `href="favicon.svg"`)
 			file := s.file
 			if l.Code != "en" {
@@ -705,25 +665,8 @@ func TestWriteSamplePages(t *testing.T) {
 // and every key-like string in this package's Go code (errors, notices,
 // hints, titles), is in the catalogue.
 func TestRenderKeysExist(t *testing.T) {
-	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)"`)
-	err := fs.WalkDir(renderTemplateFS, "templates", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := renderTemplateFS.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
-			if !strings.HasSuffix(m[1], "_") && !i18n.Has(m[1]) {
-				t.Errorf("%s: %q is not in the catalogue", path, m[1])
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pagetest.TemplateKeys(t, renderTemplateFS)
+	pagetest.CodeKeys(t)
 	// Prefixes used with print or keyfor: every value must be there too.
 	for _, key := range []string{"enroll.platform.android", "enroll.platform.iphone", "enroll.platform.other",
 		"enroll.install_android", "enroll.install_iphone", "enroll.install_other", "enroll.install_any",
@@ -731,29 +674,5 @@ func TestRenderKeysExist(t *testing.T) {
 		if !i18n.Has(key) {
 			t.Errorf("%q is not in the catalogue", key)
 		}
-	}
-
-	looksLikeKey := regexp.MustCompile(`^((error|flash|hint)\.[a-z_]+|[a-z_]+\.title)$`)
-	fset := token.NewFileSet()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			lit, ok := n.(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				return true
-			}
-			s, err := strconv.Unquote(lit.Value)
-			if err == nil && looksLikeKey.MatchString(s) && !i18n.Has(s) {
-				t.Errorf("%s: %q is not in the catalogue", fset.Position(lit.Pos()), s)
-			}
-			return true
-		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -32,7 +33,7 @@ func (s *Server) withReset(h handler) http.HandlerFunc {
 			return
 		}
 		if !pol.PasswordReset {
-			p := s.page(w, r, "error.title", &v.org, ErrorView{Message: "reset.off", Next: "reset.off_next", BackURL: loginURL(v.org)})
+			p := s.page(w, r, "error.title", &v.org, page.ErrorView{Message: "reset.off", Next: "reset.off_next", BackURL: loginURL(v.org)})
 			s.show(w, http.StatusNotFound, "error", p)
 			return
 		}
@@ -122,7 +123,7 @@ func (s *Server) resetLink(w http.ResponseWriter, r *http.Request, v *visit, tok
 
 // resetGone says why a link does not work, and leads to asking for a new one.
 func (s *Server) resetGone(w http.ResponseWriter, r *http.Request, v *visit, message, next string) {
-	p := s.page(w, r, "error.title", &v.org, ErrorView{Message: message, Next: next, BackURL: forgotURL(v.org)})
+	p := s.page(w, r, "error.title", &v.org, page.ErrorView{Message: message, Next: next, BackURL: forgotURL(v.org)})
 	s.show(w, http.StatusGone, "error", p)
 }
 
@@ -204,7 +205,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		if !out.Accepted {
-			s.showReset(w, r, v, token, codeRefused(s.lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+			s.showReset(w, r, v, token, codeRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
 			return
 		}
 	}

@@ -147,16 +147,8 @@ func (s *Server) withUser(h handler) http.HandlerFunc { return s.withStage(stage
 // loadSession finds the request's session in v.org and its user, and
 // keeps it alive.
 func (s *Server) loadSession(r *http.Request, v *visit) (bool, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return false, nil
-	}
-	now := s.Clock.Now()
-	ses, err := s.Store.SessionByHash(r.Context(), secret.HashToken(c.Value), now, sessionIdle)
-	if isNotFound(err) || (err == nil && ses.OrgID != v.org.ID) {
-		return false, nil
-	}
-	if err != nil {
+	ses, ok, err := s.sessions.Find(r)
+	if err != nil || !ok || ses.OrgID != v.org.ID {
 		return false, err
 	}
 	user, err := s.Store.UserByID(r.Context(), v.org.ID, ses.UserID)
@@ -171,33 +163,19 @@ func (s *Server) loadSession(r *http.Request, v *visit) (bool, error) {
 			return false, nil
 		}
 	}
-	if now.Sub(ses.LastSeenAt) > touchEvery {
-		if err := s.Store.TouchSession(r.Context(), ses.IDHash, now); err != nil {
-			return false, err
-		}
-	}
 	v.ses, v.user = ses, user
 	return true, nil
 }
 
 // startSession replaces the request's session, if any, with a new one
-// at stage: a fresh id at every step, so that an id seen before sign-in is
-// worth nothing after it.
+// at stage (page.Sessions.Start).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, stage string, data sessionData) error {
-	s.endSession(w, r, store.Event{})
-	id, err := secret.Token(s.Rand, 32)
-	if err != nil {
-		return err
-	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return err
 	}
 	now := s.Clock.Now()
-	ses := store.Session{
-		IDHash: secret.HashToken(id), OrgID: v.org.ID, UserID: v.user.ID, Stage: stage, Data: string(raw),
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(sessionLifetime),
-	}
+	ses := store.Session{OrgID: v.org.ID, UserID: v.user.ID, Stage: stage, Data: string(raw), ExpiresAt: now.Add(sessionLifetime)}
 	if v.ses.IDHash != nil && stage != stagePassword && v.ses.ExpiresAt.Before(ses.ExpiresAt) {
 		// Keep the absolute limit of the sign-in this continues.
 		ses.ExpiresAt = v.ses.ExpiresAt
@@ -207,10 +185,10 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, 
 	if stage == stageFull && v.ses.Stage != stageFull {
 		e = store.Event{OrgID: v.org.ID, At: now, Actor: v.user.Username, Action: "portal.login", Target: v.user.Username, Result: "ok", Source: source(r)}
 	}
-	if err := s.Store.CreateSession(r.Context(), ses, e); err != nil {
+	ses, err = s.sessions.Start(w, r, ses, e)
+	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	v.ses, v.data = ses, data
 	return nil
 }
@@ -218,12 +196,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, 
 // endSession deletes the request's session and its cookie, recording e
 // when it has an action.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request, e store.Event) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if err := s.Store.DeleteSession(r.Context(), secret.HashToken(c.Value), e); err != nil {
-			s.Log.Warn("delete session", "err", err)
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	s.sessions.End(w, r, e)
 }
 
 // request is an auth.Request for the visiting user.

@@ -13,13 +13,10 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +24,8 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
-	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
-	"github.com/twofold-mfa/twofold/internal/secret"
+	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -84,8 +80,6 @@ type Sealer interface {
 const (
 	sessionIdle     = 30 * time.Minute
 	sessionLifetime = 12 * time.Hour
-	// touchEvery limits the writes that keep a session alive.
-	touchEvery = time.Minute
 )
 
 // Config holds the parts of the web Server.
@@ -95,7 +89,7 @@ type Config struct {
 	Keys     Sealer
 	Admin    *admin.Service // operator actions, done on the user's behalf
 	Mailer   *compose.Mailer
-	Render   *Renderer
+	Render   *page.Renderer
 	Clock    clock.Clock
 	Rand     io.Reader
 	Log      *slog.Logger
@@ -108,6 +102,9 @@ type Server struct {
 	// links); slots bounds how much of it runs at once.
 	jobs  sync.WaitGroup
 	slots chan struct{}
+
+	site     page.Site
+	sessions page.Sessions
 }
 
 // backgroundSlots bounds the work running after its answer has gone.
@@ -118,7 +115,15 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{Config: c, slots: make(chan struct{}, backgroundSlots)}
+	return &Server{
+		Config: c,
+		slots:  make(chan struct{}, backgroundSlots),
+		site:   page.Site{Render: c.Render, Forms: forms, Rand: c.Rand, Log: c.Log},
+		sessions: page.Sessions{
+			Store: c.Store, Clock: c.Clock, Rand: c.Rand, Log: c.Log,
+			Cookie: sessionCookie, Idle: sessionIdle,
+		},
+	}
 }
 
 // Wait blocks until the work begun after earlier answers is done, so
@@ -147,7 +152,7 @@ func (s *Server) later(r *http.Request, job func(ctx context.Context)) error {
 // choice and CSRF protection around them.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", StaticHandler())
+	mux.Handle("GET /static/", page.StaticHandler())
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /enroll", s.enrollPage)
 	mux.HandleFunc("POST /enroll", s.enrollPassword)
@@ -202,56 +207,23 @@ func (s *Server) Handler() http.Handler {
 	return s.secure(mux)
 }
 
-// postPages names, for each form post whose page is not at the post's own
-// path, the page its form is on: the path ({org} is the organization's
-// slug) and the query parameters it takes from the form's fields. A post
-// answered with a page (a refusal) links to that page — in another
-// language, with another phone type — never to the post's address, where
-// no page is.
-var postPages = map[string]struct {
-	path  string
-	query map[string]string // query parameter → the form field with its value
-}{
-	"POST /enroll":                   {"/enroll", map[string]string{"code": "code"}},
-	"POST /enroll/verify":            {"/enroll", map[string]string{"code": "enrollment"}},
-	"POST /o/{org}/login/method":     {"/o/{org}/login/code", nil},
-	"POST /o/{org}/login/resend":     {"/o/{org}/login/code", nil},
-	"POST /o/{org}/logout":           {"/o/{org}/login", nil},
-	"POST /o/{org}/tokens/rename":    {"/o/{org}/", nil},
-	"POST /o/{org}/tokens/remove":    {"/o/{org}/tokens/remove", map[string]string{"serial": "serial"}},
-	"POST /o/{org}/password":         {"/o/{org}/", nil},
-	"POST /o/{org}/pin":              {"/o/{org}/", nil},
-	"POST /o/{org}/backup":           {"/o/{org}/", nil},
-	"POST /o/{org}/backup/done":      {"/o/{org}/", nil},
-	"POST /o/{org}/add":              {"/o/{org}/add/verify", nil},
-	"POST /o/{org}/add/resend":       {"/o/{org}/add/verify", nil},
-	"POST /o/{org}/add/email/resend": {"/o/{org}/add/email", nil},
-}
-
-// pageURL is the address of the page a request is answered with: the
-// request's own, or for a form post the page its form is on (postPages,
-// else the post's own path). Choices in the post's own query (the phone
-// type) stay. ok is false for a post no route took, such as one refused for
-// its CSRF token.
-func pageURL(r *http.Request) (u url.URL, ok bool) {
-	if r.Method != http.MethodPost {
-		return url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}, true
-	}
-	path, ok := strings.CutPrefix(r.Pattern, "POST ")
-	if !ok {
-		return url.URL{}, false
-	}
-	q := r.URL.Query()
-	if to, ok := postPages[r.Pattern]; ok {
-		path = to.path
-		for param, field := range to.query {
-			if v := r.PostFormValue(field); v != "" {
-				q.Set(param, v)
-			}
-		}
-	}
-	path = strings.ReplaceAll(path, "{org}", url.PathEscape(r.PathValue("org")))
-	return url.URL{Path: path, RawQuery: q.Encode()}, true
+// forms names, for each form post whose page is not at the post's own
+// path, the page its form is on (page.Forms).
+var forms = page.Forms{
+	"POST /enroll":                   {Path: "/enroll", Query: map[string]string{"code": "code"}},
+	"POST /enroll/verify":            {Path: "/enroll", Query: map[string]string{"code": "enrollment"}},
+	"POST /o/{org}/login/method":     {Path: "/o/{org}/login/code"},
+	"POST /o/{org}/login/resend":     {Path: "/o/{org}/login/code"},
+	"POST /o/{org}/logout":           {Path: "/o/{org}/login"},
+	"POST /o/{org}/tokens/rename":    {Path: "/o/{org}/"},
+	"POST /o/{org}/tokens/remove":    {Path: "/o/{org}/tokens/remove", Query: map[string]string{"serial": "serial"}},
+	"POST /o/{org}/password":         {Path: "/o/{org}/"},
+	"POST /o/{org}/pin":              {Path: "/o/{org}/"},
+	"POST /o/{org}/backup":           {Path: "/o/{org}/"},
+	"POST /o/{org}/backup/done":      {Path: "/o/{org}/"},
+	"POST /o/{org}/add":              {Path: "/o/{org}/add/verify"},
+	"POST /o/{org}/add/resend":       {Path: "/o/{org}/add/verify"},
+	"POST /o/{org}/add/email/resend": {Path: "/o/{org}/add/email"},
 }
 
 // home is the server's front page: it says Twofold runs and where the
@@ -262,113 +234,29 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	s.show(w, http.StatusOK, "home", s.page(w, r, "home.title", nil, nil))
 }
 
-// secure adds the security headers every page gets, refuses cross-site
-// form posts, and checks the CSRF token of every POST.
+// secure guards every page (page.Guard): a refused post gets the
+// friendly error page.
 func (s *Server) secure(next http.Handler) http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
-	}))
-	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-		if !isStatic(r) {
-			// Pages carry secrets, codes or CSRF tokens: never keep them.
-			h.Set("Cache-Control", "no-store")
-		}
-		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-			if !s.csrfOK(r) {
-				s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	}))
+	})
+	return page.Guard(next, deny, 16<<10)
 }
 
-func isStatic(r *http.Request) bool {
-	return len(r.URL.Path) > 8 && r.URL.Path[:8] == "/static/"
-}
-
-const csrfCookie = "__Host-twofold-csrf"
-
-// csrfToken returns the browser's CSRF token, setting the cookie that
-// holds it on first use. Forms echo it in csrf_token; a cross-site page
-// cannot read the cookie, so cannot forge the field.
-func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value
-	}
-	tok, err := secret.Token(s.Rand, 20)
-	if err != nil {
-		return ""
-	}
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	// Later reads in this request see it too.
-	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-	return tok
-}
-
-func (s *Server) csrfOK(r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || len(c.Value) < 32 {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) == 1
-}
-
-// lang picks the page language: ?lang=, then the language cookie, then
-// Accept-Language. A ?lang= choice is remembered in a cookie.
-func (s *Server) lang(w http.ResponseWriter, r *http.Request) string {
-	explicit := r.URL.Query().Get("lang")
-	if explicit != "" {
-		if l := i18n.Match(explicit, ""); l == explicit {
-			http.SetCookie(w, &http.Cookie{Name: "twofold-lang", Value: l, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-			return l
-		}
-	}
-	if c, err := r.Cookie("twofold-lang"); err == nil {
-		explicit = c.Value
-	}
-	return i18n.Match(explicit, r.Header.Get("Accept-Language"))
-}
-
-// page fills what every page has. The language switcher links to the
-// page itself (pageURL), and is left out where there is no page to link to.
-func (s *Server) page(w http.ResponseWriter, r *http.Request, title string, org *store.Org, data any) Page {
-	lang := s.lang(w, r)
-	p := Page{Lang: lang, Title: title, CSRF: s.csrfToken(w, r), Data: data, Loc: time.UTC}
-	if self, ok := pageURL(r); ok {
-		for _, l := range i18n.Languages {
-			u := withQuery(self, "lang", l.Code)
-			p.Languages = append(p.Languages, LangLink{Code: l.Code, Name: l.Name, URL: u.String(), Current: l.Code == lang})
-		}
-	}
+// page fills what every page has, and the organization it belongs to.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title string, org *store.Org, data any) page.Page {
+	p := s.site.Page(w, r, title, data)
+	p.Loc = time.UTC
 	if org != nil {
-		p.Org = &OrgView{Slug: org.Slug, Name: org.Name}
+		p.Org = &page.OrgView{Slug: org.Slug, Name: org.Name}
 		p.Loc = orgLocation(*org)
 	}
 	return p
 }
 
-// withQuery returns u with the query parameter name set to value.
-func withQuery(u url.URL, name, value string) url.URL {
-	q := u.Query()
-	q.Set(name, value)
-	u.RawQuery = q.Encode()
-	return u
-}
-
 // show renders a page.
-func (s *Server) show(w http.ResponseWriter, status int, name string, p Page) {
-	if err := s.Render.Page(w, status, name, p); err != nil {
-		s.Log.Error("render page", "page", name, "err", err)
-	}
+func (s *Server) show(w http.ResponseWriter, status int, name string, p page.Page) {
+	s.site.Show(w, status, name, p)
 }
 
 // fail shows the friendly error page: under an organization's portal with
@@ -378,7 +266,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, status 
 	if err != nil {
 		s.Log.Error("page failed", "path", r.URL.Path, "err", err)
 	}
-	view := ErrorView{Status: status, Message: message, Next: next}
+	view := page.ErrorView{Status: status, Message: message, Next: next}
 	org := s.pathOrg(r)
 	if org != nil {
 		view.BackURL = homeURL(*org)
@@ -408,20 +296,11 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 	s.fail(w, r, err, http.StatusServiceUnavailable, "error.unavailable", "error.unavailable_next")
 }
 
-// redirect answers a form post with a redirect to a page (303 See Other,
-// so that reloading does not post again).
-func redirect(w http.ResponseWriter, r *http.Request, to string) {
-	http.Redirect(w, r, to, http.StatusSeeOther)
-}
+// redirect answers a form post with a redirect to a page.
+func redirect(w http.ResponseWriter, r *http.Request, to string) { page.Redirect(w, r, to) }
 
 // source is the address a request came from, for the audit log.
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func source(r *http.Request) string { return page.Source(r) }
 
 // isNotFound reports a missing row.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
