@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/api"
+	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
@@ -67,8 +68,16 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Keys: a.keys, Admin: a.admin, Mailer: mailer, Render: render,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
+	consoleRender, err := console.NewRenderer()
+	if err != nil {
+		return err
+	}
+	ops := console.New(console.Config{
+		Store: a.store, Verifier: v, Admin: a.admin, Mailer: mailer, Render: consoleRender,
+		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
+	})
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
-		Log: a.log, TrustedProxies: a.cfg.TrustedProxies})
+		Console: ops.Handler(), Log: a.log, TrustedProxies: a.cfg.TrustedProxies})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
 		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")
 	}

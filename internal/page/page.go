@@ -7,7 +7,12 @@
 // Content-Security-Policy.
 package page
 
-import "time"
+import (
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/store"
+)
 
 // The view models the layout reads. Handlers fill them; templates only
 // loop and test, and take every word from the catalogue.
@@ -43,8 +48,11 @@ type Page struct {
 	Loc      *time.Location // the organization's time zone, which times are told in; nil is UTC
 	// Nav is the console's navigation: its sections, the current one
 	// marked. Empty on the portal's pages.
-	Nav  []NavLink
-	Data any // the page's own view model
+	Nav []NavLink
+	// SignOut is the action of the sign-out form the layout shows with
+	// the navigation.
+	SignOut string
+	Data    any // the page's own view model
 }
 
 // LangLink is one entry of the language switcher.
@@ -75,4 +83,22 @@ type ErrorView struct {
 	Message string
 	Next    string
 	BackURL string // where a link leads back to, or empty
+}
+
+// In puts the page in org: its name heads the page, and times are told
+// in its time zone.
+func (p *Page) In(org store.Org) {
+	p.Org = &OrgView{Slug: org.Slug, Name: org.Name}
+	p.Loc = Location(org)
+}
+
+// Location is the organization's time zone (its policy's time_zone),
+// which its pages and mails tell times in; UTC when the policy cannot be
+// read.
+func Location(org store.Org) *time.Location {
+	pol, err := policy.Parse(org.Policy)
+	if err != nil {
+		return time.UTC
+	}
+	return pol.Location()
 }

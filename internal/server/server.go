@@ -32,7 +32,10 @@ type Parts struct {
 	DB    Pinger
 	API   http.Handler // mounted at /api/v1/
 	Pages http.Handler // the enrollment pages and portal: everything else
-	Log   *slog.Logger
+	// Console is the operator console, mounted at /admin/ and
+	// /o/{org}/admin/; nil serves none.
+	Console http.Handler
+	Log     *slog.Logger
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log and the per-address login throttle.
 	TrustedProxies []netip.Prefix
@@ -60,6 +63,10 @@ func Handler(p Parts) http.Handler {
 	})
 	mux.Handle("/api/v1/", p.API)
 	mux.Handle("/", p.Pages)
+	if p.Console != nil {
+		mux.Handle("/admin/", p.Console)
+		mux.Handle("/o/{org}/admin/", p.Console)
+	}
 	if len(p.TrustedProxies) == 0 {
 		return mux
 	}

@@ -349,7 +349,7 @@ func (s *Server) defaultTokenName(r *http.Request, v *visit, t store.Token, lang
 	if err != nil {
 		return "", err
 	}
-	base := i18n.T(lang, "enroll.name_default", i18n.T(lang, platformNames[platform]), i18n.Date(lang, orgLocation(v.org), s.Clock.Now()))
+	base := i18n.T(lang, "enroll.name_default", i18n.T(lang, platformNames[platform]), i18n.Date(lang, page.Location(v.org), s.Clock.Now()))
 	name := base
 	for n := 2; slices.ContainsFunc(ts, func(o store.Token) bool { return o.State != store.TokenRevoked && o.Name == name }); n++ {
 		name = base + " (" + strconv.Itoa(n) + ")"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -16,17 +15,6 @@ import (
 
 func loginURL(org store.Org) string { return "/o/" + org.Slug + "/login" }
 func homeURL(org store.Org) string  { return "/o/" + org.Slug + "/" }
-
-// orgLocation is the time zone of org's policy. A policy that does not
-// parse tells times in UTC: a page or mail that shows a time is no reason
-// to fail.
-func orgLocation(org store.Org) *time.Location {
-	pol, err := policy.Parse(org.Policy)
-	if err != nil {
-		return time.UTC
-	}
-	return pol.Location()
-}
 
 func (s *Server) policy(w http.ResponseWriter, r *http.Request, org store.Org) (policy.Policy, bool) {
 	p, err := policy.Parse(org.Policy)
@@ -336,7 +324,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, v *visit, t st
 		return false
 	}
 	if !out.Accepted {
-		s.showEnroll(w, r, v, t, form, enrollRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+		s.showEnroll(w, r, v, t, form, enrollRefused(page.Lang(w, r), page.Location(v.org), out, s.Clock.Now()))
 		return false
 	}
 	if name != "" && name != t.Name {
@@ -751,7 +739,7 @@ func (s *Server) addVerify(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if !out.Accepted {
-		s.showAddVerify(w, r, v, codeRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+		s.showAddVerify(w, r, v, codeRefused(page.Lang(w, r), page.Location(v.org), out, s.Clock.Now()))
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addPassword, Replace: v.data.Replace})
@@ -774,7 +762,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !out.Accepted {
 		p := s.page(w, r, "add_password.title", &v.org, AddPasswordView{Action: homeURL(v.org) + "add/password"})
 		p.User = v.user.Username
-		passwordRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()).onto(&p)
+		passwordRefused(page.Lang(w, r), page.Location(v.org), out, s.Clock.Now()).onto(&p)
 		s.show(w, http.StatusOK, "add_password", p)
 		return
 	}

@@ -135,7 +135,7 @@ func (s *Server) showBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 	lang := page.Lang(w, r)
 	text := strings.Join(codes, "\n")
 	file := i18n.T(lang, "backup_codes.file_heading", v.user.Username, v.org.Name) + "\n" +
-		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, orgLocation(v.org), s.Clock.Now())) + "\n\n" + text + "\n"
+		i18n.T(lang, "backup_codes.file_note", i18n.DateTime(lang, page.Location(v.org), s.Clock.Now())) + "\n\n" + text + "\n"
 	base := homeURL(v.org) + "backup"
 	view := BackupCodesView{
 		Codes: codes, Text: text, FileName: "backup-codes-" + v.org.Slug + ".txt",

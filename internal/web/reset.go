@@ -205,7 +205,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		if !out.Accepted {
-			s.showReset(w, r, v, token, codeRefused(page.Lang(w, r), orgLocation(v.org), out, s.Clock.Now()))
+			s.showReset(w, r, v, token, codeRefused(page.Lang(w, r), page.Location(v.org), out, s.Clock.Now()))
 			return
 		}
 	}

@@ -248,8 +248,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title string, org 
 	p := s.site.Page(w, r, title, data)
 	p.Loc = time.UTC
 	if org != nil {
-		p.Org = &page.OrgView{Slug: org.Slug, Name: org.Name}
-		p.Loc = orgLocation(*org)
+		p.In(*org)
 	}
 	return p
 }

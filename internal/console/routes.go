@@ -1,0 +1,61 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/twofold-mfa/twofold/internal/admin"
+)
+
+// table is every route of the console but signing in and out, with the
+// action each performs: the one list the authorization test walks.
+func (s *Server) table() []route {
+	org := func(pattern string, action admin.Action, h handler) route {
+		return route{pattern: pattern, scope: orgScope, action: action, h: h}
+	}
+	fresh := func(rt route) route { rt.fresh = true; return rt }
+	changes := s.userChanges()
+	rts := []route{
+		org("GET /{$}", "", s.dashboard),
+		org("GET /users", admin.UsersRead, s.users),
+		org("GET /users/new", admin.UsersWrite, s.newUserPage),
+		org("POST /users/new", admin.UsersWrite, s.newUser),
+		org("GET /users/{user}", admin.UsersRead, s.user),
+		org("POST /users/{user}/disable", admin.UsersWrite, changes["disable"]),
+		org("POST /users/{user}/enable", admin.UsersWrite, changes["enable"]),
+		fresh(org("POST /users/{user}/role", admin.UsersWrite, changes["role"])),
+		fresh(org("POST /users/{user}/delete", admin.UsersWrite, s.deleteUser)),
+		fresh(org("POST /users/{user}/password", admin.UsersPassword, changes["password"])),
+		org("POST /users/{user}/unlock", admin.UsersUnlock, changes["unlock"]),
+		fresh(org("POST /users/{user}/reset-mfa", admin.UsersResetMFA, changes["reset-mfa"])),
+		fresh(org("POST /users/{user}/temp-code", admin.UsersTempCode, s.tempCode)),
+		org("POST /users/{user}/invite", admin.TokensWrite, changes["invite"]),
+		org("POST /users/{user}/tokens/{serial}/suspend", admin.TokensWrite, s.tokenChange("suspend")),
+		org("POST /users/{user}/tokens/{serial}/resume", admin.TokensWrite, s.tokenChange("resume")),
+		org("POST /users/{user}/tokens/{serial}/revoke", admin.TokensWrite, s.tokenChange("revoke")),
+		fresh(org("POST /users/{user}/tokens/{serial}/delete", admin.TokensWrite, s.deleteToken())),
+		org("POST /users/{user}/tokens/{serial}/resync", admin.TokensWrite, s.resync()),
+		org("POST /users/{user}/enrollments/{serial}/resend", admin.EnrollmentsResend, s.resendEnrollment()),
+		org("POST /users/{user}/enrollments/{serial}/extend", admin.TokensWrite, s.extendEnrollment()),
+		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
+	}
+	return rts
+}
+
+// userForms: every form on a user's page is on the user's page.
+func init() {
+	for _, post := range []string{"disable", "enable", "role", "delete", "password", "unlock", "reset-mfa", "temp-code", "invite",
+		"tokens/{serial}/suspend", "tokens/{serial}/resume", "tokens/{serial}/revoke", "tokens/{serial}/delete", "tokens/{serial}/resync",
+		"enrollments/{serial}/resend", "enrollments/{serial}/extend", "enrollments/{serial}/cancel"} {
+		forms["POST /o/{org}/admin/users/{user}/"+post] = pageForm("/o/{org}/admin/users/{user}")
+	}
+	forms["POST /o/{org}/admin/users/new"] = pageForm("/o/{org}/admin/users/new")
+}
+
+// DashboardView is the console's home (page "dashboard").
+type DashboardView struct {
+	UsersURL string
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.show(w, http.StatusOK, "dashboard", s.page(w, r, v, "console.dashboard.title", DashboardView{UsersURL: v.home() + "users"}))
+}
