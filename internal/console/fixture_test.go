@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -79,7 +80,8 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.console = New(Config{Store: st, Verifier: s.verifier, Admin: s.admin, Mailer: mailer, Render: render, Clock: clk})
+	s.console = New(Config{Store: st, Verifier: s.verifier, Admin: s.admin, Mailer: mailer, Render: render, Clock: clk,
+		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	s.srv.Config.Handler = server.Handler(server.Parts{DB: st, API: http.NotFoundHandler(), Pages: portal.Handler(), Console: s.console.Handler()})
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
