@@ -251,7 +251,7 @@ with "twofold token enroll".`,
 			return nil
 		}),
 	}
-	cmd.AddCommand(add, passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
+	cmd.AddCommand(add, c.userEditCmd(), passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
 	cmd.AddCommand(c.userRoleCmd())
 	cmd.AddCommand(c.userDirectoryCmds()...)
 	return cmd
@@ -488,7 +488,53 @@ func (c *cli) apikeyCmd() *cobra.Command {
 		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "which application uses the key")
-	cmd.AddCommand(create)
+	list := &cobra.Command{
+		Use:     "list ORG",
+		Short:   "List an organization's API keys, revoked ones included (never the keys themselves)",
+		Example: `  twofold apikey list acme`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			ks, err := a.admin.APIKeys(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
+			if len(ks) == 0 {
+				fmt.Fprintf(c.stderr, "%s has no API keys; make one with: twofold apikey create %s --name NAME\n", org.Slug, org.Slug)
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPREFIX\tCREATED\tREVOKED")
+			for _, k := range ks {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, k.Prefix, when(k.CreatedAt), when(k.RevokedAt))
+			}
+			return tw.Flush()
+		}),
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ORG NAME",
+		Short: "Revoke an application's API key: the REST API refuses it from then on",
+		Long: `Revoke the API key of an organization named NAME (see: twofold apikey list ORG).
+Requests with it are refused at once, also by running servers. A revoked key
+stays listed; it cannot be used again.`,
+		Example: `  twofold apikey revoke acme "intranet portal"`,
+		Args:    cobra.ExactArgs(2),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.admin.RevokeAPIKey(cmd.Context(), org, args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "API key %q of %s revoked\n", strings.TrimSpace(args[1]), org.Slug)
+			return nil
+		}),
+	}
+	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
 

@@ -70,7 +70,7 @@ The settings, with their defaults:
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			changes, err := settingArgs(args[0], args[1:])
+			changes, err := settingArgs("twofold policy show "+args[0], args[1:])
 			if err != nil {
 				return err
 			}
@@ -84,31 +84,99 @@ The settings, with their defaults:
 					return err
 				}
 				p, err := a.admin.SetPolicy(cmd.Context(), org, changes)
-				if errors.Is(err, admin.ErrInvalid) {
-					msg := strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")
-					return fmt.Errorf("policy of %s not changed:\n  %s\nsee every setting and the values it allows with: twofold policy show %s",
-						org.Slug, strings.ReplaceAll(msg, "\n", "\n  "), org.Slug)
-				}
-				if err != nil {
-					return err
-				}
-				diff := policy.Changes(old, p)
-				if len(diff) == 0 {
-					fmt.Fprintf(c.stdout, "policy of %s unchanged: the settings had those values already\n", org.Slug)
-					return nil
-				}
-				fmt.Fprintf(c.stdout, "policy of %s changed:\n", org.Slug)
-				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-				for _, ch := range diff {
-					fmt.Fprintf(tw, "  %s\t%s\t(was %s)\n", ch.Key, orDash(ch.New), orDash(ch.Old))
-				}
-				return tw.Flush()
+				return c.policyChanged("policy of "+org.Slug, "twofold policy show "+org.Slug, old, p, err)
 			})(cmd, args)
 		},
 	}
 
+	cmd.AddCommand(show, set, c.policyDefaultCmd(settings.String()))
+	return cmd
+}
+
+func (c *cli) policyDefaultCmd(settings string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "default",
+		Short: "Show and change the service provider's default policy, which new organizations start with",
+		Long: `The default policy is the policy a new organization starts with (a copy:
+organizations created before a change keep their own). It starts as the
+built-in defaults.`,
+	}
+	show := &cobra.Command{
+		Use:     "show",
+		Short:   "Show every setting of the default policy with its value and the built-in default",
+		Example: `  twofold policy default show`,
+		Args:    cobra.NoArgs,
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, _ []string) error {
+			p, err := a.admin.DefaultPolicy(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := settingsTable(c.stdout, p.Settings(), true); err != nil {
+				return err
+			}
+			if err := p.Validate(); err != nil {
+				fmt.Fprintf(c.stderr, "the default policy is not valid, so organizations created with it cannot sign in; correct it with twofold policy default set KEY=VALUE:\n  %s\n",
+					strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			}
+			return nil
+		}),
+	}
+	set := &cobra.Command{
+		Use:   "set KEY=VALUE [KEY=VALUE ...]",
+		Short: "Change settings of the default policy: all that are given, or none when one is not allowed",
+		Long: `Change one or more settings of the default policy, under the rules of
+"twofold policy set". Organizations created afterwards start with the result;
+existing ones are not changed.
+
+The settings, with their built-in defaults:
+
+` + strings.TrimRight(settings, "\n"),
+		Example: `  twofold policy default set lockout_threshold=3 login_form=combined`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 {
+				return errors.New("name at least one setting, as in: twofold policy default set lockout_threshold=3 (see the settings with: twofold policy default show)")
+			}
+			return nil
+		},
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			changes, err := settingArgs("twofold policy default show", args)
+			if err != nil {
+				return err
+			}
+			old, err := a.admin.DefaultPolicy(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.admin.SetDefaultPolicy(cmd.Context(), changes)
+			return c.policyChanged("default policy", "twofold policy default show", old, p, err)
+		}),
+	}
 	cmd.AddCommand(show, set)
 	return cmd
+}
+
+// policyChanged reports the outcome of a change of the policy named what
+// from old to p (err from the change); showCmd shows it.
+func (c *cli) policyChanged(what, showCmd string, old, p policy.Policy, err error) error {
+	if errors.Is(err, admin.ErrInvalid) {
+		msg := strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")
+		return fmt.Errorf("%s not changed:\n  %s\nsee every setting and the values it allows with: %s",
+			what, strings.ReplaceAll(msg, "\n", "\n  "), showCmd)
+	}
+	if err != nil {
+		return err
+	}
+	diff := policy.Changes(old, p)
+	if len(diff) == 0 {
+		fmt.Fprintf(c.stdout, "%s unchanged: the settings had those values already\n", what)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "%s changed:\n", what)
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	for _, ch := range diff {
+		fmt.Fprintf(tw, "  %s\t%s\t(was %s)\n", ch.Key, orDash(ch.New), orDash(ch.Old))
+	}
+	return tw.Flush()
 }
 
 // settingsTable writes settings as an aligned table; with values, each
@@ -129,14 +197,15 @@ func settingsTable(w io.Writer, settings []policy.Setting, values bool) error {
 	return tw.Flush()
 }
 
-// settingArgs reads KEY=VALUE arguments.
-func settingArgs(org string, args []string) (map[string]string, error) {
+// settingArgs reads KEY=VALUE arguments; showCmd, in a refusal, shows
+// the settings.
+func settingArgs(showCmd string, args []string) (map[string]string, error) {
 	changes := make(map[string]string, len(args))
 	for _, arg := range args {
 		key, value, ok := strings.Cut(arg, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			return nil, fmt.Errorf("%q should be KEY=VALUE, for example lockout_threshold=3 (see the settings with: twofold policy show %s)", arg, org)
+			return nil, fmt.Errorf("%q should be KEY=VALUE, for example lockout_threshold=3 (see the settings with: %s)", arg, showCmd)
 		}
 		if _, twice := changes[key]; twice {
 			return nil, fmt.Errorf("%s is given twice; give each setting once", key)

@@ -62,7 +62,13 @@ func (s *Service) CreateOrg(ctx context.Context, slug, name string) (store.Org, 
 	if name == "" {
 		name = slug
 	}
-	org, err := s.Store.CreateOrg(ctx, store.Org{Slug: slug, Name: name, Policy: []byte(`{}`), CreatedAt: s.Clock.Now()},
+	// A copy: a later change of the default leaves the organization's
+	// policy as it was made.
+	pol, err := s.Store.Setting(ctx, store.SettingDefaultPolicy)
+	if err != nil {
+		return store.Org{}, err
+	}
+	org, err := s.Store.CreateOrg(ctx, store.Org{Slug: slug, Name: name, Policy: []byte(pol), CreatedAt: s.Clock.Now()},
 		s.event(0, "org.create", slug))
 	if errors.Is(err, store.ErrExists) {
 		return store.Org{}, invalid("organization %q exists already", slug)
@@ -127,14 +133,11 @@ func (s *Service) newUser(ctx context.Context, org store.Org, n NewUser) (store.
 	if err != nil {
 		return store.User{}, err
 	}
-	if n.Email != "" {
-		addr, err := mail.ParseAddress(n.Email)
-		if err != nil || addr.Name != "" {
-			return store.User{}, invalid("email %q is not an address like alice@example.org", n.Email)
-		}
+	if err := checkEmail(n.Email); err != nil {
+		return store.User{}, err
 	}
-	if n.Language != "" && i18n.Match(n.Language, "") != n.Language {
-		return store.User{}, invalid("language must be one of en, nl, de, not %q", n.Language)
+	if err := checkLanguage(n.Language); err != nil {
+		return store.User{}, err
 	}
 	if n.Role == "" {
 		n.Role = store.RoleUser
@@ -152,6 +155,117 @@ func (s *Service) newUser(ctx context.Context, org store.Org, n NewUser) (store.
 		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: displayName, PasswordHash: hash,
 		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(), Language: n.Language,
 	}, nil
+}
+
+// checkEmail refuses an address mail cannot go to; empty is no address.
+func checkEmail(email string) error {
+	if email == "" {
+		return nil
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" {
+		return invalid("email %q is not an address like alice@example.org", email)
+	}
+	return nil
+}
+
+// checkLanguage refuses a language the mail is not written in; empty
+// leaves it to be learnt from the pages the user visits.
+func checkLanguage(lang string) error {
+	if lang != "" && i18n.Match(lang, "") != lang {
+		return invalid("language must be one of en, nl, de, not %q", lang)
+	}
+	return nil
+}
+
+// UserEdit names the profile fields of a user to change; a nil field
+// stays as it is. They are checked as AddUser checks them.
+type UserEdit struct {
+	Email       *string // empty: the user has no address any more
+	DisplayName *string
+	Language    *string // "en", "nl" or "de"; empty: learnt from the pages the user visits
+}
+
+// EditUser changes the fields e names of a user's profile and returns
+// the user as changed. Either every change is made or, when one is
+// refused, none. Fields given their current value change nothing; when
+// none changes, nothing is written. The audit event's detail names each
+// field that changed, with its old value.
+func (s *Service) EditUser(ctx context.Context, org store.Org, username string, e UserEdit) (store.User, error) {
+	if e.Email == nil && e.DisplayName == nil && e.Language == nil {
+		return store.User{}, invalid("name at least one field to change: the email address, the display name or the language")
+	}
+	var ch store.UserChanges
+	if e.DisplayName != nil {
+		name, err := label("a display name", *e.DisplayName)
+		if err != nil {
+			return store.User{}, err
+		}
+		ch.DisplayName = &name
+	}
+	if e.Email != nil {
+		if err := checkEmail(*e.Email); err != nil {
+			return store.User{}, err
+		}
+		ch.Email = e.Email
+	}
+	if e.Language != nil {
+		if err := checkLanguage(*e.Language); err != nil {
+			return store.User{}, err
+		}
+		ch.Language = e.Language
+	}
+	u, err := s.User(ctx, org, username)
+	if err != nil {
+		return store.User{}, err
+	}
+	var diff []policy.Change
+	for _, f := range []struct {
+		key     string
+		to      **string
+		current *string
+	}{{"email", &ch.Email, &u.Email}, {"display_name", &ch.DisplayName, &u.DisplayName}, {"language", &ch.Language, &u.Language}} {
+		if *f.to == nil || **f.to == *f.current {
+			*f.to = nil // unchanged: not written, not audited
+			continue
+		}
+		diff = append(diff, policy.Change{Key: f.key, Old: *f.current, New: **f.to})
+		*f.current = **f.to
+	}
+	if len(diff) == 0 {
+		return u, nil
+	}
+	if ch.Email != nil && *ch.Email == "" {
+		if err := s.needsEmail(ctx, org, u); err != nil {
+			return store.User{}, err
+		}
+	}
+	ev := s.event(org.ID, "user.edit", org.Slug+"/"+u.Username)
+	ev.Detail = changeDetail(diff)
+	if err := s.Store.UpdateUser(ctx, org.ID, u.ID, ch, ev); err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// needsEmail refuses to take the address from a user whose sign-in
+// depends on it: a service provider's admin, whose links and notices go
+// there, or a user with an email token not revoked, whose codes do.
+func (s *Service) needsEmail(ctx context.Context, org store.Org, u store.User) error {
+	if org.Slug == store.ProviderSlug {
+		return invalid("a service provider admin needs an email address, for enrollment links and notices")
+	}
+	ts, err := s.Store.Tokens(ctx, org.ID, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Type == "email" && t.State != store.TokenRevoked {
+			return invalid("user %s/%s has email token %s, whose codes go to the address; revoke it first (twofold token revoke %s/%s %s)",
+				org.Slug, u.Username, t.Serial, org.Slug, u.Username, t.Serial)
+		}
+	}
+	return nil
 }
 
 // label trims a name an operator gives to an organization, a user, a
@@ -560,6 +674,36 @@ func (s *Service) CreateAPIKey(ctx context.Context, org store.Org, name string) 
 		OrgID: org.ID, Name: name, Prefix: key[:12], Hash: secret.HashToken(key), CreatedAt: s.Clock.Now(),
 	}, s.event(org.ID, "apikey.create", name))
 	return key, k, err
+}
+
+// APIKeys lists an organization's API keys, revoked ones included,
+// oldest first; no key or hash is in them, only the prefix that tells
+// them apart.
+func (s *Service) APIKeys(ctx context.Context, org store.Org) ([]store.APIKey, error) {
+	return s.Store.APIKeys(ctx, org.ID)
+}
+
+// RevokeAPIKey revokes the key of org named name: the REST API refuses it
+// from then on. Should several keys in use share the name, all are revoked.
+func (s *Service) RevokeAPIKey(ctx context.Context, org store.Org, name string) error {
+	name, err := label("an API key's name", name)
+	if err != nil {
+		return err
+	}
+	err = s.Store.RevokeAPIKey(ctx, org.ID, name, s.event(org.ID, "apikey.revoke", name))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return invalid("organization %s has no API key named %q (see: twofold apikey list %s)", org.Slug, name, org.Slug)
+	case errors.Is(err, store.ErrRevoked):
+		return invalid("API key %q of %s is revoked already", name, org.Slug)
+	}
+	return err
+}
+
+// Dashboard returns the figures of an organization's dashboard, sign-ins
+// and failures counted over the last 24 hours.
+func (s *Service) Dashboard(ctx context.Context, org store.Org) (store.OrgStats, error) {
+	return s.Store.OrgStats(ctx, org.ID, s.Clock.Now().Add(-24*time.Hour))
 }
 
 // Reseal re-encrypts every token secret not sealed under the keyring's

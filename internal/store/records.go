@@ -359,10 +359,57 @@ func (s *Store) signOut(ctx context.Context, tx *sql.Tx, userID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
 		return fmt.Errorf("store: end sessions: %w", err)
 	}
+	return s.expireChallenges(ctx, tx, userID)
+}
+
+// expireChallenges expires a user's pending challenges (emailed codes,
+// password reset links) inside tx.
+func (s *Store) expireChallenges(ctx context.Context, tx *sql.Tx, userID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'expired' WHERE user_id = ? AND status = 'pending'`), userID); err != nil {
 		return fmt.Errorf("store: expire challenges: %w", err)
 	}
 	return nil
+}
+
+// UserChanges names the profile fields of a user to change; a nil field
+// stays as it is.
+type UserChanges struct {
+	Email, DisplayName, Language *string
+}
+
+// UpdateUser changes the fields ch names of a user of the organization
+// and records e. Only those columns are written, so that two operators
+// changing different fields at once both keep their change. A new email
+// address also expires the user's pending challenges: their codes and
+// reset links went to the old address, which may be why it changed. It
+// returns ErrNotFound when the user is not in the organization.
+func (s *Store) UpdateUser(ctx context.Context, orgID, userID int64, ch UserChanges, e Event) error {
+	var set []string
+	var args []any
+	for _, c := range []struct {
+		column string
+		value  *string
+	}{{"email", ch.Email}, {"display_name", ch.DisplayName}, {"language", ch.Language}} {
+		if c.value != nil {
+			set = append(set, c.column+" = ?")
+			args = append(args, *c.value)
+		}
+	}
+	if len(set) == 0 {
+		return errors.New("store: update user: no field to change")
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "update user", `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? AND org_id = ?`,
+			append(args, userID, orgID)...); err != nil {
+			return err
+		}
+		if ch.Email != nil {
+			if err := s.expireChallenges(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		return s.addEvent(ctx, tx, e)
+	})
 }
 
 // SetUserStatus sets a user's status (UserActive or UserDisabled) and
@@ -634,6 +681,66 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey, e Event) (APIKey, er
 		return s.addEvent(ctx, tx, e)
 	})
 	return k, err
+}
+
+// ErrRevoked means the key asked for is revoked already.
+var ErrRevoked = errors.New("store: revoked already")
+
+// APIKeys lists every API key of an organization, revoked ones included,
+// oldest first. The hash is left out: a listing has no use for it.
+func (s *Store) APIKeys(ctx context.Context, orgID int64) ([]APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT id, org_id, name, prefix, created_at, revoked_at
+		FROM api_keys WHERE org_id = ? ORDER BY id`), orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: api keys: %w", err)
+	}
+	defer rows.Close()
+	var ks []APIKey
+	for rows.Next() {
+		var k APIKey
+		var created, revoked int64
+		if err := rows.Scan(&k.ID, &k.OrgID, &k.Name, &k.Prefix, &created, &revoked); err != nil {
+			return nil, fmt.Errorf("store: api keys: %w", err)
+		}
+		k.CreatedAt, k.RevokedAt = fromMS(created), fromMS(revoked)
+		ks = append(ks, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: api keys: %w", err)
+	}
+	return ks, nil
+}
+
+// RevokeAPIKey revokes the organization's key named name, as of e.At, and
+// records e; the REST API refuses the key from then on (see apiKeySQL).
+// Names are not unique, so every key of that name still in use goes: an
+// operator who names a key to revoke wants nothing of that name to get in.
+// It returns ErrNotFound when the organization has no key of that name and
+// ErrRevoked when all of them are revoked already.
+func (s *Store) RevokeAPIKey(ctx context.Context, orgID int64, name string, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND name = ? AND revoked_at = 0`),
+			ms(e.At), orgID, name)
+		if err != nil {
+			return fmt.Errorf("store: revoke api key: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: revoke api key: %w", err)
+		}
+		if n == 0 {
+			var exists int
+			err := tx.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM api_keys WHERE org_id = ? AND name = ? LIMIT 1`), orgID, name).Scan(&exists)
+			if err == nil {
+				return fmt.Errorf("store: revoke api key %s: %w", name, ErrRevoked)
+			}
+			return one("api key "+name, err)
+		}
+		if n > 1 {
+			e.Detail = fmt.Sprintf("%d keys of that name", n)
+		}
+		return s.addEvent(ctx, tx, e)
+	})
 }
 
 // APIKeyByHash finds a key that has not been revoked.
