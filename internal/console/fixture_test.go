@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -177,8 +178,17 @@ func (s *site) do(c *http.Client, req *http.Request) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	// An error summary links to the field it is about: that field must
+	// be on the page, or the link leads nowhere.
+	for _, m := range summaryLinkRE.FindAllStringSubmatch(string(b), -1) {
+		if !strings.Contains(string(b), `id="`+m[1]+`"`) {
+			s.t.Errorf("%s %s: the error summary links to #%s, which the page lacks", req.Method, req.URL.Path, m[1])
+		}
+	}
 	return response{resp.StatusCode, resp.Header, string(b)}
 }
+
+var summaryLinkRE = regexp.MustCompile(`<li><a href="#([^"]+)">`)
 
 func (s *site) get(c *http.Client, path string) response {
 	s.t.Helper()

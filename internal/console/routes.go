@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/store"
 )
 
 // table is every route of the console but signing in and out, with the
@@ -20,6 +21,7 @@ func (s *Server) table() []route {
 		org("GET /users/new", admin.UsersWrite, s.newUserPage),
 		org("POST /users/new", admin.UsersWrite, s.newUser),
 		org("GET /users/{user}", admin.UsersRead, s.user),
+		org("POST /users/{user}/edit", admin.UsersWrite, changes["edit"]),
 		org("POST /users/{user}/disable", admin.UsersWrite, changes["disable"]),
 		org("POST /users/{user}/enable", admin.UsersWrite, changes["enable"]),
 		fresh(org("POST /users/{user}/role", admin.UsersWrite, changes["role"])),
@@ -38,12 +40,13 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/enrollments/{serial}/extend", admin.TokensWrite, s.extendEnrollment()),
 		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
 	}
+	rts = append(rts, s.integrationRoutes(org, fresh)...)
 	return rts
 }
 
 // userForms: every form on a user's page is on the user's page.
 func init() {
-	for _, post := range []string{"disable", "enable", "role", "delete", "password", "unlock", "reset-mfa", "temp-code", "invite",
+	for _, post := range []string{"edit", "disable", "enable", "role", "delete", "password", "unlock", "reset-mfa", "temp-code", "invite",
 		"tokens/{serial}/suspend", "tokens/{serial}/resume", "tokens/{serial}/revoke", "tokens/{serial}/delete", "tokens/{serial}/resync",
 		"enrollments/{serial}/resend", "enrollments/{serial}/extend", "enrollments/{serial}/cancel"} {
 		forms["POST /o/{org}/admin/users/{user}/"+post] = pageForm("/o/{org}/admin/users/{user}")
@@ -51,11 +54,32 @@ func init() {
 	forms["POST /o/{org}/admin/users/new"] = pageForm("/o/{org}/admin/users/new")
 }
 
-// DashboardView is the console's home (page "dashboard").
+// DashboardView is the console's home (page "dashboard"): the
+// organization at a glance, each figure linking to where it comes from.
 type DashboardView struct {
-	UsersURL string
+	Stats store.OrgStats
+	Links map[string]string // figure → the page listing it
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.show(w, http.StatusOK, "dashboard", s.page(w, r, v, "console.dashboard.title", DashboardView{UsersURL: v.home() + "users"}))
+	stats, err := v.admin.Dashboard(r.Context(), v.org)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	h := v.home()
+	links := map[string]string{
+		"users":   h + "users",
+		"tokens":  h + "users",
+		"pending": h + "users?filter=" + store.FilterPending,
+		"locked":  h + "users?filter=" + store.FilterLocked,
+		"none":    h + "users?filter=" + store.FilterNoAuthenticator,
+	}
+	if admin.Allowed(v.op.Role, admin.AuditRead) {
+		links["signins"] = h + "audit?action=validate&result=accept"
+		links["failures"] = h + "audit?action=validate"
+	}
+	p := s.page(w, r, v, "console.dashboard.title", DashboardView{Stats: stats, Links: links})
+	p.Flash = flash(r)
+	s.show(w, http.StatusOK, "dashboard", p)
 }

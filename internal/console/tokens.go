@@ -25,7 +25,7 @@ func (s *Server) deleteToken() handler {
 // resync takes two consecutive codes of a token whose clock or counter
 // has drifted, through the verification core.
 func (s *Server) resync() handler {
-	return s.change("console.user.tokens", "code", func(r *http.Request, v *visit, u string) (string, error) {
+	return s.change("console.user.tokens", "", func(r *http.Request, v *visit, u string) (string, error) {
 		serial, err := v.admin.Serial(r.Context(), v.org, u, r.PathValue("serial"), "")
 		if err != nil {
 			return "", err
@@ -36,7 +36,7 @@ func (s *Server) resync() handler {
 			return "", err
 		}
 		if !out.Accepted {
-			return "", refused{"console.error.resync", "code"}
+			return "", refused{"console.error.resync", "code-" + serial}
 		}
 		return "console.flash.resynced", nil
 	})

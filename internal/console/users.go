@@ -336,16 +336,22 @@ type refused struct{ key, field string }
 
 func (e refused) Error() string { return e.key }
 
-// confirmed refuses a change whose confirmation box was left unticked.
-func confirmed(r *http.Request) error {
+// confirmed refuses a change whose confirmation box (field confirm, with
+// the id given) was left unticked.
+func confirmed(r *http.Request, id string) error {
 	if r.PostFormValue("confirm") == "" {
-		return refused{"console.error.confirm", "confirm"}
+		return refused{"console.error.confirm", id}
 	}
 	return nil
 }
 
 func (s *Server) userChanges() map[string]handler {
 	return map[string]handler{
+		"edit": s.change("console.user.profile", "email", func(r *http.Request, v *visit, u string) (string, error) {
+			email, name, lang := strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("display_name")), r.PostFormValue("language")
+			_, err := v.admin.EditUser(r.Context(), v.org, u, admin.UserEdit{Email: &email, DisplayName: &name, Language: &lang})
+			return "console.flash.edited", err
+		}),
 		"disable": s.change("console.user.status", "", func(r *http.Request, v *visit, u string) (string, error) {
 			return "console.flash.disabled", v.admin.DisableUser(r.Context(), v.org, u)
 		}),
@@ -365,8 +371,8 @@ func (s *Server) userChanges() map[string]handler {
 			}
 			return "console.flash.password", v.admin.SetPassword(r.Context(), v.org, u, pw)
 		}),
-		"reset-mfa": s.change("console.user.reset_mfa", "confirm", func(r *http.Request, v *visit, u string) (string, error) {
-			if err := confirmed(r); err != nil {
+		"reset-mfa": s.change("console.user.reset_mfa", "", func(r *http.Request, v *visit, u string) (string, error) {
+			if err := confirmed(r, "confirm-reset"); err != nil {
 				return "", err
 			}
 			_, err := v.admin.ResetMFA(r.Context(), v.org, u)
@@ -386,7 +392,7 @@ func (s *Server) userChanges() map[string]handler {
 // deleteUser deletes the user for good, after the box is ticked, and
 // goes back to the directory.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, v *visit) {
-	err := confirmed(r)
+	err := confirmed(r, "confirm-delete")
 	if err == nil {
 		_, err = v.admin.DeleteUser(r.Context(), v.org, r.PathValue("user"))
 	}
