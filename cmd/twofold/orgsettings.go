@@ -42,6 +42,7 @@ Every value is checked before anything changes, so a refused one changes nothing
   --continue-url  where users go once enrolled: an https:// URL (http:// only
                   for localhost or 127.0.0.1), without a user name or password
   --sender-name   the name mails come from, in place of "NAME via Twofold"
+                  (without <, > or @, so it cannot pass for an address)
   --logo          an image file shown on the organization's pages: PNG, JPEG,
                   GIF or WebP (not SVG, which can carry script), at most
                   ` + fmt.Sprint(admin.MaxLogoBytes>>10) + ` KiB

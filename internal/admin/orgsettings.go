@@ -35,7 +35,7 @@ var LogoTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp"}
 type OrgSettingsChange struct {
 	SupportContact *string // see store.OrgSettings; at most MaxSupportContact characters
 	ContinueURL    *string // https (http only for localhost), no user name or password
-	SenderName     *string // at most MaxSenderName characters
+	SenderName     *string // at most MaxSenderName characters, without <, > or @
 }
 
 // SetOrgSettings changes the settings c names, all of them or, when one
@@ -61,9 +61,7 @@ func (s *Service) SetOrgSettings(ctx context.Context, org store.Org, c OrgSettin
 			return labelMax("the support contact", v, MaxSupportContact)
 		}},
 		{c.ContinueURL, &to.ContinueURL, checkContinueURL},
-		{c.SenderName, &to.SenderName, func(v string) (string, error) {
-			return labelMax("the sender name", v, MaxSenderName)
-		}},
+		{c.SenderName, &to.SenderName, checkSenderName},
 	} {
 		if f.value == nil {
 			continue
@@ -103,6 +101,20 @@ func settingsChanges(from, to store.OrgSettings) []policy.Change {
 		}
 	}
 	return cs
+}
+
+// checkSenderName checks the display name of mails' From. It may not
+// hold what makes a mail client show it as an address, so that the name
+// cannot pass for a sender other than the configured address.
+func checkSenderName(name string) (string, error) {
+	name, err := labelMax("the sender name", name, MaxSenderName)
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(name, "<>@") {
+		return "", invalid("the sender name may not contain <, > or @, which would make it look like an address: %q", name)
+	}
+	return name, nil
 }
 
 // checkContinueURL checks where users are sent once enrolled. The pages

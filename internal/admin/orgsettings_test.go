@@ -75,6 +75,8 @@ func TestSetOrgSettings(t *testing.T) {
 			{"a support contact too long", admin.OrgSettingsChange{SupportContact: ptr(strings.Repeat("é", admin.MaxSupportContact+1))}, "the support contact may be at most 200 characters"},
 			{"a support contact not UTF-8", admin.OrgSettingsChange{SupportContact: ptr("Help \xff")}, "must be text"},
 			{"a sender name with a line break", admin.OrgSettingsChange{SenderName: ptr("Acme\nBcc: x@example.org")}, "the sender name may not contain line breaks"},
+			{"a sender name that looks like an address", admin.OrgSettingsChange{SenderName: ptr("Acme IT <it@acme.example>")}, "may not contain <, > or @"},
+			{"a sender name holding an address", admin.OrgSettingsChange{SenderName: ptr("it@bank.example")}, "look like an address"},
 			{"a sender name too long", admin.OrgSettingsChange{SenderName: ptr(strings.Repeat("a", admin.MaxSenderName+1))}, "the sender name may be at most 100 characters"},
 			{"a continue URL over http", admin.OrgSettingsChange{ContinueURL: ptr("http://intranet.acme.example/")}, "must start with https://"},
 			{"a continue URL over http to a name ending in localhost", admin.OrgSettingsChange{ContinueURL: ptr("http://localhost.evil.example/")}, "must start with https://"},
