@@ -149,7 +149,7 @@ are kept: "twofold org enable" lets everyone in again.`,
 			return nil
 		}),
 	}
-	return []*cobra.Command{list, rename, disable, enable}
+	return append([]*cobra.Command{list, rename, disable, enable}, c.orgSettingsCmds()...)
 }
 
 // userRoleCmd sets a user's organization role.

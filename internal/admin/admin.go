@@ -285,6 +285,18 @@ func label(what, name string) (string, error) {
 	return name, nil
 }
 
+// labelMax is label for a text of at most max characters.
+func labelMax(what, name string, max int) (string, error) {
+	name, err := label(what, name)
+	if err != nil {
+		return "", err
+	}
+	if utf8.RuneCountInString(name) > max {
+		return "", invalid("%s may be at most %d characters", what, max)
+	}
+	return name, nil
+}
+
 // isControl reports the control characters, and the two separators that
 // break a line as a newline does.
 func isControl(r rune) bool {
@@ -586,14 +598,7 @@ const MaxTokenName = 64
 // TokenName trims a name for a token and checks it, returning ErrInvalid
 // for one too long or holding control characters.
 func TokenName(name string) (string, error) {
-	name, err := label("a token's name", name)
-	if err != nil {
-		return "", err
-	}
-	if utf8.RuneCountInString(name) > MaxTokenName {
-		return "", invalid("a token's name may be at most %d characters", MaxTokenName)
-	}
-	return name, nil
+	return labelMax("a token's name", name, MaxTokenName)
 }
 
 // RenameToken gives one of a user's tokens the name they know it by.

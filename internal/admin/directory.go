@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -35,12 +34,9 @@ type UserQuery struct {
 // Users returns one page of org's users in username order; the page's
 // Next, when not empty, is the After of the next page.
 func (s *Service) Users(ctx context.Context, org store.Org, q UserQuery) (store.UserPage, error) {
-	search, err := label("a search", q.Search)
+	search, err := labelMax("a search", q.Search, maxSearch)
 	if err != nil {
 		return store.UserPage{}, err
-	}
-	if utf8.RuneCountInString(search) > maxSearch {
-		return store.UserPage{}, invalid("a search may be at most %d characters", maxSearch)
 	}
 	if q.Filter != "" && !contains(Filters, q.Filter) {
 		return store.UserPage{}, invalid("filter must be one of %s, not %q", strings.Join(Filters, ", "), q.Filter)

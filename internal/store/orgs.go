@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,7 +31,7 @@ type OrgSummary struct {
 // OrgSummaries lists the organizations operators made, by slug, each with
 // its user count, in one query that counts every organization's users in
 // one grouping. The service provider's own organization is not among
-// them, and the policies are left out (Org.Policy is nil).
+// them, and the policies and settings are left out (Org.Policy is nil).
 func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
 	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy_rev, o.created_at, o.status, COALESCE(c.n, 0)
 		FROM orgs o LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM users GROUP BY org_id) c ON c.org_id = o.id
@@ -160,4 +164,100 @@ func (s *Store) ProviderAdmins(ctx context.Context) ([]User, error) {
 		return nil, fmt.Errorf("store: provider admins: %w", err)
 	}
 	return us, nil
+}
+
+// OrgSettings are what an organization's operators tell its users beyond
+// its name; an empty one is not set. They are part of Org, read with it,
+// since the pages show them on every view and mails use them.
+type OrgSettings struct {
+	SupportContact string // whom users ask for help, on the pages and in the mails' footer
+	ContinueURL    string // where users go once enrolled
+	SenderName     string // the display name mails come from; empty: "<Name> via Twofold"
+}
+
+// SetOrgSettings changes the settings of an organization that differ
+// between from, as they were read, and to, and records e. Only those are
+// written, each only if it still holds its value in from: a concurrent
+// change of another setting is kept, while one of the same setting makes
+// it change nothing and return ErrChanged, so that neither is silently
+// lost. It returns ErrNotFound when from and to are the same.
+func (s *Store) SetOrgSettings(ctx context.Context, orgID int64, from, to OrgSettings, e Event) error {
+	var set, where []string
+	var args, whereArgs []any
+	for _, c := range []struct{ column, from, to string }{
+		{"support_contact", from.SupportContact, to.SupportContact},
+		{"continue_url", from.ContinueURL, to.ContinueURL},
+		{"sender_name", from.SenderName, to.SenderName},
+	} {
+		if c.from != c.to {
+			set = append(set, c.column+" = ?")
+			args = append(args, c.to)
+			where = append(where, " AND "+c.column+" = ?")
+			whereArgs = append(whereArgs, c.from)
+		}
+	}
+	if len(set) == 0 {
+		return fmt.Errorf("store: set organization settings: %w", ErrNotFound)
+	}
+	args = append(append(args, orgID), whereArgs...)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.exec(ctx, tx, "set organization settings",
+			`UPDATE orgs SET `+strings.Join(set, ", ")+` WHERE id = ?`+strings.Join(where, ""), args...)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("store: set organization settings: %w", ErrChanged)
+		}
+		if err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// LogoHash is what Org.LogoHash holds for a logo of data: its SHA-256 in
+// hex, which changes with every new logo, so a URL naming it may be cached.
+func LogoHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// SetOrgLogo gives an organization the logo data, of contentType (checked
+// by the caller), in place of any it had, and records e. It returns
+// ErrNotFound when there is no such organization or it has that logo
+// already.
+func (s *Store) SetOrgLogo(ctx context.Context, orgID int64, data []byte, contentType string, e Event) error {
+	hash := LogoHash(data)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "set organization logo",
+			`UPDATE orgs SET logo_hash = ? WHERE id = ? AND logo_hash <> ?`, hash, orgID, hash); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO org_logos (org_id, content_type, data) VALUES (?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data`),
+			orgID, contentType, data); err != nil {
+			return fmt.Errorf("store: set organization logo: %w", err)
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// RemoveOrgLogo removes an organization's logo and records e. It returns
+// ErrNotFound when there is no such organization or it has no logo.
+func (s *Store) RemoveOrgLogo(ctx context.Context, orgID int64, e Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, "remove organization logo",
+			`UPDATE orgs SET logo_hash = '' WHERE id = ? AND logo_hash <> ''`, orgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM org_logos WHERE org_id = ?`), orgID); err != nil {
+			return fmt.Errorf("store: remove organization logo: %w", err)
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// OrgLogo reads an organization's logo and its content type. It returns
+// ErrNotFound when the organization has none.
+func (s *Store) OrgLogo(ctx context.Context, orgID int64) (data []byte, contentType string, err error) {
+	err = s.r.QueryRowContext(ctx, s.d.q(`SELECT data, content_type FROM org_logos WHERE org_id = ?`), orgID).Scan(&data, &contentType)
+	return data, contentType, one("organization logo", err)
 }

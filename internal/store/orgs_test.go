@@ -234,3 +234,117 @@ func TestProviderAdmins(t *testing.T) {
 		}
 	})
 }
+
+func TestSetOrgSettings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		if f.org.OrgSettings != (store.OrgSettings{}) || f.org.LogoHash != "" {
+			t.Fatalf("a new organization has settings %+v, logo %q; want none", f.org.OrgSettings, f.org.LogoHash)
+		}
+		set := store.OrgSettings{SupportContact: "IT helpdesk, +31 20 123 4567", ContinueURL: "https://intranet.acme.example/", SenderName: "Acme IT"}
+		if err := f.s.SetOrgSettings(ctx, f.org.ID, store.OrgSettings{}, set, ev(f.org.ID, "org.settings")); err != nil {
+			t.Fatal(err)
+		}
+		for _, read := range []func() (store.Org, error){
+			func() (store.Org, error) { return f.s.OrgByID(ctx, f.org.ID) },
+			func() (store.Org, error) { return f.s.OrgBySlug(ctx, "acme") },
+		} {
+			if o, err := read(); err != nil || o.OrgSettings != set {
+				t.Errorf("settings read back = %+v, %v; want %+v", o.OrgSettings, err, set)
+			}
+		}
+		if a := lastAction(t, f.s, f.org.ID); a != "org.settings" {
+			t.Errorf("last event %q, want org.settings", a)
+		}
+
+		// A change made from a copy read before another change of a
+		// different setting keeps that one; of the same setting, it is
+		// refused.
+		other := set
+		other.SenderName = "Acme"
+		if err := f.s.SetOrgSettings(ctx, f.org.ID, set, other, ev(f.org.ID, "org.settings.sender")); err != nil {
+			t.Fatal(err)
+		}
+		stale := set
+		stale.SupportContact = ""
+		if err := f.s.SetOrgSettings(ctx, f.org.ID, set, stale, ev(f.org.ID, "org.settings.support")); err != nil {
+			t.Fatal(err)
+		}
+		want := store.OrgSettings{ContinueURL: set.ContinueURL, SenderName: "Acme"}
+		if o, _ := f.s.OrgByID(ctx, f.org.ID); o.OrgSettings != want {
+			t.Errorf("after two changes of different settings: %+v, want %+v", o.OrgSettings, want)
+		}
+		lost := set
+		lost.SenderName = "Acme Corporation"
+		for _, tt := range []struct {
+			name     string
+			orgID    int64
+			from, to store.OrgSettings
+			err      error
+		}{
+			{"a change of a setting changed meanwhile", f.org.ID, set, lost, store.ErrChanged},
+			{"no change", f.org.ID, want, want, store.ErrNotFound},
+			{"an unknown organization", f.org.ID + 100, want, set, store.ErrChanged},
+		} {
+			if err := f.s.SetOrgSettings(ctx, tt.orgID, tt.from, tt.to, ev(f.org.ID, "org.settings.refused")); !errors.Is(err, tt.err) {
+				t.Errorf("%s: err = %v, want %v", tt.name, err, tt.err)
+			}
+		}
+		if o, _ := f.s.OrgByID(ctx, f.org.ID); o.OrgSettings != want {
+			t.Errorf("after refusals: %+v, want %+v", o.OrgSettings, want)
+		}
+		if a := lastAction(t, f.s, f.org.ID); a != "org.settings.support" {
+			t.Errorf("a refused change wrote event %q", a)
+		}
+	})
+}
+
+func TestOrgLogo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		if _, _, err := f.s.OrgLogo(ctx, f.org.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("OrgLogo without one: err = %v, want ErrNotFound", err)
+		}
+		for _, logo := range []struct {
+			data []byte
+			typ  string
+		}{
+			{[]byte("\x89PNG\r\n\x1a\n first"), "image/png"},
+			{[]byte("GIF89a second, \x00 with a zero byte"), "image/gif"},
+		} {
+			if err := f.s.SetOrgLogo(ctx, f.org.ID, logo.data, logo.typ, ev(f.org.ID, "org.logo")); err != nil {
+				t.Fatal(err)
+			}
+			data, typ, err := f.s.OrgLogo(ctx, f.org.ID)
+			if err != nil || string(data) != string(logo.data) || typ != logo.typ {
+				t.Errorf("OrgLogo = %q, %q, %v; want %q, %q", data, typ, err, logo.data, logo.typ)
+			}
+			if o, _ := f.s.OrgBySlug(ctx, "acme"); o.LogoHash != store.LogoHash(logo.data) || len(o.LogoHash) != 64 {
+				t.Errorf("LogoHash = %q, want the logo's SHA-256 %q", o.LogoHash, store.LogoHash(logo.data))
+			}
+		}
+		if err := f.s.SetOrgLogo(ctx, f.org.ID, []byte("GIF89a second, \x00 with a zero byte"), "image/gif", ev(f.org.ID, "org.logo.again")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the same logo again: err = %v, want ErrNotFound", err)
+		}
+		if err := f.s.SetOrgLogo(ctx, f.org.ID+100, []byte("x"), "image/gif", ev(f.org.ID, "org.logo.unknown")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an unknown organization: err = %v, want ErrNotFound", err)
+		}
+		if err := f.s.RemoveOrgLogo(ctx, f.org.ID, ev(f.org.ID, "org.logo.remove")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.s.OrgLogo(ctx, f.org.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("OrgLogo after removal: err = %v, want ErrNotFound", err)
+		}
+		if o, _ := f.s.OrgByID(ctx, f.org.ID); o.LogoHash != "" {
+			t.Errorf("LogoHash after removal = %q", o.LogoHash)
+		}
+		if err := f.s.RemoveOrgLogo(ctx, f.org.ID, ev(f.org.ID, "org.logo.remove.again")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("removing twice: err = %v, want ErrNotFound", err)
+		}
+		if a := lastAction(t, f.s, f.org.ID); a != "org.logo.remove" {
+			t.Errorf("last event %q, want org.logo.remove", a)
+		}
+	})
+}

@@ -18,6 +18,10 @@ type Org struct {
 	PolicyRev int64  // bumped on every policy change, so readers can cache the parsed policy
 	CreatedAt time.Time
 	Status    string // OrgActive or OrgDisabled
+	OrgSettings
+	// LogoHash is LogoHash of the organization's logo, empty when it has
+	// none; the logo itself is read with OrgLogo.
+	LogoHash string
 }
 
 // User is an account within one organization.
@@ -204,13 +208,15 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, e Event) (Org, error) {
 	return o, err
 }
 
-const orgColumns = `id, slug, name, policy, policy_rev, created_at, status`
+const orgColumns = `id, slug, name, policy, policy_rev, created_at, status,
+	support_contact, continue_url, sender_name, logo_hash`
 
 func scanOrg(row interface{ Scan(...any) error }) (Org, error) {
 	var o Org
 	var policy string
 	var created int64
-	err := row.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created, &o.Status)
+	err := row.Scan(&o.ID, &o.Slug, &o.Name, &policy, &o.PolicyRev, &created, &o.Status,
+		&o.SupportContact, &o.ContinueURL, &o.SenderName, &o.LogoHash)
 	o.Policy, o.CreatedAt = []byte(policy), fromMS(created)
 	return o, err
 }

@@ -88,19 +88,24 @@ type Mailer struct {
 }
 
 // send renders mail name for u of org, with times in the organization's
-// time zone, and sends it from the configured address, with the
-// organization named as the sender, so that the mail says whose it is
-// before it is opened.
+// time zone and its support contact in the footer, and sends it from the
+// configured address, with the organization named as the sender (its
+// sender name, when its operators set one), so that the mail says whose
+// it is before it is opened.
 func (m *Mailer) send(ctx context.Context, org store.Org, u store.User, name string, data any) error {
 	if u.Email == "" {
 		return fmt.Errorf("mail %s: user %s has no email address", name, u.Username)
 	}
 	lang := i18n.Match(u.Language, "")
-	subject, text, html, err := m.Render.Render(lang, orgLocation(org), name, data)
+	subject, text, html, err := m.Render.Render(lang, Frame{Loc: orgLocation(org), Support: org.SupportContact}, name, data)
 	if err != nil {
 		return err
 	}
-	msg := mail.Message{To: u.Email, FromName: i18n.T(lang, "mail.from", org.Name), Subject: subject, Text: text, HTML: html, Language: lang}
+	from := org.SenderName
+	if from == "" {
+		from = i18n.T(lang, "mail.from", org.Name)
+	}
+	msg := mail.Message{To: u.Email, FromName: from, Subject: subject, Text: text, HTML: html, Language: lang}
 	if err := m.Sender.Send(ctx, msg); err != nil {
 		return fmt.Errorf("mail %s to %s: %w", name, u.Username, err)
 	}

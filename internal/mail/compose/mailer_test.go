@@ -39,6 +39,8 @@ func (s *sent) last(t *testing.T) mail.Message {
 func TestMailerGreetsNamesTheOrganizationAndGivesTheZone(t *testing.T) {
 	when := time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC)
 	org := store.Org{Slug: "acme", Name: "Acme Corp"}
+	helped := org
+	helped.OrgSettings = store.OrgSettings{SupportContact: "IT helpdesk, +31 20 123 4567, help@acme.example", SenderName: "Acme IT Service Desk"}
 	anna := store.User{Username: "anna", DisplayName: "Anna de Vries", Email: "anna@acme.example", Language: "en", PasswordHash: "$argon2id$…"}
 	bare := store.User{Username: "bob", Email: "bob@acme.example", Language: "nl"}
 	tests := []struct {
@@ -104,6 +106,26 @@ func TestMailerGreetsNamesTheOrganizationAndGivesTheZone(t *testing.T) {
 				return m.Notice(context.Background(), "password_changed", org, de, "", when)
 			},
 			[]string{"Guten Tag Anna de Vries,"}, nil, "Acme Corp über Twofold"},
+		{"without a support contact the footer names none",
+			func(m *Mailer) error { return m.Notice(context.Background(), "password_changed", org, anna, "", when) },
+			[]string{i18n.T("en", "mail.footer", "Acme Corp")}, []string{"Questions?"}, "Acme Corp via Twofold"},
+		{"the organization's sender name and support contact frame every mail",
+			func(m *Mailer) error {
+				return m.Notice(context.Background(), "password_changed", helped, anna, "", when)
+			},
+			[]string{i18n.T("en", "mail.footer", "Acme Corp") + "\nQuestions? Contact: IT helpdesk, +31 20 123 4567, help@acme.example\n"}, nil, "Acme IT Service Desk"},
+		{"in Dutch too, on a mail the core sends",
+			func(m *Mailer) error {
+				return m.VerifyCode(context.Background(), helped, bare, "482913", 10*time.Minute)
+			},
+			[]string{"Vragen? Neem contact op: IT helpdesk, +31 20 123 4567, help@acme.example"}, nil, "Acme IT Service Desk"},
+		{"and in German, on an invitation",
+			func(m *Mailer) error {
+				de := anna
+				de.Language = "de"
+				return m.Invite(context.Background(), helped, de, "totp", "https://mfa.example/enroll?code=x", when)
+			},
+			[]string{"Fragen? Wenden Sie sich an: IT helpdesk, +31 20 123 4567, help@acme.example"}, nil, "Acme IT Service Desk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,18 +29,28 @@ type Renderer struct {
 	mails map[string]mailSet
 }
 
-// mailSet is one mail's templates: "subject" and "text" in the text set;
-// in the HTML set, the mail layout ("layout") around the mail's "body".
+// mailSet is one mail's templates: "subject" and "text" in the text set,
+// with the text layout's "footer"; in the HTML set, the mail layout
+// ("layout") around the mail's "body".
 type mailSet struct {
 	text *texttemplate.Template
 	html *template.Template
 }
 
+// Frame is what every mail of an organization takes from it besides the
+// mail's own data: the layout's part, set once in Mailer.send, so no mail
+// needs a field for it.
+type Frame struct {
+	Loc     *time.Location // the organization's time zone, which times are told in; nil is UTC
+	Support string         // the support contact the footer names; empty leaves it out
+}
+
 // view is what a mail template is given.
 type view struct {
-	Lang string
-	Loc  *time.Location // the organization's time zone, which times are told in
-	Data any
+	Lang    string
+	Loc     *time.Location // see Frame
+	Support string         // see Frame
+	Data    any
 }
 
 // funcs are the template functions of mails.
@@ -58,13 +68,20 @@ func NewRenderer() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compose: mail layout: %w", err)
 	}
+	textBase, err := texttemplate.New("layout.txt").Funcs(texttemplate.FuncMap(funcs)).ParseFS(templateFS, "templates/layout.txt")
+	if err != nil {
+		return nil, fmt.Errorf("compose: mail text layout: %w", err)
+	}
 	texts, err := fs.Glob(templateFS, "templates/*.txt")
 	if err != nil {
 		return nil, err
 	}
 	for _, file := range texts {
 		name := strings.TrimSuffix(path.Base(file), ".txt")
-		text, err := texttemplate.New(path.Base(file)).Funcs(texttemplate.FuncMap(funcs)).ParseFS(templateFS, file)
+		if name == "layout" {
+			continue
+		}
+		text, err := texttemplate.Must(textBase.Clone()).ParseFS(templateFS, file)
 		if err != nil {
 			return nil, fmt.Errorf("compose: %s: %w", file, err)
 		}
@@ -88,17 +105,17 @@ func NewRenderer() (*Renderer, error) {
 // Render renders mail name ("invite" with InviteMail; "token_added",
 // "token_removed", "password_changed" and "backup_used" with NoticeMail;
 // "verify_code" with VerifyCodeMail; "reset_link" with ResetMail;
-// "account_locked" with LockedMail; "temp_code" with TempCodeMail) in lang, with times in loc (nil is
-// UTC): subject, plain text and HTML bodies.
-func (r *Renderer) Render(lang string, loc *time.Location, name string, data any) (subject, text, html string, err error) {
+// "account_locked" with LockedMail; "temp_code" with TempCodeMail) in lang,
+// framed by f: subject, plain text and HTML bodies.
+func (r *Renderer) Render(lang string, f Frame, name string, data any) (subject, text, html string, err error) {
 	m, ok := r.mails[name]
 	if !ok {
 		return "", "", "", fmt.Errorf("compose: no mail %q", name)
 	}
-	if loc == nil {
-		loc = time.UTC
+	if f.Loc == nil {
+		f.Loc = time.UTC
 	}
-	v := view{Lang: i18n.Match(lang, ""), Loc: loc, Data: data}
+	v := view{Lang: i18n.Match(lang, ""), Loc: f.Loc, Support: f.Support, Data: data}
 	var buf bytes.Buffer
 	if err := m.text.ExecuteTemplate(&buf, "subject", v); err != nil {
 		return "", "", "", fmt.Errorf("compose: mail %q subject: %w", name, err)

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"errors"
+	htmlstd "html"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func TestRenderMails(t *testing.T) {
 	}
 	for _, l := range i18n.Languages {
 		for name, data := range mailSamples() {
-			subject, text, html, err := r.Render(l.Code, amsterdam, name, data)
+			subject, text, html, err := r.Render(l.Code, Frame{Loc: amsterdam}, name, data)
 			if err != nil {
 				t.Fatalf("%s %s: %v", l.Code, name, err)
 			}
@@ -135,17 +136,48 @@ func TestRenderMails(t *testing.T) {
 		}
 	}
 	// A notice without a portal address has no link at all.
-	_, text, html, err := r.Render("nl", nil, "token_removed", NoticeMail{OrgName: "Acme", Name: "anna", Username: "anna", When: time.Now()})
+	_, text, html, err := r.Render("nl", Frame{}, "token_removed", NoticeMail{OrgName: "Acme", Name: "anna", Username: "anna", When: time.Now()})
 	if err != nil || strings.Contains(text, "http") || strings.Contains(html, "href") {
 		t.Errorf("no portal: err %v\n%s\n%s", err, text, html)
 	}
 	// Subject stays on one line.
-	subject, _, _, err := r.Render("en", nil, "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
+	subject, _, _, err := r.Render("en", Frame{}, "verify_code", VerifyCodeMail{OrgName: "Acme\r\nBcc: x@example.org", Code: "1", Minutes: 1})
 	if err != nil || strings.ContainsAny(subject, "\r\n") {
 		t.Errorf("subject %q, %v", subject, err)
 	}
-	if _, _, _, err := r.Render("en", nil, "no_such_mail", nil); err == nil {
+	if _, _, _, err := r.Render("en", Frame{}, "no_such_mail", nil); err == nil {
 		t.Error("no error for an unknown mail")
+	}
+}
+
+// TestRenderFooterNamesTheSupportContact checks that every mail, in every
+// language, names the organization's support contact in its footer when
+// it has one, as text (not markup) in the HTML, and nothing when not.
+func TestRenderFooterNamesTheSupportContact(t *testing.T) {
+	r := newRenderer(t)
+	const support = "IT helpdesk <help@acme.example>, +31 20 123 4567"
+	for _, l := range i18n.Languages {
+		line := i18n.T(l.Code, "mail.support", support)
+		for name, data := range mailSamples() {
+			_, text, html, err := r.Render(l.Code, Frame{Support: support}, name, data)
+			if err != nil {
+				t.Fatalf("%s %s: %v", l.Code, name, err)
+			}
+			footer := i18n.T(l.Code, "mail.footer", "Acme Logistics") + "\n" + line + "\n"
+			if !strings.HasSuffix(text, footer) {
+				t.Errorf("%s %s: text does not end with the footer %q:\n%s", l.Code, name, footer, text)
+			}
+			if strings.Count(htmlstd.UnescapeString(html), line) != 1 || strings.Contains(html, "<help@") {
+				t.Errorf("%s %s: html does not name the support contact once, escaped:\n%s", l.Code, name, html)
+			}
+			_, text, html, err = r.Render(l.Code, Frame{}, name, data)
+			if err != nil {
+				t.Fatalf("%s %s: %v", l.Code, name, err)
+			}
+			if none := i18n.T(l.Code, "mail.support", ""); strings.Contains(text, none) || strings.Contains(html, none) {
+				t.Errorf("%s %s: without a support contact the mail says %q", l.Code, name, none)
+			}
+		}
 	}
 }
 
@@ -162,7 +194,7 @@ func TestWriteSampleMails(t *testing.T) {
 	}
 	for _, l := range i18n.Languages {
 		for name, data := range mailSamples() {
-			subject, text, html, err := r.Render(l.Code, nil, name, data)
+			subject, text, html, err := r.Render(l.Code, Frame{}, name, data)
 			if err != nil {
 				t.Fatal(err)
 			}
