@@ -14,8 +14,6 @@ import (
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
 
-func ptr(s string) *string { return &s }
-
 func TestSetOrgSettings(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		e := withAlice(t, b)

@@ -202,8 +202,8 @@ type UserView struct {
 	Tokens      []TokenView
 	Enrollments []EnrollmentView
 	Events      []store.Event
-	AuditURL    string // the whole trail in the audit log
-	Base        string // the user's page; forms post to Base + "/…"
+	AuditURL    string          // the whole trail in the audit log
+	Base        string          // the user's page; forms post to Base + "/…"
 	Can         map[string]bool // admin.Action → whether the operator may
 	Roles       []string
 	// TempCode is a temporary code just issued, shown this once, with
