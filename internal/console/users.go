@@ -202,9 +202,9 @@ type UserView struct {
 	Tokens      []TokenView
 	Enrollments []EnrollmentView
 	Events      []store.Event
-	AuditURL    string // the whole trail in the audit log
-	Base        string // the user's page; forms post to Base + "/…"
-	Can         map[admin.Action]bool
+	AuditURL    string          // the whole trail in the audit log
+	Base        string          // the user's page; forms post to Base + "/…"
+	Can         map[string]bool // by admin.Action; string keys, as a template indexes it with a string
 	Roles       []string
 	// TempCode is a temporary code just issued, shown this once, with
 	// when it expires and how many sign-ins it allows.
@@ -238,11 +238,11 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, stat
 	}
 	view := UserView{
 		User: d.User, Locked: d.Locked, BackupLeft: d.BackupCodesLeft, Base: v.userURL(d.User.Username),
-		Can: map[admin.Action]bool{}, Roles: roles, TempCode: tc, Now: s.Clock.Now(),
+		Can: map[string]bool{}, Roles: roles, TempCode: tc, Now: s.Clock.Now(),
 		AuditURL: v.home() + "audit?" + url.Values{"user": {d.User.Username}}.Encode(),
 	}
 	for _, a := range admin.Actions {
-		view.Can[a] = admin.Allowed(v.op.Role, a)
+		view.Can[string(a)] = admin.Allowed(v.op.Role, a)
 	}
 	for _, t := range d.Tokens {
 		view.Tokens = append(view.Tokens, TokenView{t})
@@ -250,7 +250,7 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, stat
 	for _, e := range d.Enrollments {
 		view.Enrollments = append(view.Enrollments, EnrollmentView{e, e.Status == store.EnrollmentPending || e.Status == store.EnrollmentExpired})
 	}
-	if view.Can[admin.AuditRead] {
+	if view.Can[string(admin.AuditRead)] {
 		events, err := v.admin.AuditEvents(r.Context(), v.org, admin.AuditQuery{User: d.User.Username, Limit: 10})
 		if err != nil {
 			s.unavailable(w, r, err)
