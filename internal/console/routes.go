@@ -39,6 +39,7 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
 	}
 	rts = append(rts, s.auditRoutes()...)
+	rts = append(rts, s.whoseRoutes()...)
 	return rts
 }
 
