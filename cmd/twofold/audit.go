@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auditexport"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -98,13 +96,12 @@ audit.purge.`,
 				if _, err := a.admin.AuditFilter(org, q); err != nil {
 					return err
 				}
-				switch format {
-				case "csv":
-					return c.auditCSV(cmd, a, org, q, loc)
-				case "json":
-					return c.auditJSON(cmd, a, org, q, loc)
+				if format == "table" {
+					return c.auditTable(cmd, a, org, q, loc)
 				}
-				return c.auditTable(cmd, a, org, q, loc)
+				return auditexport.Write(c.stdout, auditexport.Format(format), loc, func(fn func(store.Event) error) error {
+					return a.admin.EachAuditEvent(ctx, org, q, fn)
+				})
 			})(cmd, args)
 		},
 	}
@@ -118,12 +115,6 @@ audit.purge.`,
 	f.IntVar(&limit, "limit", 0, "at most this many events, the newest; 0 for all (default: 100 for table, all for csv and json)")
 	f.StringVar(&format, "format", "table", "table, csv (with a header row) or json (JSON Lines, one object per event)")
 	return cmd
-}
-
-// auditTime writes an event's time for exports: RFC 3339 to the
-// millisecond, with the zone's offset.
-func auditTime(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 func (c *cli) auditTable(cmd *cobra.Command, a *app, org store.Org, q admin.AuditQuery, loc *time.Location) error {
@@ -169,51 +160,4 @@ func cell(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
-}
-
-func (c *cli) auditCSV(cmd *cobra.Command, a *app, org store.Org, q admin.AuditQuery, loc *time.Location) error {
-	w := csv.NewWriter(c.stdout)
-	if err := w.Write([]string{"id", "time", "actor", "action", "target", "result", "source", "detail"}); err != nil {
-		return err
-	}
-	err := a.admin.EachAuditEvent(cmd.Context(), org, q, func(e store.Event) error {
-		w.Write([]string{strconv.FormatInt(e.ID, 10), auditTime(e.At, loc),
-			inert(e.Actor), inert(e.Action), inert(e.Target), inert(e.Result), inert(e.Source), inert(e.Detail)})
-		return w.Error() // the writer stops at the first failed write, e.g. a closed pipe
-	})
-	w.Flush()
-	return errors.Join(err, w.Error())
-}
-
-// inert keeps a csv cell from being run as a formula by a spreadsheet
-// (CWE-1236): one starting with =, +, -, @, a tab or a carriage return is
-// prefixed with a single quote.
-func inert(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// auditEvent is an event as one line of the json export.
-type auditEvent struct {
-	ID     int64  `json:"id"`
-	Time   string `json:"time"`
-	Actor  string `json:"actor"`
-	Action string `json:"action"`
-	Target string `json:"target"`
-	Result string `json:"result"`
-	Source string `json:"source"`
-	Detail string `json:"detail"`
-}
-
-func (c *cli) auditJSON(cmd *cobra.Command, a *app, org store.Org, q admin.AuditQuery, loc *time.Location) error {
-	bw := bufio.NewWriter(c.stdout)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	err := a.admin.EachAuditEvent(cmd.Context(), org, q, func(e store.Event) error {
-		return enc.Encode(auditEvent{ID: e.ID, Time: auditTime(e.At, loc), Actor: e.Actor, Action: e.Action,
-			Target: e.Target, Result: e.Result, Source: e.Source, Detail: e.Detail})
-	})
-	return errors.Join(err, bw.Flush())
 }

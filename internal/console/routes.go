@@ -41,6 +41,8 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
 	}
 	rts = append(rts, s.integrationRoutes(org, fresh)...)
+	rts = append(rts, s.auditRoutes()...)
+	rts = append(rts, s.whoseRoutes()...)
 	return rts
 }
 
