@@ -27,6 +27,7 @@ type UserQuery struct {
 	// part of the display name, without regard to case.
 	Search string
 	Filter string // "" or one of Filters
+	Role   string // "": any role; else an organization role (store.Role*)
 	After  string // the username the previous page ended with (its Next)
 	Limit  int    // 0: DefaultPageSize
 }
@@ -41,6 +42,11 @@ func (s *Service) Users(ctx context.Context, org store.Org, q UserQuery) (store.
 	if q.Filter != "" && !contains(Filters, q.Filter) {
 		return store.UserPage{}, invalid("filter must be one of %s, not %q", strings.Join(Filters, ", "), q.Filter)
 	}
+	if q.Role != "" {
+		if err := checkRole(q.Role); err != nil {
+			return store.UserPage{}, err
+		}
+	}
 	switch {
 	case q.Limit == 0:
 		q.Limit = DefaultPageSize
@@ -48,7 +54,7 @@ func (s *Service) Users(ctx context.Context, org store.Org, q UserQuery) (store.
 		return store.UserPage{}, invalid("a page holds 1 to %d users, not %d", MaxPageSize, q.Limit)
 	}
 	return s.Store.SearchUsers(ctx, store.UserQuery{
-		OrgID: org.ID, Search: strings.ToLower(search), Filter: q.Filter,
+		OrgID: org.ID, Search: strings.ToLower(search), Filter: q.Filter, Role: q.Role,
 		After: auth.CanonicalUsername(q.After), Limit: q.Limit, Now: s.Clock.Now(),
 	})
 }

@@ -51,6 +51,9 @@ func TestUsers(t *testing.T) {
 		e.addUser(t, "Bob", "bob@acme.example", "Bob Builder")
 		e.addUser(t, "carol", "", "Carol Ann")
 		e.enroll(t, "bob", "totp")
+		if err := e.svc.SetRole(e.ctx, e.org, "carol", store.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
 		for _, tt := range []struct {
 			name string
 			q    admin.UserQuery
@@ -61,6 +64,7 @@ func TestUsers(t *testing.T) {
 			{"pages of one", admin.UserQuery{Limit: 1}, []string{"alice"}, "alice"},
 			{"the After is a username as typed", admin.UserQuery{Limit: 1, After: "ALICE"}, []string{"bob"}, "bob"},
 			{"a filter", admin.UserQuery{Filter: "pending"}, []string{"bob"}, ""},
+			{"a role", admin.UserQuery{Role: store.RoleAdmin}, []string{"carol"}, ""},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				p, err := e.svc.Users(e.ctx, e.org, tt.q)
@@ -78,6 +82,7 @@ func TestUsers(t *testing.T) {
 			msg  string
 		}{
 			{"an unknown filter", admin.UserQuery{Filter: "asleep"}, "filter must be one of no-authenticator, pending, expired, locked"},
+			{"an unknown role", admin.UserQuery{Role: "root"}, "role must be user, helpdesk or admin"},
 			{"a page too long", admin.UserQuery{Limit: 501}, "a page holds 1 to 500 users"},
 			{"a negative page", admin.UserQuery{Limit: -1}, "a page holds 1 to 500 users"},
 			{"a control character", admin.UserQuery{Search: "a\nb"}, "a search may not contain line breaks"},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/twofold-mfa/twofold/internal/policy"
@@ -87,8 +86,8 @@ func (s *Service) SetOrgSettings(ctx context.Context, org store.Org, c OrgSettin
 	return current, nil
 }
 
-// settingsChanges lists the settings that differ, quoted for the audit
-// log, where an empty value would otherwise not show.
+// settingsChanges lists the settings that differ, for the audit log
+// (changeDetail quotes what needs it).
 func settingsChanges(from, to store.OrgSettings) []policy.Change {
 	var cs []policy.Change
 	for _, f := range []struct{ key, from, to string }{
@@ -97,7 +96,7 @@ func settingsChanges(from, to store.OrgSettings) []policy.Change {
 		{"sender_name", from.SenderName, to.SenderName},
 	} {
 		if f.from != f.to {
-			cs = append(cs, policy.Change{Key: f.key, Old: strconv.Quote(f.from), New: strconv.Quote(f.to)})
+			cs = append(cs, policy.Change{Key: f.key, Old: f.from, New: f.to})
 		}
 	}
 	return cs

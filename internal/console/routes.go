@@ -43,6 +43,7 @@ func (s *Server) table() []route {
 	rts = append(rts, s.integrationRoutes(org, fresh)...)
 	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.whoseRoutes()...)
+	rts = append(rts, s.providerRoutes()...)
 	return rts
 }
 

@@ -115,10 +115,7 @@ func (s *Server) showNewUser(w http.ResponseWriter, r *http.Request, v *visit, s
 }
 
 func (s *Server) newUser(w http.ResponseWriter, r *http.Request, v *visit) {
-	form := map[string]string{}
-	for _, f := range []string{"username", "display_name", "email", "language", "role", "invite"} {
-		form[f] = strings.TrimSpace(r.PostFormValue(f))
-	}
+	form := fields(r, "username", "display_name", "email", "language", "role", "invite")
 	u, err := v.admin.AddUser(r.Context(), v.org, admin.NewUser{
 		Username: form["username"], DisplayName: form["display_name"], Email: form["email"],
 		Language: form["language"], Role: form["role"],
@@ -133,7 +130,7 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	done := "console.flash.user_added"
 	if form["invite"] != "" {
-		if err := s.invite(r.Context(), v, u.Username, "totp"); err != nil {
+		if err := s.invite(r.Context(), v.admin, v.org, u.Username, "totp"); err != nil {
 			s.Log.Warn("console: invitation not sent", "user", u.Username, "err", err)
 			done = "console.flash.user_added_not_invited"
 		} else {
@@ -143,20 +140,22 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	page.Redirect(w, r, withDone(v.userURL(u.Username), done))
 }
 
-// invite assigns username a token of typ and mails the invitation.
-func (s *Server) invite(ctx context.Context, v *visit, username, typ string) error {
-	en, err := v.admin.EnrollToken(ctx, v.org, username, typ, "")
+// invite assigns username of org a token of typ and mails the
+// invitation, acting through svc: org is the console's own, or for the
+// service provider the organization it appoints an admin of.
+func (s *Server) invite(ctx context.Context, svc *admin.Service, org store.Org, username, typ string) error {
+	en, err := svc.EnrollToken(ctx, org, username, typ, "")
 	if err != nil {
 		return err
 	}
-	u, err := v.admin.User(ctx, v.org, username)
+	u, err := svc.User(ctx, org, username)
 	if err != nil {
 		return err
 	}
 	if u.Email == "" {
 		return errNoEmail
 	}
-	return s.Mailer.Invite(ctx, v.org, u, en.Token.Type, en.Link, en.Expires)
+	return s.Mailer.Invite(ctx, org, u, en.Token.Type, en.Link, en.Expires)
 }
 
 var errNoEmail = errors.New("the user has no email address")
@@ -167,10 +166,11 @@ func withDone(to, done string) string {
 }
 
 // flash is the notice the page was redirected to with, when it is one of
-// the console's: a link cannot make the page say anything else.
+// the console's (console.flash.*, or a part's: console.provider.flash.*):
+// a link cannot make the page say anything else.
 func flash(r *http.Request) string {
 	done := r.URL.Query().Get("done")
-	if strings.HasPrefix(done, "console.flash.") && hasKey(done) {
+	if (strings.HasPrefix(done, "console.flash.") || strings.HasPrefix(done, "console.provider.flash.")) && hasKey(done) {
 		return done
 	}
 	return ""
@@ -304,20 +304,11 @@ type fieldError struct {
 }
 
 // refuse answers a form on the user's page that failed with err: bad
-// input (refused, or admin.ErrInvalid) shows the page again with the
-// error in the form headed form; any other is the system's failure.
+// input (badInput) shows the page again with the error in the form
+// headed form; any other is the system's failure.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, v *visit, form string, err error) {
-	var rf refused
-	var fe fieldError
-	var bad page.Page
-	switch {
-	case errors.As(err, &rf):
-		bad = page.Page{Error: rf.key, ErrorField: rf.field}
-	case errors.As(err, &fe):
-		bad = invalidInput(fe.error, fe.field)
-	case errors.Is(err, admin.ErrInvalid):
-		bad = invalidInput(err, "")
-	default:
+	bad, ok := badInput(err, "")
+	if !ok {
 		s.unavailable(w, r, err)
 		return
 	}
@@ -325,9 +316,32 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, v *visit, form s
 		s.fail(w, r, nil, http.StatusNotFound, "console.error.no_user", "console.error.no_user_next")
 		return
 	}
-	p := s.page(w, r, v, "console.user.title", nil)
-	p.Error, p.ErrorArgs, p.ErrorField, p.ErrorForm = bad.Error, bad.ErrorArgs, bad.ErrorField, form
+	p := refusedIn(s.page(w, r, v, "console.user.title", nil), bad, form)
 	s.showUser(w, r, v, http.StatusBadRequest, p, nil)
+}
+
+// badInput is the refusal err makes when it is one of bad input: refused
+// by the console, or by admin.Service (admin.ErrInvalid) about field
+// unless it is a fieldError naming its own. ok is false for a failure of
+// the system.
+func badInput(err error, field string) (bad page.Page, ok bool) {
+	var rf refused
+	var fe fieldError
+	switch {
+	case errors.As(err, &rf):
+		return page.Page{Error: rf.key, ErrorField: rf.field}, true
+	case errors.As(err, &fe):
+		return invalidInput(fe.error, fe.field), true
+	case errors.Is(err, admin.ErrInvalid):
+		return invalidInput(err, field), true
+	}
+	return page.Page{}, false
+}
+
+// refusedIn is p showing the refusal bad of the form headed form.
+func refusedIn(p, bad page.Page, form string) page.Page {
+	p.Error, p.ErrorArgs, p.ErrorField, p.ErrorForm = bad.Error, bad.ErrorArgs, bad.ErrorField, form
+	return p
 }
 
 // refused is input the console itself refuses: key is the catalogue key
@@ -380,7 +394,7 @@ func (s *Server) userChanges() map[string]handler {
 		}),
 		"invite": s.change("console.user.invite", "type", func(r *http.Request, v *visit, u string) (string, error) {
 			typ := r.PostFormValue("type")
-			err := s.invite(r.Context(), v, u, typ)
+			err := s.invite(r.Context(), v.admin, v.org, u, typ)
 			if errors.Is(err, errNoEmail) {
 				return "console.flash.invited_no_email", nil
 			}

@@ -29,9 +29,12 @@ type UserQuery struct {
 	// the email address, or a part of the display name.
 	Search string
 	Filter string // one of the Filter constants
-	After  string // the canonical username the previous page ended with
-	Limit  int    // rows per page, at least 1
-	Now    time.Time
+	// Role, when not empty, keeps the users with that role: an
+	// organization's admins, for the service provider's console.
+	Role  string
+	After string // the canonical username the previous page ended with
+	Limit int    // rows per page, at least 1
+	Now   time.Time
 }
 
 // UserRow is what a list of users shows of each.
@@ -108,6 +111,10 @@ func (s *Store) SearchUsers(ctx context.Context, q UserQuery) (UserPage, error) 
 		end := q.Search + "\U0010FFFF"
 		like := escapeLike(q.Search)
 		args = append(args, q.Search, end, like+"%", "%"+like+"%")
+	}
+	if q.Role != "" {
+		query += ` AND u.role = ?`
+		args = append(args, q.Role)
 	}
 	const pendingExists = `EXISTS (SELECT 1 FROM tokens t JOIN enrollments e ON e.token_id = t.id
 		WHERE t.user_id = u.id AND e.status = 'pending' AND e.expires_at `

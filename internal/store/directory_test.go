@@ -141,6 +141,37 @@ func TestSearchUsers(t *testing.T) {
 	})
 }
 
+func TestSearchUsersByRole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		d := newDirectory(t, b)
+		ctx := context.Background()
+		for _, name := range []string{"bob", "erin"} {
+			if err := d.s.SetUserRole(ctx, d.acme.ID, d.users[name].ID, store.RoleAdmin, store.Event{OrgID: d.acme.ID, At: t0, Action: "user.role"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tt := range []struct {
+			name, search, role string
+			want               []string
+		}{
+			{"the admins, and none of the other organization's", "", store.RoleAdmin, []string{"bob", "erin"}},
+			{"a role and a search", "eri", store.RoleAdmin, []string{"erin"}},
+			{"the users left", "", store.RoleUser, []string{"alice", "annie", "carol", "dave"}},
+			{"a role nobody has", "", store.RoleHelpdesk, []string{}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				p, err := d.s.SearchUsers(ctx, store.UserQuery{OrgID: d.acme.ID, Search: tt.search, Role: tt.role, Limit: 50, Now: t0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := names(p.Users); !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("got %v, want %v", got, tt.want)
+				}
+			})
+		}
+	})
+}
+
 func TestSearchUsersRows(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		d := newDirectory(t, b)
