@@ -38,6 +38,8 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/enrollments/{serial}/extend", admin.TokensWrite, s.extendEnrollment()),
 		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
 	}
+	rts = append(rts, s.enrollmentRoutes()...)
+	rts = append(rts, s.policyRoutes()...)
 	return rts
 }
 
