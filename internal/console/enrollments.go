@@ -118,8 +118,8 @@ type RolloutGroupView struct {
 	Key        string // invited, reminded, waiting, no_email, suspended, failed
 	Label, Why string
 	Count      int
-	Entries []RolloutEntryView
-	More    int
+	Entries    []RolloutEntryView
+	More       int
 }
 
 // RolloutEntryView is one user in a group.
