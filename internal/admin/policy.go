@@ -37,8 +37,9 @@ func (s *Service) storedPolicy(ctx context.Context, org store.Org) (policy.Polic
 // SetPolicy changes settings of an organization's policy, named by their
 // keys (see policy.Policy.Settings), to values written as text. Either all
 // changes are made or, when any is refused, none; the refusal names every
-// problem. It returns the resulting policy. Changes that leave every value
-// as it was write nothing.
+// problem, each a *policy.KeyError when it is about one setting. It
+// returns the resulting policy. Changes that leave every value as it was
+// write nothing.
 func (s *Service) SetPolicy(ctx context.Context, org store.Org, changes map[string]string) (policy.Policy, error) {
 	// Start from the stored policy rather than org.Policy, which the
 	// caller may have read a while ago.
@@ -90,7 +91,9 @@ func changePolicy(old policy.Policy, changes map[string]string) (policy.Policy, 
 	// problem at once. A refused value leaves its setting as it was.
 	errs = append(errs, p.Validate())
 	if err := errors.Join(errs...); err != nil {
-		return policy.Policy{}, nil, invalid("%v", err)
+		// Wrapped, not written out, so that the console finds each
+		// refusal's setting (policy.KeyError) to show it on its field.
+		return policy.Policy{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return p, policy.Changes(old, p), nil
 }

@@ -96,6 +96,19 @@ func TestSetPolicy(t *testing.T) {
 			}
 		})
 
+		t.Run("a refusal names the setting it is about", func(t *testing.T) {
+			for want, changes := range map[string]map[string]string{
+				"otp_digits":        {"otp_digits": "7"},
+				"lockout_threshold": {"lockout_threshold": "three"},
+			} {
+				_, err := e.svc.SetPolicy(e.ctx, e.org, changes)
+				var ke *policy.KeyError
+				if !errors.Is(err, admin.ErrInvalid) || !errors.As(err, &ke) || ke.Key != want {
+					t.Errorf("SetPolicy(%v) = %v; want admin.ErrInvalid with a policy.KeyError of %s", changes, err, want)
+				}
+			}
+		})
+
 		t.Run("setting values as they are writes nothing", func(t *testing.T) {
 			before := len(e.events(t, e.org.ID))
 			org, p := e.stored(t)

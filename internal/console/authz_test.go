@@ -25,6 +25,7 @@ func TestEveryRouteChecksWhoAsks(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := s.person(globex, "boss", store.RoleAdmin)
+		s.provider() // the provider's console exists, to be refused
 		before := s.footprint(victim)
 
 		// path fills a route's pattern for org, acting on the victim.

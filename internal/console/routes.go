@@ -44,6 +44,8 @@ func (s *Server) table() []route {
 	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.whoseRoutes()...)
 	rts = append(rts, s.providerRoutes()...)
+	rts = append(rts, s.enrollmentRoutes()...)
+	rts = append(rts, s.policyRoutes()...)
 	return rts
 }
 

@@ -22,7 +22,7 @@ type Policy struct {
 	MFARequired bool `json:"mfa_required" help:"ask every portal login for a second factor (true or false)"`
 	// LoginForm is "two-step" (username and password, then the code) or
 	// "combined" (username, code and password on one page).
-	LoginForm string `json:"login_form" help:"two-step (password, then code) or combined (all on one page)"`
+	LoginForm string `json:"login_form" choices:"two-step,combined" help:"two-step (password, then code) or combined (all on one page)"`
 
 	// LockoutThreshold is how many second-factor guesses are evaluated per
 	// user before the account locks (1–100).
@@ -56,9 +56,9 @@ type Policy struct {
 	BackupCodesAtSetup bool `json:"backup_codes_at_setup" help:"a user without backup codes saves a set right after activating an authenticator (true or false)"`
 
 	// OTPAlgorithm, OTPDigits and OTPPeriod are the parameters of new tokens.
-	OTPAlgorithm string   `json:"otp_algorithm" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
-	OTPDigits    int      `json:"otp_digits" help:"digits per code of new tokens: 6 or 8"`
-	OTPPeriod    Duration `json:"otp_period" help:"how long a code of a new TOTP token lasts: 30s or 60s"`
+	OTPAlgorithm string   `json:"otp_algorithm" choices:"SHA1,SHA256,SHA512" help:"hash of new tokens: SHA1, SHA256 or SHA512"`
+	OTPDigits    int      `json:"otp_digits" choices:"6,8" help:"digits per code of new tokens: 6 or 8"`
+	OTPPeriod    Duration `json:"otp_period" choices:"30s,60s" help:"how long a code of a new TOTP token lasts: 30s or 60s"`
 
 	// TOTPWindow is how many steps either side of the expected one a TOTP
 	// code may come from; HOTPWindow is how far ahead of the last accepted
@@ -79,7 +79,7 @@ type Policy struct {
 
 	// PINMode is PINNone, PINServer (a PIN typed before every code,
 	// checked by the server) or PINToken (the PIN is kept by the app).
-	PINMode string `json:"pin_mode" help:"none, server (PIN typed before the code) or token (PIN kept by the app)"`
+	PINMode string `json:"pin_mode" choices:"none,server,token" help:"none, server (PIN typed before the code) or token (PIN kept by the app)"`
 	// PINMinLength and PINMaxLength bound a server PIN (4–16).
 	PINMinLength int `json:"pin_min_length" help:"shortest server PIN (4 to 16)"`
 	PINMaxLength int `json:"pin_max_length" help:"longest server PIN (4 to 16)"`
@@ -102,7 +102,7 @@ type Policy struct {
 	// RadiusPasswordCode (the password followed by the code) or
 	// RadiusPassword (the password alone; an Access-Challenge then asks
 	// for the code).
-	RadiusMode string `json:"radius_mode" help:"what RADIUS User-Password holds: code, password+code, or password (then a challenge asks for the code)"`
+	RadiusMode string `json:"radius_mode" choices:"code,password+code,password" help:"what RADIUS User-Password holds: code, password+code, or password (then a challenge asks for the code)"`
 	// RadiusAttributes are sent in every RADIUS Access-Accept, each
 	// written Name=value with a name from RadiusAttributeKinds.
 	RadiusAttributes []string `json:"radius_attributes" help:"attributes of every RADIUS Access-Accept, as Name=value (Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout; comma-separated)"`
@@ -253,74 +253,75 @@ func (p Policy) Location() *time.Location {
 	return loc
 }
 
-// Validate reports every value outside its allowed range.
+// Validate reports every value outside its allowed range, each as a
+// *KeyError naming the setting it is about.
 func (p Policy) Validate() error {
 	var errs []error
-	check := func(ok bool, format string, args ...any) {
+	check := func(key string, ok bool, format string, args ...any) {
 		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
+			errs = append(errs, &KeyError{Key: key, Err: fmt.Errorf(format, args...)})
 		}
 	}
 	for _, m := range p.Methods {
-		check(m == MethodApp || m == MethodEmail || m == MethodPush || m == MethodSMS,
+		check("methods", m == MethodApp || m == MethodEmail || m == MethodPush || m == MethodSMS,
 			"methods may hold app, email, push and sms, not %q", m)
 	}
-	check(len(p.Methods) > 0, "methods must name at least one method")
-	check(p.PINMode == PINNone || p.PINMode == PINServer || p.PINMode == PINToken,
+	check("methods", len(p.Methods) > 0, "methods must name at least one method")
+	check("pin_mode", p.PINMode == PINNone || p.PINMode == PINServer || p.PINMode == PINToken,
 		"pin_mode must be none, server or token, not %q", p.PINMode)
-	check(p.PINMinLength >= 4 && p.PINMinLength <= p.PINMaxLength && p.PINMaxLength <= 16,
+	check("pin_min_length", p.PINMinLength >= 4 && p.PINMinLength <= p.PINMaxLength && p.PINMaxLength <= 16,
 		"pin_min_length and pin_max_length must satisfy 4 <= min <= max <= 16, not %d and %d", p.PINMinLength, p.PINMaxLength)
-	check(p.EmailCodeDigits >= 6 && p.EmailCodeDigits <= 8,
+	check("email_code_digits", p.EmailCodeDigits >= 6 && p.EmailCodeDigits <= 8,
 		"email_code_digits must be between 6 and 8, not %d", p.EmailCodeDigits)
-	check(p.EmailCodeLifetime.D() >= time.Minute && p.EmailCodeLifetime.D() <= time.Hour,
+	check("email_code_lifetime", p.EmailCodeLifetime.D() >= time.Minute && p.EmailCodeLifetime.D() <= time.Hour,
 		"email_code_lifetime must be between 1m and 1h, not %s", p.EmailCodeLifetime)
-	check(p.EmailResendEvery.D() >= 10*time.Second && p.EmailResendEvery.D() <= 10*time.Minute,
+	check("email_resend_every", p.EmailResendEvery.D() >= 10*time.Second && p.EmailResendEvery.D() <= 10*time.Minute,
 		"email_resend_every must be between 10s and 10m, not %s", p.EmailResendEvery)
-	check(p.EmailResendMax >= 1 && p.EmailResendMax <= 20,
+	check("email_resend_max", p.EmailResendMax >= 1 && p.EmailResendMax <= 20,
 		"email_resend_max must be between 1 and 20, not %d", p.EmailResendMax)
-	check(p.EmailResendWindow.D() >= time.Minute && p.EmailResendWindow.D() <= MaxEmailResendWindow,
+	check("email_resend_window", p.EmailResendWindow.D() >= time.Minute && p.EmailResendWindow.D() <= MaxEmailResendWindow,
 		"email_resend_window must be between 1m and 24h, not %s", p.EmailResendWindow)
-	check(p.LoginForm == "two-step" || p.LoginForm == "combined",
+	check("login_form", p.LoginForm == "two-step" || p.LoginForm == "combined",
 		"login_form must be two-step or combined, not %q", p.LoginForm)
-	check(p.PasswordMinLength >= 8 && p.PasswordMinLength <= 64,
+	check("password_min_length", p.PasswordMinLength >= 8 && p.PasswordMinLength <= 64,
 		"password_min_length must be between 8 and 64, not %d", p.PasswordMinLength)
-	check(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 100,
+	check("lockout_threshold", p.LockoutThreshold >= 1 && p.LockoutThreshold <= 100,
 		"lockout_threshold must be between 1 and 100, not %d", p.LockoutThreshold)
-	check(p.LockoutDuration.D() >= time.Minute && p.LockoutDuration.D() <= 24*time.Hour,
+	check("lockout_duration", p.LockoutDuration.D() >= time.Minute && p.LockoutDuration.D() <= 24*time.Hour,
 		"lockout_duration must be between 1m and 24h, not %s", p.LockoutDuration)
-	check(p.LockoutHardLimit >= 1 && p.LockoutHardLimit <= 100,
+	check("lockout_hard_limit", p.LockoutHardLimit >= 1 && p.LockoutHardLimit <= 100,
 		"lockout_hard_limit must be between 1 and 100, not %d", p.LockoutHardLimit)
-	check(p.OTPAlgorithm == "SHA1" || p.OTPAlgorithm == "SHA256" || p.OTPAlgorithm == "SHA512",
+	check("otp_algorithm", p.OTPAlgorithm == "SHA1" || p.OTPAlgorithm == "SHA256" || p.OTPAlgorithm == "SHA512",
 		"otp_algorithm must be SHA1, SHA256 or SHA512, not %q", p.OTPAlgorithm)
-	check(p.OTPDigits == 6 || p.OTPDigits == 8,
+	check("otp_digits", p.OTPDigits == 6 || p.OTPDigits == 8,
 		"otp_digits must be 6 or 8, not %d", p.OTPDigits)
-	check(p.OTPPeriod.D() == 30*time.Second || p.OTPPeriod.D() == 60*time.Second,
+	check("otp_period", p.OTPPeriod.D() == 30*time.Second || p.OTPPeriod.D() == 60*time.Second,
 		"otp_period must be 30s or 60s, not %s", p.OTPPeriod)
-	check(p.TOTPWindow >= 0 && p.TOTPWindow <= 2,
+	check("totp_window", p.TOTPWindow >= 0 && p.TOTPWindow <= 2,
 		"totp_window must be between 0 and 2, not %d", p.TOTPWindow)
-	check(p.HOTPWindow >= 1 && p.HOTPWindow <= 50,
+	check("hotp_window", p.HOTPWindow >= 1 && p.HOTPWindow <= 50,
 		"hotp_window must be between 1 and 50, not %d", p.HOTPWindow)
-	check(p.ResyncWindow >= p.TOTPWindow && p.ResyncWindow >= p.HOTPWindow && p.ResyncWindow <= 1000,
+	check("resync_window", p.ResyncWindow >= p.TOTPWindow && p.ResyncWindow >= p.HOTPWindow && p.ResyncWindow <= 1000,
 		"resync_window must be between the larger of totp_window and hotp_window and 1000, not %d", p.ResyncWindow)
-	check(p.EnrollmentLifetime.D() >= time.Hour && p.EnrollmentLifetime.D() <= MaxEnrollmentLifetime,
+	check("enrollment_lifetime", p.EnrollmentLifetime.D() >= time.Hour && p.EnrollmentLifetime.D() <= MaxEnrollmentLifetime,
 		"enrollment_lifetime must be between 1h and 720h, not %s", p.EnrollmentLifetime)
-	check(p.RadiusMode == RadiusCode || p.RadiusMode == RadiusPasswordCode || p.RadiusMode == RadiusPassword,
+	check("radius_mode", p.RadiusMode == RadiusCode || p.RadiusMode == RadiusPasswordCode || p.RadiusMode == RadiusPassword,
 		"radius_mode must be code, password+code or password, not %q", p.RadiusMode)
 	// LoadLocation reads "" and "Local" as the server's own zone, which is no
 	// organization's choice.
 	_, err := time.LoadLocation(p.TimeZone)
-	check(err == nil && p.TimeZone != "" && p.TimeZone != "Local",
+	check("time_zone", err == nil && p.TimeZone != "" && p.TimeZone != "Local",
 		"time_zone must be an IANA time zone name such as Europe/Amsterdam, not %q", p.TimeZone)
-	check(p.TempCodeLifetime.D() >= time.Minute && p.TempCodeLifetime.D() <= MaxTempCodeLifetime,
+	check("temp_code_lifetime", p.TempCodeLifetime.D() >= time.Minute && p.TempCodeLifetime.D() <= MaxTempCodeLifetime,
 		"temp_code_lifetime must be between 1m and 720h, not %s", p.TempCodeLifetime)
-	check(p.TempCodeUses >= 1 && p.TempCodeUses <= 10,
+	check("temp_code_uses", p.TempCodeUses >= 1 && p.TempCodeUses <= 10,
 		"temp_code_uses must be between 1 and 10, not %d", p.TempCodeUses)
 	for _, a := range p.RadiusAttributes {
 		if _, _, err := RadiusAttribute(a); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &KeyError{Key: "radius_attributes", Err: err})
 		}
 	}
-	check(p.AuditRetention == 0 || (p.AuditRetention.D() >= MinAuditRetention && p.AuditRetention.D() <= MaxAuditRetention),
+	check("audit_retention", p.AuditRetention == 0 || (p.AuditRetention.D() >= MinAuditRetention && p.AuditRetention.D() <= MaxAuditRetention),
 		"audit_retention must be 0 (keep forever) or between 24h and 87600h (10 years), not %s", p.AuditRetention)
 	return errors.Join(errs...)
 }

@@ -14,7 +14,32 @@ type Setting struct {
 	Key   string // the JSON key, such as lockout_threshold
 	Value string // the value in the notation Set reads, such as 10m
 	Help  string // one line: what the setting does and which values it allows
+	// Kind is how the value is written, so that a form can offer the
+	// right input: KindBool, KindNumber, KindDuration, KindList or
+	// KindText.
+	Kind string
+	// Choices, when not empty, are the only values allowed.
+	Choices []string
 }
+
+// The kinds of setting.
+const (
+	KindBool     = "bool"
+	KindNumber   = "number"
+	KindDuration = "duration"
+	KindList     = "list" // comma-separated
+	KindText     = "text"
+)
+
+// KeyError is a refused value of one setting: Key names it, so that a
+// form can show the refusal beside its field.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
 
 // Change is a setting whose value differs between two policies.
 type Change struct {
@@ -23,8 +48,9 @@ type Change struct {
 
 // field is a setting as found in Policy's struct tags.
 type field struct {
-	key, help string
-	index     []int
+	key, help, kind string
+	choices         []string
+	index           []int
 }
 
 // fields lists Policy's settings in the order the struct declares them, so
@@ -43,10 +69,30 @@ var fields = func() []field {
 		case "":
 			key = sf.Name
 		}
-		fs = append(fs, field{key: key, help: sf.Tag.Get("help"), index: sf.Index})
+		var choices []string
+		if c := sf.Tag.Get("choices"); c != "" {
+			choices = strings.Split(c, ",")
+		}
+		fs = append(fs, field{key: key, help: sf.Tag.Get("help"), kind: kindOf(sf.Type), choices: choices, index: sf.Index})
 	}
 	return fs
 }()
+
+func kindOf(t reflect.Type) string {
+	if t == durationType {
+		return KindDuration
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return KindBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return KindNumber
+	case reflect.Slice:
+		return KindList
+	}
+	return KindText
+}
 
 func lookup(key string) (field, bool) {
 	for _, f := range fields {
@@ -71,7 +117,7 @@ func (p Policy) Settings() []Setting {
 	v := reflect.ValueOf(p)
 	ss := make([]Setting, len(fields))
 	for i, f := range fields {
-		ss[i] = Setting{Key: f.key, Value: format(v.FieldByIndex(f.index)), Help: f.help}
+		ss[i] = Setting{Key: f.key, Value: format(v.FieldByIndex(f.index)), Help: f.help, Kind: f.kind, Choices: f.choices}
 	}
 	return ss
 }
@@ -80,7 +126,7 @@ func (p Policy) Settings() []Setting {
 // Settings shows values: whole numbers, durations such as 90s, 10m or 72h,
 // true or false (also yes/no, on/off, 1/0), text, or comma-separated
 // lists. It checks only that the value is of the right kind; Validate
-// checks that it is allowed.
+// checks that it is allowed. A value of the wrong kind is a *KeyError.
 func (p *Policy) Set(key, value string) error {
 	f, ok := lookup(key)
 	if !ok {
@@ -91,7 +137,10 @@ func (p *Policy) Set(key, value string) error {
 		}
 		return fmt.Errorf("unknown policy setting %q; the settings are %s", key, strings.Join(keys(), ", "))
 	}
-	return parse(reflect.ValueOf(p).Elem().FieldByIndex(f.index), key, strings.TrimSpace(value))
+	if err := parse(reflect.ValueOf(p).Elem().FieldByIndex(f.index), key, strings.TrimSpace(value)); err != nil {
+		return &KeyError{Key: key, Err: err}
+	}
+	return nil
 }
 
 // Changes lists the settings whose values differ between from and to, in

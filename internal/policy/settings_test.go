@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -230,5 +231,59 @@ func TestDecodeDoesNotValidate(t *testing.T) {
 	}
 	if _, err := Decode([]byte(`not json`)); err == nil {
 		t.Fatal("Decode(not json) = nil error")
+	}
+}
+
+// A form shows a refusal beside the field of the setting it is about:
+// every refusal, of the kind or of the range, names its setting.
+func TestRefusalsNameTheirSetting(t *testing.T) {
+	p := Default()
+	var ke *KeyError
+	if err := p.Set("lockout_threshold", "many"); !errors.As(err, &ke) || ke.Key != "lockout_threshold" {
+		t.Errorf("Set of a wrong kind = %v, want a KeyError of lockout_threshold", err)
+	}
+	p.LockoutThreshold, p.TimeZone, p.RadiusAttributes = 0, "Mars/Olympus", []string{"Nope=1"}
+	var keys []string
+	for _, err := range p.Validate().(interface{ Unwrap() []error }).Unwrap() {
+		if !errors.As(err, &ke) {
+			t.Fatalf("Validate refusal %v names no setting", err)
+		}
+		keys = append(keys, ke.Key)
+	}
+	slices.Sort(keys)
+	if want := []string{"lockout_threshold", "radius_attributes", "time_zone"}; !slices.Equal(keys, want) {
+		t.Errorf("Validate refused %v, want %v", keys, want)
+	}
+}
+
+// Settings with choices allow each of them and nothing else, and say how
+// every value is written.
+func TestSettingChoicesAndKinds(t *testing.T) {
+	kinds := map[string]string{}
+	for _, s := range Default().Settings() {
+		kinds[s.Key] = s.Kind
+		for _, c := range s.Choices {
+			p := Default()
+			if err := p.Set(s.Key, c); err != nil {
+				t.Errorf("%s=%s: %v", s.Key, c, err)
+			} else if err := p.Validate(); err != nil {
+				t.Errorf("%s=%s, one of its choices, is refused: %v", s.Key, c, err)
+			}
+		}
+		if len(s.Choices) > 0 {
+			p := Default()
+			if p.Set(s.Key, "999") == nil && p.Validate() == nil {
+				t.Errorf("%s allows 999, which is not one of its choices %v", s.Key, s.Choices)
+			}
+		}
+	}
+	want := map[string]string{
+		"mfa_required": KindBool, "lockout_threshold": KindNumber, "lockout_duration": KindDuration,
+		"methods": KindList, "time_zone": KindText, "login_form": KindText,
+	}
+	for k, kind := range want {
+		if kinds[k] != kind {
+			t.Errorf("%s is of kind %q, want %q", k, kinds[k], kind)
+		}
 	}
 }
