@@ -106,6 +106,12 @@ func (s *Service) PolicyHistory(ctx context.Context, org store.Org, limit int) (
 	return s.AuditEvents(ctx, org, AuditQuery{Action: "policy.set", Limit: limit})
 }
 
+// DefaultPolicyHistory returns the changes of the default policy, like
+// PolicyHistory. They are the installation's events, of no organization.
+func (s *Service) DefaultPolicyHistory(ctx context.Context, limit int) ([]store.Event, error) {
+	return s.AuditEvents(ctx, store.Org{}, AuditQuery{Action: "policy.default.set", Limit: limit})
+}
+
 // DefaultPolicy returns the service provider's default policy, which new
 // organizations start with, as stored: like Policy, not validated.
 func (s *Service) DefaultPolicy(ctx context.Context) (policy.Policy, error) {

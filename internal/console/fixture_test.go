@@ -44,6 +44,7 @@ type site struct {
 	admin    *admin.Service
 	verifier *auth.Verifier
 	console  *Server
+	portal   *web.Server // whose Wait lets the mails it sends after an answer arrive
 	srv      *httptest.Server
 	outbox   string
 	org      store.Org // acme
@@ -76,14 +77,14 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	portal := web.New(web.Config{Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: portalRender, Mailer: mailer})
+	s.portal = web.New(web.Config{Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: portalRender, Mailer: mailer})
 	render, err := NewRenderer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.console = New(Config{Store: st, Verifier: s.verifier, Admin: s.admin, Mailer: mailer, Render: render, Clock: clk,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	s.srv.Config.Handler = server.Handler(server.Parts{DB: st, API: http.NotFoundHandler(), Pages: portal.Handler(), Console: s.console.Handler()})
+	s.srv.Config.Handler = server.Handler(server.Parts{DB: st, API: http.NotFoundHandler(), Pages: s.portal.Handler(), Console: s.console.Handler()})
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"html"
 	"io"
+	"mime/quotedprintable"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,25 +17,32 @@ import (
 )
 
 var (
-	linkRE     = regexp.MustCompile(`https://[^\s"<>]+/enroll\?code=[A-Za-z0-9_-]+`)
-	secretRE   = regexp.MustCompile(`[A-Z2-7]{4}(?: [A-Z2-7]{1,4})+`)
-	tempCodeRE = regexp.MustCompile(`<p class="code-shown" lang="en">([A-Z0-9-]+)</p>`)
+	linkRE      = regexp.MustCompile(`https://[^\s"<>]+/enroll\?code=[A-Za-z0-9_-]+`)
+	resetLinkRE = regexp.MustCompile(`https://[^\s"<>]+/login/reset\?token=[A-Za-z0-9_%-]+`)
+	secretRE    = regexp.MustCompile(`[A-Z2-7]{4}(?: [A-Z2-7]{1,4})+`)
+	tempCodeRE  = regexp.MustCompile(`<p class="code-shown" lang="en">([A-Z0-9-]+)</p>`)
 )
 
 // lastLink is the enrollment link of the newest mail to address.
 func (s *site) lastLink(address string) string {
 	s.t.Helper()
+	return s.lastMailMatch(address, linkRE)
+}
+
+// lastMailMatch is what re finds in the newest mail to address that has
+// it, as a path on the site.
+func (s *site) lastMailMatch(address string, re *regexp.Regexp) string {
+	s.t.Helper()
 	ms := s.mails()
 	for i := len(ms) - 1; i >= 0; i-- {
 		if strings.Contains(ms[i].Header.Get("To"), address) {
-			b, _ := io.ReadAll(ms[i].Body)
-			body := strings.ReplaceAll(strings.ReplaceAll(string(b), "=\r\n", ""), "=3D", "=")
-			if m := linkRE.FindString(body); m != "" {
-				return strings.TrimPrefix(m, s.srv.URL)
+			b, _ := io.ReadAll(quotedprintable.NewReader(ms[i].Body))
+			if m := re.FindString(string(b)); m != "" {
+				return strings.TrimPrefix(html.UnescapeString(m), s.srv.URL)
 			}
 		}
 	}
-	s.t.Fatalf("no enrollment link mailed to %s", address)
+	s.t.Fatalf("nothing like %s mailed to %s", re, address)
 	return ""
 }
 
@@ -236,5 +245,38 @@ func TestJourneyLostPhone(t *testing.T) {
 			t.Fatalf("new phone: %d %q", r.status, location(r))
 		}
 		has(t, s.get(ac, "/o/acme/admin/users/carol"), en("token.state.active"), en("token.state.revoked"))
+	})
+}
+
+// A service provider admin added in the console gets an invitation, sets
+// up their app from it, sets their first password by mail, and signs in
+// to the provider's console.
+func TestJourneyNewProviderAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		root := s.provider()
+		c := s.signIn(root)
+		if r := s.post(c, "/admin/admins", url.Values{"username": {"max"}, "email": {"max@provider.example"}, "display_name": {"Max Weber"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("add provider admin: %d\n%s", r.status, r.body)
+		}
+		max := &person{name: "max", org: root.org}
+		max.gen = s.enrollByLink(s.lastLink("max@provider.example"), "")
+		// The sign-in page shows the way to a first password.
+		has(t, s.get(s.browser(), "/admin/login"), `href="/o/_provider/login/forgot"`)
+		b2 := s.browser()
+		if r := s.post(b2, "/o/_provider/login/forgot", url.Values{"username": {"max"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("forgot: %d", r.status)
+		}
+		s.portal.Wait()
+		link := s.lastMailMatch("max@provider.example", resetLinkRE)
+		token := link[strings.Index(link, "token=")+len("token="):]
+		s.get(b2, link)
+		max.password = "a brand new passphrase"
+		r := s.post(b2, "/o/_provider/login/reset", url.Values{"token": {token}, "code": {s.code(max)}, "new_password": {max.password}, "new_password_confirm": {max.password}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("reset: %d\n%s", r.status, r.body)
+		}
+		s.clock.Advance(30 * time.Second)
+		has(t, s.get(s.signIn(max), "/admin/"), "max")
 	})
 }

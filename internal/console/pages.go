@@ -22,24 +22,27 @@ type section struct {
 	label   string // catalogue key
 	path    string // under the console's home: "" for the home itself
 	pattern string // the route that shows it
+	// also is a path whose pages belong to the section too: the
+	// organizations' own pages under the provider's home.
+	also string
 }
 
 // sections are the parts of each console, in the navigation's order.
 var sections = map[scope][]section{
 	orgScope: {
-		{"console.nav.dashboard", "", "GET /{$}"},
-		{"console.nav.users", "users", "GET /users"},
-		{"console.nav.enrollments", "enrollments", "GET /enrollments"},
-		{"console.nav.tokens", "tokens", "GET /tokens"},
-		{"console.nav.policy", "policy", "GET /policy"},
-		{"console.nav.settings", "settings", "GET /settings"},
-		{"console.nav.integrations", "integrations", "GET /integrations"},
-		{"console.nav.audit", "audit", "GET /audit"},
+		{"console.nav.dashboard", "", "GET /{$}", ""},
+		{"console.nav.users", "users", "GET /users", ""},
+		{"console.nav.enrollments", "enrollments", "GET /enrollments", ""},
+		{"console.nav.tokens", "tokens", "GET /tokens", ""},
+		{"console.nav.policy", "policy", "GET /policy", ""},
+		{"console.nav.settings", "settings", "GET /settings", ""},
+		{"console.nav.integrations", "integrations", "GET /integrations", ""},
+		{"console.nav.audit", "audit", "GET /audit", ""},
 	},
 	providerScope: {
-		{"console.nav.orgs", "", "GET /{$}"},
-		{"console.nav.default_policy", "policy", "GET /policy"},
-		{"console.nav.admins", "admins", "GET /admins"},
+		{"console.nav.orgs", "", "GET /{$}", "orgs"},
+		{"console.nav.default_policy", "policy", "GET /policy", ""},
+		{"console.nav.admins", "admins", "GET /admins", ""},
 	},
 }
 
@@ -68,10 +71,16 @@ func (s *Server) nav(r *http.Request, v *visit) []page.NavLink {
 		if !ok || !permitted(sc, v.op.Role, rt.action) {
 			continue
 		}
-		current := rest == sec.path || (sec.path != "" && strings.HasPrefix(rest, sec.path+"/"))
+		current := within(rest, sec.path) || (sec.also != "" && within(rest, sec.also))
 		links = append(links, page.NavLink{Label: sec.label, URL: home + sec.path, Current: current})
 	}
 	return links
+}
+
+// within reports whether the path rest (under a console's home) is the
+// section at path or one of its pages.
+func within(rest, path string) bool {
+	return rest == path || (path != "" && strings.HasPrefix(rest, path+"/"))
 }
 
 // route finds the route of scope with pattern.

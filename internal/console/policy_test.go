@@ -134,3 +134,46 @@ func TestPolicy(t *testing.T) {
 		}
 	})
 }
+
+// The provider's default policy is what new organizations start with;
+// the ones that exist keep theirs.
+func TestDefaultPolicy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		root := s.provider()
+		c := s.signIn(root)
+		r := s.get(c, "/admin/policy")
+		has(t, r, en("console.policy.default_title"), `name="lockout_threshold"`)
+		def, err := s.admin.DefaultPolicy(s.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = s.post(c, "/admin/policy", policyForm(def, map[string]string{"lockout_threshold": "3"}))
+		if location(r) != "/admin/policy?done=console.flash.policy" {
+			t.Fatalf("set default: %d %q\n%s", r.status, location(r), r.body)
+		}
+		has(t, s.get(c, "/admin/policy"), "root", "lockout_threshold=3")
+		if r := s.post(c, "/admin/policy", policyForm(def, map[string]string{"lockout_threshold": "0"})); r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="lockout_threshold-error"`) {
+			t.Fatalf("bad default: %d", r.status)
+		}
+		if got := s.policy().LockoutThreshold; got == 3 {
+			t.Fatal("an organization that existed took the new default")
+		}
+		org, err := s.admin.CreateOrg(s.ctx, "initech", "Initech")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.admin.Policy(s.ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LockoutThreshold != 3 {
+			t.Fatalf("a new organization's lockout_threshold is %d, want the default 3", p.LockoutThreshold)
+		}
+		// An organization's admin has no say in it.
+		ann := s.person(s.org, "ann", store.RoleAdmin)
+		if location(s.get(s.signIn(ann), "/admin/policy")) != "/admin/login?next=%2Fadmin%2Fpolicy" {
+			t.Fatal("an organization's admin reached the default policy")
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/page"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -21,6 +22,10 @@ type LoginView struct {
 	Next     string // the console page to continue to
 	Portal   string // the organization's portal, where an authenticator is set up
 	Provider bool   // the service provider's console
+	// Forgot is the portal's page that sets a new password by mail, when
+	// the policy offers it: also the way in for an operator added
+	// without a password.
+	Forgot string
 }
 
 // ReauthView asks the signed-in operator for the password and a code
@@ -44,6 +49,9 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, v *visit, use
 	view := LoginView{
 		Action: v.home() + "login", Username: username, Next: s.next(r, v),
 		Portal: "/o/" + v.org.Slug + "/", Provider: scopeOf(v.org) == providerScope,
+	}
+	if pol, err := policy.Parse(v.org.Policy); err == nil && pol.PasswordReset {
+		view.Forgot = "/o/" + v.org.Slug + "/login/forgot"
 	}
 	p := s.page(w, r, v, "console.login.title", view)
 	p.Error, p.ErrorField = refused.Error, refused.ErrorField
