@@ -37,7 +37,7 @@ var cheap = &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1
 // site is a running Twofold — portal and console behind the server's
 // own routes — on a real store, mailing to an outbox.
 type site struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	clock    *clock.Fake
 	store    *store.Store
@@ -50,7 +50,7 @@ type site struct {
 	org      store.Org // acme
 }
 
-func newSite(t *testing.T, b storetest.Backend) *site {
+func newSite(t testing.TB, b storetest.Backend) *site {
 	t.Helper()
 	clk := clock.NewFake(t0)
 	st := b.Open(t, clk)
