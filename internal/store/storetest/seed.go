@@ -79,4 +79,3 @@ func SeedDirectory(b testing.TB, be Backend, orgID int64, n int, now time.Time) 
 		b.Fatal(err)
 	}
 }
-
