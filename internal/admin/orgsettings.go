@@ -2,11 +2,13 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -50,24 +52,9 @@ func (s *Service) SetOrgSettings(ctx context.Context, org store.Org, c OrgSettin
 	if err != nil {
 		return store.Org{}, err
 	}
-	to := current.OrgSettings
-	for _, f := range []struct {
-		value *string
-		field *string
-		check func(string) (string, error)
-	}{
-		{c.SupportContact, &to.SupportContact, func(v string) (string, error) {
-			return labelMax("the support contact", v, MaxSupportContact)
-		}},
-		{c.ContinueURL, &to.ContinueURL, checkContinueURL},
-		{c.SenderName, &to.SenderName, checkSenderName},
-	} {
-		if f.value == nil {
-			continue
-		}
-		if *f.field, err = f.check(*f.value); err != nil {
-			return store.Org{}, err
-		}
+	to, err := changeSettings(current.OrgSettings, c)
+	if err != nil {
+		return store.Org{}, err
 	}
 	diff := settingsChanges(current.OrgSettings, to)
 	if len(diff) == 0 {
@@ -83,6 +70,145 @@ func (s *Service) SetOrgSettings(ctx context.Context, org store.Org, c OrgSettin
 		return store.Org{}, err
 	}
 	current.OrgSettings = to
+	return current, nil
+}
+
+// changeSettings applies c to from, checking each value c names; the
+// error names the first refused.
+func changeSettings(from store.OrgSettings, c OrgSettingsChange) (store.OrgSettings, error) {
+	to := from
+	for _, f := range []struct {
+		value *string
+		field *string
+		check func(string) (string, error)
+	}{
+		{c.SupportContact, &to.SupportContact, checkSupportContact},
+		{c.ContinueURL, &to.ContinueURL, checkContinueURL},
+		{c.SenderName, &to.SenderName, checkSenderName},
+	} {
+		if f.value == nil {
+			continue
+		}
+		var err error
+		if *f.field, err = f.check(*f.value); err != nil {
+			return store.OrgSettings{}, err
+		}
+	}
+	return to, nil
+}
+
+func checkSupportContact(v string) (string, error) {
+	return labelMax("the support contact", v, MaxSupportContact)
+}
+
+// OrgProfileChange names what SetOrgProfile changes: the display name
+// (under RenameOrg's rules), the settings (under SetOrgSettings') and
+// the policy's time zone (under SetPolicy's); a nil field is left as it is.
+type OrgProfileChange struct {
+	Name *string
+	OrgSettingsChange
+	TimeZone *string
+}
+
+// SetOrgProfile changes what c names of an organization — its name, its
+// settings and its time zone — all of them or, when any is refused, none:
+// everything is checked before anything is written, and the writes are
+// one transaction. Each refusal is a *policy.KeyError naming the field
+// ("name", "support_contact", "continue_url", "sender_name",
+// "time_zone") and wrapping ErrInvalid; the error joins them all. What
+// is given the value it has writes nothing. Each part changed is audited
+// as its own method audits it (org.rename, org.settings, policy.set). It
+// returns the organization as changed.
+func (s *Service) SetOrgProfile(ctx context.Context, org store.Org, c OrgProfileChange) (store.Org, error) {
+	current, err := s.Store.OrgByID(ctx, org.ID)
+	if err != nil {
+		return store.Org{}, err
+	}
+	var u store.OrgUpdate
+	var errs []error
+	refuse := func(key string, err error) { errs = append(errs, &policy.KeyError{Key: key, Err: err}) }
+	if c.Name != nil {
+		name, err := label("an organization's name", *c.Name)
+		switch {
+		case err != nil:
+			refuse("name", err)
+		case name == "":
+			refuse("name", invalid("an organization's name may not be empty"))
+		case current.Slug == store.ProviderSlug && name != current.Name:
+			refuse("name", invalid("the service provider's own organization cannot be renamed"))
+		case name != current.Name:
+			e := s.event(org.ID, "org.rename", current.Slug)
+			e.Detail = "from " + current.Name
+			u.Name, u.NameEvent = name, &e
+		}
+	}
+	for _, f := range []struct {
+		key   string
+		value *string
+		check func(string) (string, error)
+	}{
+		{"support_contact", c.SupportContact, checkSupportContact},
+		{"continue_url", c.ContinueURL, checkContinueURL},
+		{"sender_name", c.SenderName, checkSenderName},
+	} {
+		if f.value != nil {
+			if _, err := f.check(*f.value); err != nil {
+				refuse(f.key, err)
+			}
+		}
+	}
+	to, err := changeSettings(current.OrgSettings, c.OrgSettingsChange)
+	if err == nil {
+		if diff := settingsChanges(current.OrgSettings, to); len(diff) > 0 {
+			e := s.event(org.ID, "org.settings", current.Slug)
+			e.Detail = changeDetail(diff)
+			u.SettingsFrom, u.SettingsTo, u.SettingsEvent = current.OrgSettings, to, &e
+		}
+	}
+	var pol policy.Policy
+	if c.TimeZone != nil {
+		old, err := policy.Decode(current.Policy)
+		if err != nil {
+			return store.Org{}, fmt.Errorf("organization %s: %w", current.Slug, err)
+		}
+		// Only the time zone is checked: a stored policy holding a value
+		// no longer allowed is no reason to refuse it.
+		tz := strings.TrimSpace(*c.TimeZone)
+		pol = old
+		if err := pol.Set("time_zone", tz); err != nil {
+			refuse("time_zone", fmt.Errorf("%w: %w", ErrInvalid, err))
+		} else if _, lerr := time.LoadLocation(tz); lerr != nil || tz == "" || tz == "Local" {
+			refuse("time_zone", invalid("the time zone must be an IANA time zone name such as Europe/Amsterdam, not %q", tz))
+		} else if diff := policy.Changes(old, pol); len(diff) > 0 {
+			data, err := json.Marshal(pol)
+			if err != nil {
+				return store.Org{}, err
+			}
+			e := s.event(org.ID, "policy.set", current.Slug)
+			e.Detail = changeDetail(diff)
+			u.Policy, u.PolicyRev, u.PolicyEvent = data, current.PolicyRev, &e
+		}
+	}
+	if len(errs) > 0 {
+		return store.Org{}, errors.Join(errs...)
+	}
+	if u.NameEvent == nil && u.SettingsEvent == nil && u.PolicyEvent == nil {
+		return current, nil
+	}
+	err = s.Store.UpdateOrg(ctx, org.ID, u)
+	if errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotFound) {
+		return store.Org{}, invalid("the settings of %s were changed by someone else meanwhile; look at them again and repeat the change", current.Slug)
+	}
+	if err != nil {
+		return store.Org{}, err
+	}
+	if u.NameEvent != nil {
+		current.Name = u.Name
+	}
+	current.OrgSettings = to
+	if u.PolicyEvent != nil {
+		current.Policy, current.PolicyRev = u.Policy, current.PolicyRev+1
+	}
 	return current, nil
 }
 

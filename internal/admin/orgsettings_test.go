@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/gif"
 	"image/jpeg"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -197,4 +199,88 @@ func TestSetOrgLogo(t *testing.T) {
 		}
 		e.wantNoEvent(t, e.org.ID, before)
 	})
+}
+
+func TestSetOrgProfile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := withAlice(t, b)
+		zone := func(t *testing.T) string {
+			t.Helper()
+			org, _ := e.svc.Org(e.ctx, "acme")
+			return storedZone(org)
+		}
+		before := len(e.events(t, e.org.ID))
+		org, err := e.svc.SetOrgProfile(e.ctx, e.org, admin.OrgProfileChange{
+			Name:              ptr(" Acme Corporation "),
+			OrgSettingsChange: admin.OrgSettingsChange{SupportContact: ptr("IT, ext. 4567"), ContinueURL: ptr("https://intranet.acme.example/"), SenderName: ptr("")},
+			TimeZone:          ptr("Europe/Amsterdam"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := e.svc.Org(e.ctx, "acme")
+		want := store.OrgSettings{SupportContact: "IT, ext. 4567", ContinueURL: "https://intranet.acme.example/"}
+		if org.Name != "Acme Corporation" || stored.Name != org.Name || stored.OrgSettings != want || org.OrgSettings != want {
+			t.Fatalf("returned %q %+v, stored %q %+v", org.Name, org.OrgSettings, stored.Name, stored.OrgSettings)
+		}
+		if z := zone(t); z != "Europe/Amsterdam" {
+			t.Errorf("time zone %q", z)
+		}
+		evs := e.events(t, e.org.ID)
+		if len(evs) != before+3 {
+			t.Fatalf("%d events, want 3 (rename, settings, policy)", len(evs)-before)
+		}
+		got := map[string]string{}
+		for _, ev := range evs[:3] {
+			got[ev.Action] = ev.Detail
+		}
+		if got["org.rename"] != "from Acme Corp" || !strings.HasPrefix(got["org.settings"], `support_contact="IT, ext. 4567" (was "")`) || got["policy.set"] != "time_zone=Europe/Amsterdam (was UTC)" {
+			t.Errorf("events %+v", got)
+		}
+
+		// The same values again write nothing.
+		before = len(e.events(t, e.org.ID))
+		if _, err := e.svc.SetOrgProfile(e.ctx, e.org, admin.OrgProfileChange{Name: ptr("Acme Corporation"), OrgSettingsChange: admin.OrgSettingsChange{SenderName: ptr("")}, TimeZone: ptr("Europe/Amsterdam")}); err != nil {
+			t.Fatal(err)
+		}
+		e.wantNoEvent(t, e.org.ID, before)
+
+		// One refusal changes nothing, not even what was fine.
+		for _, tt := range []struct {
+			name string
+			c    admin.OrgProfileChange
+			key  string
+			msg  string
+		}{
+			{"a bad continue URL", admin.OrgProfileChange{Name: ptr("New"), TimeZone: ptr("Europe/Berlin"), OrgSettingsChange: admin.OrgSettingsChange{ContinueURL: ptr("http://x.example/"), SupportContact: ptr("new")}}, "continue_url", "https://"},
+			{"a bad sender name", admin.OrgProfileChange{Name: ptr("New"), TimeZone: ptr("Europe/Berlin"), OrgSettingsChange: admin.OrgSettingsChange{SenderName: ptr("a@b.example")}}, "sender_name", "look like an address"},
+			{"an empty name", admin.OrgProfileChange{Name: ptr("  "), TimeZone: ptr("Europe/Berlin")}, "name", "may not be empty"},
+			{"a name with a line break", admin.OrgProfileChange{Name: ptr("A\nB"), OrgSettingsChange: admin.OrgSettingsChange{SupportContact: ptr("new")}}, "name", "line breaks"},
+			{"an unknown time zone", admin.OrgProfileChange{Name: ptr("New"), TimeZone: ptr("Mars/Olympus")}, "time_zone", "IANA time zone"},
+			{"the local time zone", admin.OrgProfileChange{Name: ptr("New"), TimeZone: ptr("Local")}, "time_zone", "IANA time zone"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				before := len(e.events(t, e.org.ID))
+				_, err := e.svc.SetOrgProfile(e.ctx, e.org, tt.c)
+				wantInvalid(t, err, tt.msg)
+				var ke *policy.KeyError
+				if !errors.As(err, &ke) || ke.Key != tt.key {
+					t.Errorf("refusal %v names %+v, want key %s", err, ke, tt.key)
+				}
+				e.wantNoEvent(t, e.org.ID, before)
+				now, _ := e.svc.Org(e.ctx, "acme")
+				if now.Name != stored.Name || now.OrgSettings != stored.OrgSettings || zone(t) != "Europe/Amsterdam" {
+					t.Errorf("a refused change changed %q %+v %s", now.Name, now.OrgSettings, zone(t))
+				}
+			})
+		}
+	})
+}
+
+func storedZone(org store.Org) string {
+	p, err := policy.Decode(org.Policy)
+	if err != nil {
+		return "?"
+	}
+	return p.TimeZone
 }

@@ -203,6 +203,11 @@ func (s *Server) Handler() http.Handler {
 		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
 	})
 	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if page.TooLarge(r) {
+			// The only large post is a logo.
+			s.fail(w, r, nil, http.StatusRequestEntityTooLarge, "console.error.too_large", "console.error.too_large_next")
+			return
+		}
 		s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
 	})
 	return page.Guard(mux, deny, maxBody)

@@ -46,6 +46,7 @@ func (s *Server) table() []route {
 	rts = append(rts, s.providerRoutes()...)
 	rts = append(rts, s.enrollmentRoutes()...)
 	rts = append(rts, s.policyRoutes()...)
+	rts = append(rts, s.settingsRoutes()...)
 	return rts
 }
 

@@ -8,6 +8,7 @@
 package page
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/policy"
@@ -74,6 +75,20 @@ type NavLink struct {
 type OrgView struct {
 	Slug string
 	Name string
+	// LogoURL is the address of the organization's logo, which names its
+	// hash (so it may be cached), or empty without one.
+	LogoURL string
+	// SupportContact is whom its users ask for help, or empty.
+	SupportContact string
+}
+
+// LogoURL is the address of an organization's logo, served by the
+// portal, naming the logo's hash; empty when it has none.
+func LogoURL(org store.Org) string {
+	if org.LogoHash == "" {
+		return ""
+	}
+	return "/o/" + url.PathEscape(org.Slug) + "/logo?v=" + url.QueryEscape(org.LogoHash)
 }
 
 // ErrorView is a friendly error page (page "error"): Status is the HTTP
@@ -85,10 +100,10 @@ type ErrorView struct {
 	BackURL string // where a link leads back to, or empty
 }
 
-// In puts the page in org: its name heads the page, and times are told
-// in its time zone.
+// In puts the page in org: its name and logo head the page, its support
+// contact is in the footer, and times are told in its time zone.
 func (p *Page) In(org store.Org) {
-	p.Org = &OrgView{Slug: org.Slug, Name: org.Name}
+	p.Org = &OrgView{Slug: org.Slug, Name: org.Name, LogoURL: LogoURL(org), SupportContact: org.SupportContact}
 	p.Loc = Location(org)
 }
 

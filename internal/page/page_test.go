@@ -1,6 +1,9 @@
 package page
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/twofold-mfa/twofold/internal/page/pagetest"
+	"github.com/twofold-mfa/twofold/internal/store"
 )
 
 func TestTemplateKeys(t *testing.T) {
@@ -153,5 +157,79 @@ func TestRenderStatic(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/static/style.css", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+// An upload's form (multipart/form-data) has its csrf_token checked like
+// any other's, the handler finds the file, and a body over the limit is
+// refused as too large, not as forged.
+func TestGuardMultipart(t *testing.T) {
+	var got []byte
+	var tooLarge bool
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, _, err := r.FormFile("logo")
+		if err != nil {
+			t.Errorf("no file: %v", err)
+			return
+		}
+		got, _ = io.ReadAll(f)
+	})
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tooLarge = TooLarge(r)
+		w.WriteHeader(http.StatusForbidden)
+	})
+	h := Guard(next, deny, 4<<10)
+	token := strings.Repeat("a", 32)
+	post := func(csrf string, file []byte) int {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if csrf != "" {
+			mw.WriteField("csrf_token", csrf)
+		}
+		fw, _ := mw.CreateFormFile("logo", "logo.png")
+		fw.Write(file)
+		mw.Close()
+		req := httptest.NewRequest("POST", "/o/acme/admin/settings/logo", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: csrfCookie, Value: token})
+		rec := httptest.NewRecorder()
+		got, tooLarge = nil, false
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	file := bytes.Repeat([]byte{0x89}, 1000)
+	if code := post(token, file); code != http.StatusOK || !bytes.Equal(got, file) || tooLarge {
+		t.Errorf("right token: %d, %d bytes, too large %v", code, len(got), tooLarge)
+	}
+	for name, csrf := range map[string]string{"no token": "", "wrong token": strings.Repeat("b", 32)} {
+		if code := post(csrf, file); code != http.StatusForbidden || got != nil || tooLarge {
+			t.Errorf("%s: %d, served %v, too large %v", name, code, got != nil, tooLarge)
+		}
+	}
+	if code := post(token, make([]byte, 5<<10)); code != http.StatusForbidden || got != nil || !tooLarge {
+		t.Errorf("too large: %d, served %v, too large %v", code, got != nil, tooLarge)
+	}
+	// A form post too large is told as such too.
+	req := httptest.NewRequest("POST", "/o/acme/login", strings.NewReader("csrf_token="+token+"&x="+strings.Repeat("x", 5<<10)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.AddCookie(&http.Cookie{Name: csrfCookie, Value: token})
+	tooLarge = false
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if !tooLarge {
+		t.Error("a form post too large is not told as too large")
+	}
+}
+
+func TestInLogoAndSupport(t *testing.T) {
+	var p Page
+	p.In(store.Org{Slug: "acme", Name: "Acme", LogoHash: "abc", OrgSettings: store.OrgSettings{SupportContact: "IT <desk>"}})
+	if p.Org.LogoURL != "/o/acme/logo?v=abc" || p.Org.SupportContact != "IT <desk>" {
+		t.Errorf("In: %+v", p.Org)
+	}
+	p.In(store.Org{Slug: "acme", Name: "Acme"})
+	if p.Org.LogoURL != "" {
+		t.Errorf("In without a logo: %+v", p.Org)
 	}
 }

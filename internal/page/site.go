@@ -1,9 +1,12 @@
 package page
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -131,6 +134,14 @@ func Guard(next, deny http.Handler, maxBody int64) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if err := parseForm(r, maxBody); err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					r = r.WithContext(context.WithValue(r.Context(), tooLargeKey{}, true))
+				}
+				deny.ServeHTTP(w, r)
+				return
+			}
 			if !csrfOK(r) {
 				deny.ServeHTTP(w, r)
 				return
@@ -138,6 +149,27 @@ func Guard(next, deny http.Handler, maxBody int64) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	}))
+}
+
+// parseForm reads a post's form, an upload's (multipart/form-data) too,
+// so that its csrf_token can be checked; r.PostFormValue then has every
+// field and r.FormFile the upload, held in memory (the body is at most
+// maxBody bytes).
+func parseForm(r *http.Request, maxBody int64) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return r.ParseMultipartForm(maxBody)
+	}
+	return r.ParseForm()
+}
+
+type tooLargeKey struct{}
+
+// TooLarge reports whether Guard refused r, a post, for a body larger
+// than it allows, so that the refusal can say so rather than blame the
+// CSRF token it could not read.
+func TooLarge(r *http.Request) bool {
+	v, _ := r.Context().Value(tooLargeKey{}).(bool)
+	return v
 }
 
 const csrfCookie = "__Host-twofold-csrf"

@@ -62,12 +62,16 @@ func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
 // name already.
 func (s *Store) RenameOrg(ctx context.Context, orgID int64, name string, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.exec(ctx, tx, "rename organization",
-			`UPDATE orgs SET name = ? WHERE id = ? AND name <> ?`, name, orgID, name); err != nil {
+		if err := s.renameOrg(ctx, tx, orgID, name); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)
 	})
+}
+
+func (s *Store) renameOrg(ctx context.Context, tx *sql.Tx, orgID int64, name string) error {
+	return s.exec(ctx, tx, "rename organization",
+		`UPDATE orgs SET name = ? WHERE id = ? AND name <> ?`, name, orgID, name)
 }
 
 // SetOrgStatus sets an organization's status (OrgActive or OrgDisabled)
@@ -182,6 +186,20 @@ type OrgSettings struct {
 // it change nothing and return ErrChanged, so that neither is silently
 // lost. It returns ErrNotFound when from and to are the same.
 func (s *Store) SetOrgSettings(ctx context.Context, orgID int64, from, to OrgSettings, e Event) error {
+	if from == to {
+		return fmt.Errorf("store: set organization settings: %w", ErrNotFound)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.setOrgSettings(ctx, tx, orgID, from, to); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, e)
+	})
+}
+
+// setOrgSettings writes the settings that differ between from and to
+// (at least one), each only if it still holds its value in from.
+func (s *Store) setOrgSettings(ctx context.Context, tx *sql.Tx, orgID int64, from, to OrgSettings) error {
 	var set, where []string
 	var args, whereArgs []any
 	for _, c := range []struct{ column, from, to string }{
@@ -196,20 +214,64 @@ func (s *Store) SetOrgSettings(ctx context.Context, orgID int64, from, to OrgSet
 			whereArgs = append(whereArgs, c.from)
 		}
 	}
-	if len(set) == 0 {
-		return fmt.Errorf("store: set organization settings: %w", ErrNotFound)
-	}
 	args = append(append(args, orgID), whereArgs...)
+	err := s.exec(ctx, tx, "set organization settings",
+		`UPDATE orgs SET `+strings.Join(set, ", ")+` WHERE id = ?`+strings.Join(where, ""), args...)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: set organization settings: %w", ErrChanged)
+	}
+	return err
+}
+
+// OrgUpdate is what UpdateOrg changes of an organization: each part
+// whose event is not nil, recorded by that event.
+type OrgUpdate struct {
+	// Name is the new display name, which must differ from the stored one.
+	Name      string
+	NameEvent *Event
+	// SettingsFrom and SettingsTo are the settings as read and as they
+	// become, as SetOrgSettings takes them.
+	SettingsFrom, SettingsTo OrgSettings
+	SettingsEvent            *Event
+	// Policy is the new policy, replacing the one read at PolicyRev, as
+	// SetPolicy takes it.
+	Policy      []byte
+	PolicyRev   int64
+	PolicyEvent *Event
+}
+
+// UpdateOrg makes the changes u names, as RenameOrg, SetOrgSettings and
+// SetPolicy would, in one transaction: all of them or, when one cannot
+// be made, none. It returns ErrNotFound when the name is the stored one
+// already, ErrChanged when the settings or the policy changed since they
+// were read.
+func (s *Store) UpdateOrg(ctx context.Context, orgID int64, u OrgUpdate) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		err := s.exec(ctx, tx, "set organization settings",
-			`UPDATE orgs SET `+strings.Join(set, ", ")+` WHERE id = ?`+strings.Join(where, ""), args...)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("store: set organization settings: %w", ErrChanged)
+		if u.NameEvent != nil {
+			if err := s.renameOrg(ctx, tx, orgID, u.Name); err != nil {
+				return err
+			}
+			if err := s.addEvent(ctx, tx, *u.NameEvent); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
+		if u.SettingsEvent != nil {
+			if err := s.setOrgSettings(ctx, tx, orgID, u.SettingsFrom, u.SettingsTo); err != nil {
+				return err
+			}
+			if err := s.addEvent(ctx, tx, *u.SettingsEvent); err != nil {
+				return err
+			}
 		}
-		return s.addEvent(ctx, tx, e)
+		if u.PolicyEvent != nil {
+			if err := s.setPolicy(ctx, tx, orgID, u.PolicyRev, u.Policy); err != nil {
+				return err
+			}
+			if err := s.addEvent(ctx, tx, *u.PolicyEvent); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

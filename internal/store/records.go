@@ -242,16 +242,20 @@ var ErrChanged = errors.New("store: changed meanwhile")
 // nothing and returns ErrChanged, so that no change is silently lost.
 func (s *Store) SetPolicy(ctx context.Context, orgID, fromRev int64, policy []byte, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		err := s.exec(ctx, tx, "set policy",
-			`UPDATE orgs SET policy = ?, policy_rev = policy_rev + 1 WHERE id = ? AND policy_rev = ?`, string(policy), orgID, fromRev)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("store: set policy: %w", ErrChanged)
-		}
-		if err != nil {
+		if err := s.setPolicy(ctx, tx, orgID, fromRev, policy); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)
 	})
+}
+
+func (s *Store) setPolicy(ctx context.Context, tx *sql.Tx, orgID, fromRev int64, policy []byte) error {
+	err := s.exec(ctx, tx, "set policy",
+		`UPDATE orgs SET policy = ?, policy_rev = policy_rev + 1 WHERE id = ? AND policy_rev = ?`, string(policy), orgID, fromRev)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: set policy: %w", ErrChanged)
+	}
+	return err
 }
 
 // CreateUser adds a user and records e.

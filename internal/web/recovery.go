@@ -269,7 +269,7 @@ func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, v *visit) {
 // enrolledPage says all is ready; ?email=1 words it for an email token,
 // whose user keeps no app.
 func (s *Server) enrolledPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	view := EnrollDoneView{LoginURL: loginURL(v.org), Email: r.URL.Query().Get("email") == "1"}
+	view := EnrollDoneView{LoginURL: loginURL(v.org), Email: r.URL.Query().Get("email") == "1", ContinueURL: v.org.ContinueURL}
 	s.show(w, http.StatusOK, "enroll_done", s.page(w, r, "enroll_done.title", &v.org, view))
 }
 

@@ -159,6 +159,12 @@ func renderSamples(lang string) []renderSample {
 	add("enroll-hotp", "enroll", sample("/enroll?", hotp))
 	add("enroll_done", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
 	add("enroll_done-email", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
+	// An organization with a logo, a support contact and a URL to continue to.
+	cont := sample("/o/acme/enrolled?", EnrollDoneView{LoginURL: "/o/acme/login", ContinueURL: "https://intranet.acme.example/welcome"})
+	branded := *org
+	branded.LogoURL, branded.SupportContact = "/o/acme/logo?v=0a1b2c", "IT helpdesk, +31 20 123 4567, help@acme.example"
+	cont.Org = &branded
+	add("enroll_done-continue", "enroll_done", cont)
 	emailEnroll := EnrollEmailView{Enrollment: "Xk3p9-QrT2m", Action: "/enroll/verify", SendAction: "/enroll/email", Email: "j•••@acme.example"}
 	add("enroll_email", "enroll_email", sample("/enroll?", emailEnroll))
 	emailEnroll.Sent = true

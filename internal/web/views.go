@@ -47,6 +47,9 @@ type EnrollView struct {
 type EnrollDoneView struct {
 	LoginURL string // the organization's portal login
 	Email    bool   // the token was an email token, not an app
+	// ContinueURL is where the organization sends its users once
+	// enrolled (store.OrgSettings), or empty.
+	ContinueURL string
 }
 
 // EnrollEmailView turns on an email token an operator assigned (page

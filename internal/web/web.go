@@ -46,6 +46,7 @@ type Store interface {
 	LiveTempCode(ctx context.Context, userID int64, now time.Time) (store.TempCode, error)
 	SetLastMethod(ctx context.Context, userID int64, method string) error
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
+	OrgLogo(ctx context.Context, orgID int64) (data []byte, contentType string, err error)
 }
 
 // Verifier is the verification core.
@@ -188,6 +189,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /o/{org}/setup/email", s.withStage(stageSetup, s.setupEmailPage))
 	mux.HandleFunc("POST /o/{org}/setup/email", s.withStage(stageSetup, s.setupEmail))
 	mux.HandleFunc("GET /o/{org}/enrolled", s.withOrg(s.enrolledPage))
+	mux.HandleFunc("GET /o/{org}/logo", s.withOrg(s.logo))
 	mux.HandleFunc("POST /o/{org}/add", s.withUser(s.addStart))
 	mux.HandleFunc("GET /o/{org}/add/verify", s.withAdd(addVerify, s.addVerifyPage))
 	mux.HandleFunc("POST /o/{org}/add/verify", s.withAdd(addVerify, s.addVerify))
