@@ -2,12 +2,10 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,12 +13,8 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/page"
-	"github.com/twofold-mfa/twofold/internal/testenv"
+	"github.com/twofold-mfa/twofold/internal/page/pagetest"
 )
-
-// axeTags are the rule sets the pages must pass: WCAG 2.2 level A and AA
-// (axe files the older criteria under their 2.0 and 2.1 tags).
-const axeTags = `["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]`
 
 // axeViewports are the widths the pages are checked at: the narrowest
 // WCAG 1.4.10 (Reflow) asks for, where only the layout is checked, a phone
@@ -35,17 +29,6 @@ var axeViewports = []struct {
 // when TWOFOLD_SCREENSHOTS names a directory: file name → sample file.
 var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "dashboard": "dashboard"}
 
-// axeViolation is one failed axe rule, as the script below returns it.
-type axeViolation struct {
-	ID     string `json:"id"`
-	Impact string `json:"impact"`
-	Help   string `json:"help"`
-	Nodes  []struct {
-		Target  string `json:"target"`
-		Summary string `json:"summary"`
-	} `json:"nodes"`
-}
-
 // TestPagesPassAxe opens every sample page (renderSamples) in every
 // language in headless Chromium, with the real stylesheet, at a phone's
 // and a PC's width, and runs axe-core's WCAG 2.2 A and AA rules on it with
@@ -58,15 +41,7 @@ type axeViolation struct {
 // axe-core is not downloaded here: TWOFOLD_AXE_JS names its axe.min.js
 // (.ci/run installs it).
 func TestPagesPassAxe(t *testing.T) {
-	axePath := os.Getenv("TWOFOLD_AXE_JS")
-	if axePath == "" {
-		testenv.Missing(t, "set TWOFOLD_AXE_JS to axe-core's axe.min.js (npm install axe-core)")
-	}
-	axeJS, err := os.ReadFile(axePath)
-	if err != nil {
-		testenv.Missing(t, fmt.Sprintf("set TWOFOLD_AXE_JS to axe-core's axe.min.js (npm install axe-core): %v", err))
-	}
-	chromium := testenv.Command(t, "chromium", "chromium")
+	axeJS := pagetest.AxeJS(t)
 	shotDir := os.Getenv("TWOFOLD_SCREENSHOTS")
 
 	// The pages, at /<lang>/<sample file>, and the static files, behind the
@@ -101,30 +76,8 @@ func TestPagesPassAxe(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	// One browser with one tab for all pages.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	// The first action starts the browser; it must not run under a
-	// timeout, which would end the browser with it.
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	browserCtx := pagetest.Browser(t)
 
-	run := `axe.run(document, {runOnly: {type: "tag", values: ` + axeTags + `}, resultTypes: ["violations"]})
-.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help,
-  nodes: v.nodes.map(n => ({target: n.target.flat(Infinity).join(" >>> "), summary: n.failureSummary || ""}))})))`
 	for _, p := range pages {
 		path := "/" + p.lang + "/" + p.file
 		ctx, cancel := context.WithTimeout(browserCtx, 60*time.Second)
@@ -143,8 +96,7 @@ func TestPagesPassAxe(t *testing.T) {
 			}
 			// The stylesheet must have loaded, or the contrast checks
 			// would look at the browser's default colours.
-			styled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
-				`Array.from(document.styleSheets).some(s => s.href && s.href.includes("/static/style.css") && s.cssRules.length > 0)`))
+			styled, err := pagetest.Styled(ctx, "/static/style.css")
 			if err != nil || !styled {
 				t.Fatalf("%s: the stylesheet did not load (%v)", path, err)
 			}
@@ -168,10 +120,7 @@ func TestPagesPassAxe(t *testing.T) {
 					if vp.name == "" {
 						continue
 					}
-					if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height)); err != nil {
-						t.Fatalf("%s: viewport: %v", path, err)
-					}
-					png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+					png, err := pagetest.Screenshot(ctx, vp.width, vp.height, false)
 					if err != nil {
 						t.Fatalf("%s at %dpx: screenshot: %v", path, vp.width, err)
 					}
@@ -183,10 +132,7 @@ func TestPagesPassAxe(t *testing.T) {
 					t.Fatalf("%s: viewport: %v", path, err)
 				}
 			}
-			if err := chromedp.Do(ctx,
-				chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details").forEach(d => { d.open = true })`),
-				chromedp.Evaluate[chromedp.Void](string(axeJS)),
-			); err != nil {
+			if err := pagetest.InjectAxe(ctx, axeJS); err != nil {
 				t.Fatalf("%s: inject axe-core: %v", path, err)
 			}
 			for i, vp := range axeViewports {
@@ -195,29 +141,22 @@ func TestPagesPassAxe(t *testing.T) {
 						t.Fatalf("%s: viewport: %v", path, err)
 					}
 				}
-				scroll, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+				scroll, wide, err := pagetest.Overflow(ctx, vp.width)
 				if err != nil {
 					t.Fatalf("%s at %dpx: scrollWidth: %v", path, vp.width, err)
 				}
-				if scroll > vp.width {
-					wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > innerWidth + 0.5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.split(" ").join(".") : "")).slice(0, 5).join(", ")`))
+				if scroll > 0 {
 					t.Errorf("page %s (%s, %s) at %dpx wide scrolls sideways: %dpx wide (WCAG 1.4.10); too wide: %s", p.file, p.name, p.lang, vp.width, scroll, wide)
 				}
 				if !vp.axe {
 					continue
 				}
-				violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](run, chromedp.EvalAwaitPromise))
+				violations, err := pagetest.RunAxe(ctx)
 				if err != nil {
 					t.Fatalf("%s at %dpx: axe.run: %v", path, vp.width, err)
 				}
 				for _, v := range violations {
-					var target, summary string
-					if len(v.Nodes) > 0 {
-						target = v.Nodes[0].Target
-						summary = strings.ReplaceAll(strings.TrimSpace(v.Nodes[0].Summary), "\n", "\n      ")
-					}
-					t.Errorf("page %s (%s, %s) at %dpx wide: %s (%s): %s\n    first of %d: %s\n      %s",
-						p.file, p.name, p.lang, vp.width, v.ID, v.Impact, v.Help, len(v.Nodes), target, summary)
+					t.Errorf("page %s (%s, %s) at %dpx wide: %s", p.file, p.name, p.lang, vp.width, v)
 				}
 			}
 		}()

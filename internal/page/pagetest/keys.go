@@ -1,5 +1,7 @@
 // Package pagetest checks sets of pages in tests: that every catalogue
-// key their templates and Go code name is in the catalogue.
+// key their templates and Go code name is in the catalogue, and, in a
+// headless Chromium (browser.go), that they pass axe-core and fit a
+// phone's width.
 package pagetest
 
 import (
