@@ -278,6 +278,7 @@ func TestConsolePassesAxe(t *testing.T) {
 		visit("policy", lang, base+"policy", http.StatusOK)
 		visit("integrations", lang, base+"integrations", http.StatusOK)
 		visit("audit", lang, base+"audit", http.StatusOK)
+		visit("settings", lang, base+"settings", http.StatusOK)
 		visit("reauth", lang, base+"reauth?next="+base+"users/carol", http.StatusOK)
 
 		// A page with an error: a new password for carol that its
@@ -304,6 +305,7 @@ func TestConsolePassesAxe(t *testing.T) {
 		visit("provider-orgs", lang, "/admin/?lang="+lang, http.StatusOK)
 		visit("provider-org", lang, "/admin/orgs/acme", http.StatusOK)
 		visit("provider-admins", lang, "/admin/admins", http.StatusOK)
+		visit("provider-policy", lang, "/admin/policy", http.StatusOK)
 		visit("provider-reauth", lang, "/admin/reauth?next=/admin/admins", http.StatusOK)
 	}
 	t.Logf("checked %d pages at %d widths", checked, len(browserViewports))
