@@ -22,21 +22,25 @@ const ProviderSlug = "_provider"
 // ProviderName is the display name of the service provider's organization.
 const ProviderName = "Service provider"
 
-// OrgSummary is an organization with the number of its users.
+// OrgSummary is an organization with the number of its users and of
+// their active authenticators.
 type OrgSummary struct {
 	Org
-	Users int
+	Users        int
+	ActiveTokens int
 }
 
 // OrgSummaries lists the organizations operators made, by slug, each with
-// its user count, in one query that counts every organization's users in
-// one grouping. The service provider's own organization is not among
+// its user and active token counts, in one query that counts every
+// organization's users and tokens in one grouping each. The service provider's own organization is not among
 // them, and the policies and settings are left out (Org.Policy is nil).
 func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy_rev, o.created_at, o.status, COALESCE(c.n, 0)
-		FROM orgs o LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM users GROUP BY org_id) c ON c.org_id = o.id
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT o.id, o.slug, o.name, o.policy_rev, o.created_at, o.status, COALESCE(c.n, 0), COALESCE(t.n, 0)
+		FROM orgs o
+		LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM users GROUP BY org_id) c ON c.org_id = o.id
+		LEFT JOIN (SELECT org_id, COUNT(*) AS n FROM tokens WHERE state = ? GROUP BY org_id) t ON t.org_id = o.id
 		WHERE o.slug <> ?
-		ORDER BY o.slug`), ProviderSlug)
+		ORDER BY o.slug`), TokenActive, ProviderSlug)
 	if err != nil {
 		return nil, fmt.Errorf("store: organizations: %w", err)
 	}
@@ -45,7 +49,7 @@ func (s *Store) OrgSummaries(ctx context.Context) ([]OrgSummary, error) {
 	for rows.Next() {
 		var o OrgSummary
 		var created int64
-		if err := rows.Scan(&o.ID, &o.Slug, &o.Name, &o.PolicyRev, &created, &o.Status, &o.Users); err != nil {
+		if err := rows.Scan(&o.ID, &o.Slug, &o.Name, &o.PolicyRev, &created, &o.Status, &o.Users, &o.ActiveTokens); err != nil {
 			return nil, fmt.Errorf("store: organizations: %w", err)
 		}
 		o.CreatedAt = fromMS(created)

@@ -49,20 +49,20 @@ func TestOrgSummaries(t *testing.T) {
 		}
 		want := []struct {
 			slug, name, status string
-			users              int
+			users, active      int
 			created            time.Time
 		}{
-			{"acme", "Acme", store.OrgActive, 3, t0},
-			{"beta", "Beta", store.OrgActive, 0, t0.Add(time.Hour)},
+			{"acme", "Acme", store.OrgActive, 3, 1, t0}, // alice's token
+			{"beta", "Beta", store.OrgActive, 0, 0, t0.Add(time.Hour)},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("OrgSummaries = %+v, want %d organizations (the provider's not among them)", got, len(want))
 		}
 		for i, w := range want {
 			g := got[i]
-			if g.Slug != w.slug || g.Name != w.name || g.Status != w.status || g.Users != w.users || !g.CreatedAt.Equal(w.created) {
-				t.Errorf("organization %d = %s %q %s users=%d created=%v; want %s %q %s users=%d created=%v",
-					i, g.Slug, g.Name, g.Status, g.Users, g.CreatedAt, w.slug, w.name, w.status, w.users, w.created)
+			if g.Slug != w.slug || g.Name != w.name || g.Status != w.status || g.Users != w.users || g.ActiveTokens != w.active || !g.CreatedAt.Equal(w.created) {
+				t.Errorf("organization %d = %s %q %s users=%d active=%d created=%v; want %s %q %s users=%d active=%d created=%v",
+					i, g.Slug, g.Name, g.Status, g.Users, g.ActiveTokens, g.CreatedAt, w.slug, w.name, w.status, w.users, w.active, w.created)
 			}
 		}
 		if got[1].ID != empty.ID {

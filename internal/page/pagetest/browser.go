@@ -70,7 +70,7 @@ func Browser(t testing.TB, flags ...chromedp.ExecAllocatorOption) context.Contex
 // the browser's default colours.
 func Styled(ctx context.Context, href string) (bool, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[bool](
-		`Array.from(document.styleSheets).some(s => s.href && s.href.includes(` + jsString(href) + `) && s.cssRules.length > 0)`))
+		`Array.from(document.styleSheets).some(s => s.href && s.href.includes(`+jsString(href)+`) && s.cssRules.length > 0)`))
 }
 
 // AxeViolation is one failed axe rule.
