@@ -35,7 +35,10 @@ type Parts struct {
 	// Console is the operator console, mounted at /admin/ and
 	// /o/{org}/admin/; nil serves none.
 	Console http.Handler
-	Log     *slog.Logger
+	// Push serves the Twofold Authenticator's device endpoints, mounted
+	// at /push/v1/; nil serves none.
+	Push http.Handler
+	Log  *slog.Logger
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log and the per-address login throttle.
 	TrustedProxies []netip.Prefix
@@ -63,6 +66,9 @@ func Handler(p Parts) http.Handler {
 	})
 	mux.Handle("/api/v1/", p.API)
 	mux.Handle("/", p.Pages)
+	if p.Push != nil {
+		mux.Handle("/push/v1/", p.Push)
+	}
 	if p.Console != nil {
 		mux.Handle("/admin/", p.Console)
 		mux.Handle("/o/{org}/admin/", p.Console)

@@ -39,7 +39,8 @@ func TestPublicHandlerOverTLS(t *testing.T) {
 	db := &pinger{}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
 	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "page "+r.URL.Path, http.StatusNotFound) })
-	h := Handler(Parts{DB: db, API: api, Pages: pages, Log: slog.New(slog.DiscardHandler)})
+	push := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "push "+r.URL.Path) })
+	h := Handler(Parts{DB: db, API: api, Pages: pages, Push: push, Log: slog.New(slog.DiscardHandler)})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,6 +81,7 @@ func TestPublicHandlerOverTLS(t *testing.T) {
 		{"/metrics", 404, "page /metrics"},
 		{"/debug/pprof/", 404, "page /debug/pprof/"},
 		{"/api/v1/validate", 200, "api /api/v1/validate"},
+		{"/push/v1/requests", 200, "push /push/v1/requests"},
 		{"/nowhere", 404, "page /nowhere"},
 	}
 	for _, tt := range tests {

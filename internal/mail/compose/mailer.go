@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -24,6 +26,9 @@ type InviteMail struct {
 	Email bool
 	// HasPassword: the page asks for the user's password first.
 	HasPassword bool
+	// Activation and AppLink carry a push token's link code to the Twofold
+	// Authenticator (see push.Activation); empty for other tokens.
+	Activation, AppLink string
 }
 
 // NoticeMail is the data of the "token_added", "token_removed",
@@ -122,11 +127,23 @@ func greetingName(u store.User) string {
 }
 
 // Invite sends the enrollment link of a newly assigned token of type typ.
+// A push token's mail also carries the activation string of the link's
+// code, made from the link so that both name the same server.
 func (m *Mailer) Invite(ctx context.Context, org store.Org, u store.User, typ, link string, expires time.Time) error {
-	return m.send(ctx, org, u, "invite", InviteMail{
+	data := InviteMail{
 		OrgName: org.Name, Name: greetingName(u), Username: u.Username, Link: link, Expires: expires,
 		Email: typ == "email", HasPassword: u.PasswordHash != "",
-	})
+	}
+	if typ == "push" {
+		base, query, ok := strings.Cut(link, "/enroll?")
+		q, err := url.ParseQuery(query)
+		if !ok || err != nil || q.Get("code") == "" {
+			return fmt.Errorf("mail invite to %s: %q is not an enrollment link", u.Username, link)
+		}
+		a := push.Activation{URL: base, Code: q.Get("code")}
+		data.Activation, data.AppLink = a.String(), a.AppLink()
+	}
+	return m.send(ctx, org, u, "invite", data)
 }
 
 // Notice tells a user about a change to their account: name is

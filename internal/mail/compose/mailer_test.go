@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -74,7 +75,14 @@ func TestMailerGreetsNamesTheOrganizationAndGivesTheZone(t *testing.T) {
 			},
 			[]string{i18n.T("en", "mail.invite.app"), i18n.T("en", "mail.invite.password", "anna"),
 				i18n.T("en", "mail.invite.phone", i18n.T("en", "enroll.add_to_phone")), "https://mfa.example/enroll?code=x", "09:30 UTC"},
-			[]string{i18n.T("en", "mail.invite_email.intro", "Acme Corp")}, "Acme Corp via Twofold"},
+			[]string{i18n.T("en", "mail.invite_email.intro", "Acme Corp"), i18n.T("en", "mail.invite.push")}, "Acme Corp via Twofold"},
+		{"a push token's invitation carries the activation string and its app link",
+			func(m *Mailer) error {
+				return m.Invite(context.Background(), org, anna, "push", "https://mfa.example/enroll?code=abcdef", when)
+			},
+			[]string{i18n.T("en", "mail.invite.push"), push.Activation{URL: "https://mfa.example", Code: "abcdef"}.String(),
+				"https://mfa.example/app/#a=" + push.Activation{URL: "https://mfa.example", Code: "abcdef"}.String(), "https://mfa.example/enroll?code=abcdef"},
+			nil, "Acme Corp via Twofold"},
 		{"an invitation without a password does not mention one",
 			func(m *Mailer) error {
 				return m.Invite(context.Background(), org, bare, "totp", "https://mfa.example/enroll?code=x", when)
