@@ -99,7 +99,7 @@ type Token struct {
 	Organization string        `json:"organization,omitempty"`
 	Algorithm    otp.Algorithm `json:"algorithm"`
 	Digits       int           `json:"digits"`
-	Period       int           `json:"period,omitempty"` // seconds, totp only
+	Period       int           `json:"period,omitempty"`  // seconds, totp only
 	Counter      uint64        `json:"counter,omitempty"` // next counter, hotp only
 	Push         *Push         `json:"push,omitempty"`
 	Added        time.Time     `json:"added"`
