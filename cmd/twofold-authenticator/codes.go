@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,44 +26,55 @@ func (n *newToken) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&n.noPIN, "no-pin", false, "keep the token without a PIN, protected only by the store file's mode")
 }
 
-// add asks what n does not say and stores the token. pinRequired says the
-// organization wants a token PIN.
-func (c *cli) add(v *vault.Vault, n newToken, suggested string, t vault.Token, s vault.Secrets, pinRequired bool) (vault.Token, error) {
-	name := n.name
-	if name == "" {
-		var err error
-		if name, err = c.prompts().ask("Name for this token", suggested); err != nil {
-			return t, err
-		}
-	}
+// freeName refuses a name that is not valid or is taken.
+func (c *cli) freeName(v *vault.Vault, name string) error {
 	if err := checkName(name); err != nil {
-		return t, err
+		return err
 	}
-	// Refuse a taken name before asking for a PIN.
 	if _, err := v.Get(name); err == nil {
-		return t, fmt.Errorf("a token named %q exists already: choose another name with --name, or rename the old one first", name)
+		return fmt.Errorf("a token named %q exists already: choose another name with --name, or rename the old one first", name)
+	} else if !errors.Is(err, vault.ErrNotFound) {
+		return err
 	}
-	var pin string
+	return nil
+}
+
+// askName asks for a token name until it gets a free one.
+func (c *cli) askName(v *vault.Vault, suggested string) (string, error) {
+	for {
+		name, err := c.prompts().ask("Name for this token", suggested)
+		if err != nil {
+			return "", err
+		}
+		err = c.freeName(v, name)
+		if err == nil {
+			return name, nil
+		}
+		var ce *vault.CorruptError
+		if errors.As(err, &ce) {
+			return "", err
+		}
+		fmt.Fprintln(c.stderr, err)
+	}
+}
+
+// pinFor returns the new token's PIN as n says, or asks for it; "" is no
+// PIN.
+func (c *cli) pinFor(n newToken) (string, error) {
 	switch {
-	case n.noPIN && pinRequired:
-		return t, fmt.Errorf("the organization requires a PIN on this token: leave out --no-pin")
 	case n.noPIN:
+		return "", nil
 	case n.pinStdin:
-		var err error
-		if pin, err = c.prompts().line("the new PIN"); err != nil {
-			return t, err
+		pin, err := c.prompts().line("the new PIN")
+		if err != nil {
+			return "", err
 		}
-		if len([]rune(pin)) < 4 {
-			return t, fmt.Errorf("the PIN must have at least 4 characters")
+		if len([]rune(pin)) < minPIN {
+			return "", fmt.Errorf("the PIN must have at least %d characters", minPIN)
 		}
-	default:
-		var err error
-		if pin, err = c.newPIN(pinRequired); err != nil {
-			return t, err
-		}
+		return pin, nil
 	}
-	t.Name = name
-	return v.Add(t, s, pin)
+	return c.newPIN()
 }
 
 func (c *cli) importCmd() *cobra.Command {
@@ -100,8 +112,19 @@ and the process list.`,
 				Type: k.Type, Issuer: k.Issuer, Account: k.Account,
 				Algorithm: k.Algorithm, Digits: k.Digits, Period: int(k.Period / time.Second), Counter: k.Counter,
 			}
-			t, err = c.add(v, n, suggested, t, vault.Secrets{OTP: k.Secret}, false)
+			if t.Name = n.name; t.Name == "" {
+				t.Name, err = c.askName(v, suggested)
+			} else {
+				err = c.freeName(v, t.Name)
+			}
 			if err != nil {
+				return err
+			}
+			pin, err := c.pinFor(n)
+			if err != nil {
+				return err
+			}
+			if t, err = v.Add(t, vault.Secrets{OTP: k.Secret}, pin); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stderr, "added %s (%s)\nnext: twofold-authenticator code %s\n", t.Name, describe(t), quoteArg(t.Name))

@@ -40,7 +40,7 @@ slows down, but does not stop, someone who has copied the file.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&c.storePath, "store", "", "the token store file (default: $"+storeEnv+", else twofold-authenticator/tokens in the user configuration directory)")
-	root.AddCommand(c.importCmd(), c.codeCmd(), c.listCmd(), c.renameCmd(), c.removeCmd())
+	root.AddCommand(c.enrollCmd(), c.importCmd(), c.codeCmd(), c.watchCmd(), c.approveCmd(), c.listCmd(), c.renameCmd(), c.removeCmd())
 	return root
 }
 
@@ -99,23 +99,23 @@ func (c *cli) open(v *vault.Vault, name string, p pinInput) (vault.Token, vault.
 	return t, s, c.explain(v, err)
 }
 
-// newPIN asks for a new token PIN twice. An empty answer means no PIN
-// unless required.
-func (c *cli) newPIN(required bool) (string, error) {
-	question := "PIN for this token (at least 4 characters; empty for none)"
-	if required {
-		question = "PIN for this token (at least 4 characters; your organization requires one)"
-	}
+// minPIN is the shortest token PIN accepted: four digits, as MobilePASS+
+// and bank cards have taught people.
+const minPIN = 4
+
+// newPIN asks for a new token PIN twice. An empty answer means no PIN.
+func (c *cli) newPIN() (string, error) {
+	question := fmt.Sprintf("PIN for this token (at least %d characters; empty for none)", minPIN)
 	for {
 		pin, err := c.prompts().secret(question)
 		if err != nil {
 			return "", err
 		}
-		if pin == "" && !required {
+		if pin == "" {
 			fmt.Fprintln(c.stderr, "no PIN: the token is protected only by the store file's mode")
 			return "", nil
 		}
-		if len([]rune(pin)) < 4 {
+		if len([]rune(pin)) < minPIN {
 			fmt.Fprintln(c.stderr, "that PIN is too short; try again")
 			continue
 		}

@@ -82,8 +82,9 @@ type Secrets struct {
 type Push struct {
 	// Server is the base URL of the Twofold server, https://…
 	Server string `json:"server"`
-	// Device identifies the device to the server in signed requests.
-	Device string `json:"device"`
+	// Serial is the token's serial, which names the device's key in
+	// signed requests.
+	Serial string `json:"serial"`
 }
 
 // Token is one token as the file holds it. Only Secrets are protected by
