@@ -37,6 +37,10 @@ type deviceServer struct {
 	mu      sync.Mutex
 	key     ed25519.PublicKey
 	answers []push.AnswerRequest
+	// once withdraws the request after its first answer, as the real
+	// server does; the approve test leaves it offered to answer it again.
+	once   bool
+	closed bool
 }
 
 const (
@@ -90,6 +94,18 @@ func (s *deviceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == push.PathRequests:
+		s.mu.Lock()
+		done := s.closed
+		s.mu.Unlock()
+		if done {
+			// Hold the long poll a little, as the server would.
+			select {
+			case <-r.Context().Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+			json.NewEncoder(w).Encode(push.RequestsResponse{})
+			return
+		}
 		now := s.now().UTC()
 		json.NewEncoder(w).Encode(push.RequestsResponse{Requests: []push.Request{{
 			ID: testRequest, Org: "Acme", Application: "portal", Source: "203.0.113.7",
@@ -104,6 +120,7 @@ func (s *deviceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.answers = append(s.answers, a)
+		s.closed = s.once
 		s.mu.Unlock()
 		status := map[string]string{push.DecisionDeny: push.StatusDenied, push.DecisionFraud: push.StatusFraud}[a.Decision]
 		if a.Decision == push.DecisionApprove {
@@ -129,16 +146,17 @@ func (a *appTest) run(stdin string, args ...string) (int, string, string) {
 	var out, errs bytes.Buffer
 	c := &cli{
 		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errs,
-		getenv: func(k string) string {
-			if k == storeEnv {
-				return a.store
-			}
-			return ""
-		},
-		now: func() time.Time { return a.now }, rand: nil,
+		getenv: a.getenv, now: func() time.Time { return a.now },
 	}
 	code := c.run(context.Background(), args)
 	return code, out.String(), errs.String()
+}
+
+func (a *appTest) getenv(k string) string {
+	if k == storeEnv {
+		return a.store
+	}
+	return ""
 }
 
 func (a *appTest) ok(stdin string, args ...string) string {
@@ -249,5 +267,61 @@ func TestEnrollFromAQRImage(t *testing.T) {
 	}
 	if code, _, errs := app.run("", "enroll", "--qr", ca, "--ca-file", ca); code == 0 || !strings.Contains(errs, "not a PNG or JPEG") {
 		t.Fatalf("enroll --qr of a PEM file: exit %d, %q", code, errs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer the test reads while the app writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestWatchShowsARequestAndApprovesIt(t *testing.T) {
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	ds, srv, ca := startDeviceServer(t, now)
+	ds.once = true
+	app := &appTest{t: t, store: filepath.Join(t.TempDir(), "tokens"), now: now}
+	app.ok("", "enroll", push.Activation{URL: srv.URL, Code: testCode}.String(), "--ca-file", ca, "--name", "work", "--no-pin")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errs syncBuffer
+	c := &cli{
+		stdin: strings.NewReader(itoa(rightNumber) + "\n"), stdout: io.Discard, stderr: &errs,
+		getenv: app.getenv, now: func() time.Time { return now },
+	}
+	done := make(chan int)
+	go func() { done <- c.run(ctx, []string{"watch", "--ca-file", ca}) }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errs.String(), "approved"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("watch approved nothing:\n%s", errs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("watch: exit %d\n%s", code, errs.String())
+	}
+	for _, want := range []string{"waiting for sign-in requests to work", "sign-in request to work: Acme, portal", "from 203.0.113.7"} {
+		if !strings.Contains(errs.String(), want) {
+			t.Errorf("watch's output lacks %q:\n%s", want, errs.String())
+		}
+	}
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if len(ds.answers) != 1 || ds.answers[0] != (push.AnswerRequest{Decision: push.DecisionApprove, Number: rightNumber}) {
+		t.Fatalf("answers = %+v", ds.answers)
 	}
 }
