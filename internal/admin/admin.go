@@ -21,6 +21,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -389,12 +390,18 @@ type Enrolled struct {
 	// URI is the otpauth:// URI, for operators' scripts that provision
 	// the token themselves. It holds the secret: show it once, store it nowhere.
 	URI string
+	// Activation is a push token's activation string (see push.Activation),
+	// carrying the link's code: it works once, until Expires.
+	Activation string
 }
 
-// EnrollToken assigns a new token of type typ ("totp", "hotp" or
-// "email") to a user. The token stays assigned until its first code is
+// EnrollToken assigns a new token of type typ ("totp", "hotp", "email"
+// or "push") to a user. The token stays assigned until its first code is
 // verified. An email token needs the user's email address; its
-// enrollment link opens a page that mails the first code and takes it.
+// enrollment link opens a page that mails the first code and takes it. A
+// push token needs a policy that allows push; it is activated by the
+// Twofold Authenticator with the activation string (Enrolled.Activation),
+// and has a TOTP secret too, for codes while the device is offline.
 func (s *Service) EnrollToken(ctx context.Context, org store.Org, username, typ, name string) (Enrolled, error) {
 	return s.enroll(ctx, org, username, typ, name, false)
 }
@@ -413,8 +420,8 @@ func (s *Service) EnrollSelf(ctx context.Context, org store.Org, username, typ, 
 }
 
 func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name string, self bool) (Enrolled, error) {
-	if typ != "totp" && typ != "hotp" && typ != "email" {
-		return Enrolled{}, invalid("token type must be totp, hotp or email, not %q", typ)
+	if typ != "totp" && typ != "hotp" && typ != "email" && typ != "push" {
+		return Enrolled{}, invalid("token type must be totp, hotp, email or push, not %q", typ)
 	}
 	name, err := label("a token's name", name)
 	if err != nil {
@@ -456,6 +463,11 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 		en = nil
 	}
 	switch typ {
+	case "push":
+		if !pol.Allows(policy.MethodPush) {
+			return Enrolled{}, invalid("the policy of %s does not allow push (add it to the policy's methods first)", org.Slug)
+		}
+		t.Period, t.LastStep = int(pol.OTPPeriod.D()/time.Second), 0
 	case "totp":
 		t.Period, t.LastStep = int(pol.OTPPeriod.D()/time.Second), 0
 	case "email":
@@ -472,16 +484,35 @@ func (s *Service) enroll(ctx context.Context, org store.Org, username, typ, name
 		return Enrolled{}, err
 	}
 	out := Enrolled{Token: t}
+	if en != nil {
+		out = s.enrolled(t, code, en.ExpiresAt)
+	}
 	if typ != "email" {
 		out.URI = otp.Key{
-			Type: typ, Issuer: org.Name, Account: u.Username, Secret: key,
+			Type: otpType(typ), Issuer: org.Name, Account: u.Username, Secret: key,
 			Algorithm: otp.Algorithm(t.Algorithm), Digits: t.Digits, Period: time.Duration(t.Period) * time.Second,
 		}.URI()
 	}
-	if en != nil {
-		out.Link, out.Expires = s.PublicURL+"/enroll?code="+code, en.ExpiresAt
-	}
 	return out, nil
+}
+
+// enrolled is token t with its enrollment link of code, valid until
+// expires, and for a push token the activation string of the same code.
+func (s *Service) enrolled(t store.Token, code string, expires time.Time) Enrolled {
+	out := Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: expires}
+	if t.Type == "push" {
+		out.Activation = push.Activation{URL: s.PublicURL, Code: code}.String()
+	}
+	return out
+}
+
+// otpType is the otpauth type of a token's codes: a push token's offline
+// codes are TOTP.
+func otpType(typ string) string {
+	if typ == "push" {
+		return "totp"
+	}
+	return typ
 }
 
 // ResendEnrollment gives an assigned token a new enrollment link, valid
@@ -508,7 +539,7 @@ func (s *Service) ResendEnrollment(ctx context.Context, org store.Org, username,
 	if err != nil {
 		return Enrolled{}, err
 	}
-	return Enrolled{Token: t, Link: s.PublicURL + "/enroll?code=" + code, Expires: expires}, nil
+	return s.enrolled(t, code, expires), nil
 }
 
 // ExtendEnrollment keeps a pending enrollment link working until expires.

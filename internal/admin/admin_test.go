@@ -591,7 +591,7 @@ func TestEnrollToken(t *testing.T) {
 			e := withAlice(t, b)
 			before := len(e.events(t, e.org.ID))
 			_, err := e.svc.EnrollToken(e.ctx, e.org, "alice", "sms", "")
-			wantInvalid(t, err, `token type must be totp, hotp or email, not "sms"`)
+			wantInvalid(t, err, `token type must be totp, hotp, email or push, not "sms"`)
 			_, err = e.svc.EnrollToken(e.ctx, e.org, "nobody", "totp", "")
 			wantInvalid(t, err, `no user "nobody"`)
 			e.wantNoEvent(t, e.org.ID, before)

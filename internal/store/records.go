@@ -373,10 +373,13 @@ func (s *Store) signOut(ctx context.Context, tx *sql.Tx, userID int64) error {
 }
 
 // expireChallenges expires a user's pending challenges (emailed codes,
-// password reset links) inside tx.
+// password reset links, push requests) inside tx.
 func (s *Store) expireChallenges(ctx context.Context, tx *sql.Tx, userID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'expired' WHERE user_id = ? AND status = 'pending'`), userID); err != nil {
 		return fmt.Errorf("store: expire challenges: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE push_requests SET status = 'expired' WHERE user_id = ? AND status = 'pending'`), userID); err != nil {
+		return fmt.Errorf("store: expire push requests: %w", err)
 	}
 	return nil
 }

@@ -222,6 +222,10 @@ type dialect struct {
 	// lockMigrations serialises concurrent migrators inside the
 	// migration transaction; empty where the transaction itself does.
 	lockMigrations string
+	// forUpdate ends a SELECT that must lock its rows until the
+	// transaction ends; empty for SQLite, whose write transactions run
+	// one at a time anyway.
+	forUpdate string
 }
 
 var (
@@ -240,6 +244,7 @@ var (
 		bytewise:       `COLLATE "C"`,
 		ilike:          "ILIKE",
 		lockMigrations: "SELECT pg_advisory_xact_lock(7307001)",
+		forUpdate:      " FOR UPDATE",
 	}
 )
 
