@@ -128,7 +128,7 @@ func AddKey(path string, rand io.Reader) (*Keyring, error) {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		data = append(data, '\n')
 	}
-	if err := replaceFile(target, appendKeyLine(data, added)); err != nil {
+	if err := ReplaceFile(target, appendKeyLine(data, added)); err != nil {
 		return nil, fmt.Errorf("secret: writing key file %s: %w", path, err)
 	}
 	return k, nil
@@ -219,9 +219,11 @@ func appendKeyLine(b []byte, e keyEntry) []byte {
 	return append(b, '\n')
 }
 
-// replaceFile atomically replaces the file at path with one of mode 0600
-// holding data.
-func replaceFile(path string, data []byte) (err error) {
+// ReplaceFile atomically replaces the file at path with one of mode 0600
+// holding data: it writes a temporary file beside it, syncs it and renames
+// it over path, so a reader sees the old file or the new one, never a part.
+// The key file and the authenticator's token store are written this way.
+func ReplaceFile(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
