@@ -176,7 +176,7 @@ func (e *env) request(s *store.Store, username, id string) store.PushRequest {
 	now := e.clock.Now()
 	r, err := s.CreatePushRequest(e.ctx, store.PushRequest{ID: id, OrgID: e.org.ID, UserID: u.ID, TxIDHash: []byte("tx-" + id),
 		Number: 42, Application: "portal", Source: "192.0.2.7", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)},
-		3, store.Event{OrgID: e.org.ID, At: now, Actor: username, Action: "push.request", Target: id})
+		store.PushLimit{MaxOpen: 3}, store.Event{OrgID: e.org.ID, At: now, Actor: username, Action: "push.request", Target: id})
 	if err != nil {
 		e.t.Fatal(err)
 	}
