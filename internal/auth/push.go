@@ -241,9 +241,9 @@ func (v *Verifier) tellFraud(ctx context.Context, p store.PushRequest) {
 // pushNumber draws the two-digit number a push shows, 10 to 99, uniformly:
 // bytes of 180 and more are drawn again, so that 90 divides the range.
 func pushNumber(rand io.Reader) (int, error) {
-	var b [1]byte
 	for {
-		if _, err := io.ReadFull(rand, b[:]); err != nil {
+		b, err := secret.Bytes(rand, 1)
+		if err != nil {
 			return 0, err
 		}
 		if b[0] < 180 {
