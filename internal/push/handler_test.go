@@ -459,3 +459,24 @@ func TestStatusWords(t *testing.T) {
 		}
 	}
 }
+
+// Without number matching the device is offered the one number, and
+// approving with it accepts.
+func TestWithoutNumberMatching(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		if _, err := e.admin.SetPolicy(e.ctx, e.org, map[string]string{"push_number_matching": "false"}); err != nil {
+			t.Fatal(err)
+		}
+		d := newDevice(1)
+		d.mustActivate(t, e, e.enroll("alice", "push"))
+		e.request(e.store, "alice", "one")
+		got := d.poll(t, e, e.srv.URL, "")
+		if len(got) != 1 || len(got[0].Numbers) != 1 || got[0].Numbers[0] != 42 {
+			t.Fatalf("requests %+v, want one offering 42 alone", got)
+		}
+		if status, body := d.answer(t, e, e.srv.URL, "one", push.DecisionApprove, 42); status != http.StatusOK || !strings.Contains(body, push.StatusAccepted) {
+			t.Errorf("approve: %d %s", status, body)
+		}
+	})
+}
