@@ -43,6 +43,21 @@ type EnrollView struct {
 	Replaces string
 }
 
+// EnrollPushView shows how to add a push token to the Twofold
+// Authenticator (page "enroll_push"): it has no form, as the device
+// activates the token itself, and the page reloads until it has.
+type EnrollPushView struct {
+	Username   string
+	Activation string       // the activation string, in hyphenated groups
+	QR         template.URL // data:image/png;base64,… of AppLink
+	AppLink    string       // the https link that opens the app with the string
+	Command    string       // the command-line app's command that enrolls it
+	// CheckURL is this page, for a person who would rather not wait for
+	// it to reload itself every Refresh seconds.
+	CheckURL string
+	Refresh  int
+}
+
 // EnrollDoneView says the token is active (page "enroll_done").
 type EnrollDoneView struct {
 	LoginURL string // the organization's portal login
