@@ -204,6 +204,10 @@ func (m *codeRecorder) AccountLocked(context.Context, int64, int64, time.Time, t
 	return nil
 }
 
+func (m *codeRecorder) PushFraud(context.Context, int64, int64, string, string, time.Time) error {
+	return nil
+}
+
 func (m *codeRecorder) SendCode(_ context.Context, orgID, userID int64, code string, valid time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -71,6 +71,13 @@ var reasonName = map[error]string{
 	ErrNoChallenge: "no_challenge",
 	ErrNoPIN:       "no_pin",
 	ErrThrottled:   "throttled",
+	// A push's refusals are named by the push protocol's statuses, so
+	// that a fraud report reads "fraud" wherever it is recorded.
+	ErrPushDenied:      store.PushDenied,
+	ErrPushWrongNumber: store.PushWrongNumber,
+	ErrPushFraud:       store.PushFraud,
+	ErrPushExpired:     store.PushExpired,
+	ErrPushWithheld:    "push_withheld",
 }
 
 // Store is what the core needs from persistence.
@@ -90,6 +97,10 @@ type Store interface {
 	ResendChallenge(ctx context.Context, id, userID int64, mac []byte, now, expires time.Time, lim store.SendLimit, e store.Event) error
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
 	AcceptChallenge(ctx context.Context, c store.Challenge, mac []byte, at time.Time, e store.Event) error
+	UserByID(ctx context.Context, orgID, id int64) (store.User, error)
+	CreatePushRequest(ctx context.Context, r store.PushRequest, lim store.PushLimit, e store.Event) (store.PushRequest, error)
+	PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error)
+	CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, l store.Lockout, e store.Event) (store.PushCollection, error)
 }
 
 // Keys opens sealed token secrets and makes keyed hashes of short codes.
@@ -99,8 +110,8 @@ type Keys interface {
 }
 
 // Sender mails users what the core must tell them: emailed one-time
-// codes, that a backup code was used, whichever way it came in, and that
-// their account has locked.
+// codes, that a backup code was used, whichever way it came in, that
+// their account has locked, and that they reported a push as fraud.
 type Sender interface {
 	SendCode(ctx context.Context, orgID, userID int64, code string, valid time.Duration) error
 	BackupCodeUsed(ctx context.Context, orgID, userID int64, left int, at time.Time) error
@@ -108,6 +119,10 @@ type Sender interface {
 	// locked their account at at, until until — store.LockedForever when
 	// only an operator can unlock it. It is called once per lock.
 	AccountLocked(ctx context.Context, orgID, userID int64, at, until time.Time) error
+	// PushFraud tells the user that they reported the push request that
+	// application sent at at, from source, as not theirs: their password
+	// is known to someone else.
+	PushFraud(ctx context.Context, orgID, userID int64, application, source string, at time.Time) error
 }
 
 // Verifier checks codes. It is safe for concurrent use.
@@ -253,10 +268,14 @@ func (r Request) transaction() []byte {
 // must not show it to the person who typed the code.
 type Outcome struct {
 	Accepted bool
-	Reason   error
-	Serial   string // the token that accepted
+	// Pending, from CheckPush, says the push waits for the user's answer:
+	// neither accepted nor refused yet.
+	Pending bool
+	Reason  error
+	Serial  string // the token that accepted
 	// Method is what accepted: "app" (an authenticator app's code),
-	// "email", "backup" or "temp" (a temporary code from the helpdesk).
+	// "email", "backup", "temp" (a temporary code from the helpdesk) or
+	// "push" (always set by CheckPush).
 	// For a refused code of an Identified request it is what the input was
 	// taken for — "email" for any answer to a mailed code —, so that the
 	// message can fit the method.
@@ -377,6 +396,14 @@ const noticeTimeout = time.Minute
 // goes in the background: the refusal that set the lock must take as long
 // as every other refusal, or its timing would tell that the user exists.
 func (v *Verifier) tellLocked(ctx context.Context, orgID, userID int64, at, until time.Time) {
+	v.notify(ctx, "lock notice", userID, func(ctx context.Context) error {
+		return v.sender.AccountLocked(ctx, orgID, userID, at, until)
+	})
+}
+
+// notify runs send, the mailing of a notice to the user, in the
+// background, when there is a Sender; what names the notice in the log.
+func (v *Verifier) notify(ctx context.Context, what string, userID int64, send func(context.Context) error) {
 	if v.sender == nil {
 		return
 	}
@@ -384,8 +411,8 @@ func (v *Verifier) tellLocked(ctx context.Context, orgID, userID int64, at, unti
 	v.notices.Go(func() {
 		ctx, cancel := context.WithTimeout(ctx, noticeTimeout)
 		defer cancel()
-		if err := v.sender.AccountLocked(ctx, orgID, userID, at, until); err != nil {
-			v.log.Error("lock notice not sent", "user_id", userID, "err", err)
+		if err := send(ctx); err != nil {
+			v.log.Error(what+" not sent", "user_id", userID, "err", err)
 		}
 	})
 }

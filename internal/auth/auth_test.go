@@ -40,6 +40,8 @@ type recorder struct {
 	// background sender: read them after Verifier.Wait.
 	mu    sync.Mutex
 	locks []time.Time
+	// frauds are the applications of the pushes reported as fraud.
+	frauds []string
 }
 
 func (r *recorder) SendCode(_ context.Context, _, _ int64, code string, _ time.Duration) error {
@@ -58,6 +60,13 @@ func (r *recorder) AccountLocked(_ context.Context, _, _ int64, _, until time.Ti
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.locks = append(r.locks, until)
+	return nil
+}
+
+func (r *recorder) PushFraud(_ context.Context, _, _ int64, application, _ string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.frauds = append(r.frauds, application)
 	return nil
 }
 

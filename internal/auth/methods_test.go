@@ -469,6 +469,10 @@ func (c *countingSender) AccountLocked(context.Context, int64, int64, time.Time,
 	return nil
 }
 
+func (c *countingSender) PushFraud(context.Context, int64, int64, string, string, time.Time) error {
+	return nil
+}
+
 // Parallel starts of both kinds, through two instances on one database,
 // mail one code.
 func TestConcurrentStartsMailOneCode(t *testing.T) {

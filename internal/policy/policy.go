@@ -77,6 +77,20 @@ type Policy struct {
 	// Backup codes are always allowed: nobody is locked out for good.
 	Methods []string `json:"methods" help:"second factors users may choose: app, email, push, sms (comma-separated)"`
 
+	// PushTimeout is how long a push request can be answered.
+	PushTimeout Duration `json:"push_timeout" help:"how long a push request can be answered in the app (30s to 10m)"`
+	// PushNumberMatching makes the app offer three numbers, of which the
+	// user picks the one the sign-in shows; without it the app shows the
+	// one number and approving needs no pick.
+	PushNumberMatching bool `json:"push_number_matching" help:"the user picks, among three in the app, the number the sign-in shows (true or false)"`
+	// PushRate bounds the push requests one user is sent per window, against
+	// MFA fatigue: beyond it push is withheld and a typed code is asked for
+	// until the window has passed.
+	PushRate Rate `json:"push_rate" help:"most push requests per user per window, as count/window such as 5/5m; beyond it a typed code is asked for (1 to 100 per 1m to 24h)"`
+	// RadiusPushWait is how long RADIUS holds an Access-Request for the
+	// answer to a push: below the gateway's retry timer, which resends.
+	RadiusPushWait Duration `json:"radius_push_wait" help:"how long RADIUS holds an Access-Request for the push answer (1s to 25s)"`
+
 	// PINMode is PINNone, PINServer (a PIN typed before every code,
 	// checked by the server) or PINToken (the PIN is kept by the app).
 	PINMode string `json:"pin_mode" choices:"none,server,token" help:"none, server (PIN typed before the code) or token (PIN kept by the app)"`
@@ -240,6 +254,10 @@ func Default() Policy {
 		AuditRetention:       0,
 		TempCodeLifetime:     Duration(24 * time.Hour),
 		TempCodeUses:         1,
+		PushTimeout:          Duration(120 * time.Second),
+		PushNumberMatching:   true,
+		PushRate:             Rate{Count: 5, Per: 5 * time.Minute},
+		RadiusPushWait:       Duration(20 * time.Second),
 	}
 }
 
@@ -321,6 +339,12 @@ func (p Policy) Validate() error {
 			errs = append(errs, &KeyError{Key: "radius_attributes", Err: err})
 		}
 	}
+	check("push_timeout", p.PushTimeout.D() >= 30*time.Second && p.PushTimeout.D() <= 10*time.Minute,
+		"push_timeout must be between 30s and 10m, not %s", p.PushTimeout)
+	check("push_rate", p.PushRate.Count >= 1 && p.PushRate.Count <= 100 && p.PushRate.Per >= time.Minute && p.PushRate.Per <= 24*time.Hour,
+		"push_rate must be 1 to 100 per 1m to 24h, such as 5/5m, not %s", p.PushRate)
+	check("radius_push_wait", p.RadiusPushWait.D() >= time.Second && p.RadiusPushWait.D() <= MaxRadiusPushWait,
+		"radius_push_wait must be between 1s and 25s, not %s", p.RadiusPushWait)
 	check("audit_retention", p.AuditRetention == 0 || (p.AuditRetention.D() >= MinAuditRetention && p.AuditRetention.D() <= MaxAuditRetention),
 		"audit_retention must be 0 (keep forever) or between 24h and 87600h (10 years), not %s", p.AuditRetention)
 	return errors.Join(errs...)
@@ -350,6 +374,37 @@ func Decode(data []byte) (Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// MaxRadiusPushWait is the longest RADIUS holds an Access-Request for a
+// push answer: below the 30 s that gateways commonly wait before they
+// give up on a server.
+const MaxRadiusPushWait = 25 * time.Second
+
+// Rate is a number of events per window, written "5/5m".
+type Rate struct {
+	Count int
+	Per   time.Duration
+}
+
+func (r Rate) String() string { return strconv.Itoa(r.Count) + "/" + formatDuration(r.Per) }
+
+// MarshalText writes r as count/window.
+func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads count/window, such as 5/5m.
+func (r *Rate) UnmarshalText(b []byte) error {
+	count, per, ok := strings.Cut(string(b), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(count))
+	if !ok || err != nil {
+		return fmt.Errorf("a rate is count/window, such as 5/5m, not %q", b)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil {
+		return fmt.Errorf("a rate is count/window, such as 5/5m, not %q", b)
+	}
+	*r = Rate{Count: n, Per: d}
+	return nil
 }
 
 // Duration is a time.Duration written as "10m0s" in JSON.

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -278,15 +280,25 @@ func (h *Handler) pending(ctx context.Context, v store.PushDeviceView) ([]Reques
 	if err != nil {
 		return nil, err
 	}
+	pol, err := policy.Parse(v.Org.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("organization %s: %w", v.Org.Slug, err)
+	}
 	var out []Request
 	for _, p := range rs {
 		if p.TokenID != 0 && p.TokenID != v.Token.ID {
 			continue
 		}
+		// Without number matching the app shows the one number, which
+		// approving sends back: the protocol stays the same.
+		numbers := []int{p.Number}
+		if pol.PushNumberMatching {
+			numbers = Choices(p.ID, p.Number)
+		}
 		out = append(out, Request{
 			ID: p.ID, Org: v.Org.Name, Application: p.Application, Source: p.Source,
 			CreatedAt: p.CreatedAt.Format(time.RFC3339), ExpiresAt: p.ExpiresAt.Format(time.RFC3339),
-			Numbers: Choices(p.ID, p.Number),
+			Numbers: numbers,
 		})
 	}
 	return out, nil

@@ -176,7 +176,7 @@ func (e *env) request(s *store.Store, username, id string) store.PushRequest {
 	now := e.clock.Now()
 	r, err := s.CreatePushRequest(e.ctx, store.PushRequest{ID: id, OrgID: e.org.ID, UserID: u.ID, TxIDHash: []byte("tx-" + id),
 		Number: 42, Application: "portal", Source: "192.0.2.7", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)},
-		3, store.Event{OrgID: e.org.ID, At: now, Actor: username, Action: "push.request", Target: id})
+		store.PushLimit{MaxOpen: 3}, store.Event{OrgID: e.org.ID, At: now, Actor: username, Action: "push.request", Target: id})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -458,4 +458,25 @@ func TestStatusWords(t *testing.T) {
 			t.Errorf("store says %q where the protocol says %q", p[0], p[1])
 		}
 	}
+}
+
+// Without number matching the device is offered the one number, and
+// approving with it accepts.
+func TestWithoutNumberMatching(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		if _, err := e.admin.SetPolicy(e.ctx, e.org, map[string]string{"push_number_matching": "false"}); err != nil {
+			t.Fatal(err)
+		}
+		d := newDevice(1)
+		d.mustActivate(t, e, e.enroll("alice", "push"))
+		e.request(e.store, "alice", "one")
+		got := d.poll(t, e, e.srv.URL, "")
+		if len(got) != 1 || len(got[0].Numbers) != 1 || got[0].Numbers[0] != 42 {
+			t.Fatalf("requests %+v, want one offering 42 alone", got)
+		}
+		if status, body := d.answer(t, e, e.srv.URL, "one", push.DecisionApprove, 42); status != http.StatusOK || !strings.Contains(body, push.StatusAccepted) {
+			t.Errorf("approve: %d %s", status, body)
+		}
+	})
 }

@@ -30,6 +30,19 @@ const (
 // allowed; CreatePushRequest stored nothing.
 var ErrTooManyPush = errors.New("store: too many open push requests")
 
+// ErrPushRateLimited means the user has been sent as many push requests
+// as the limit allows within its window; CreatePushRequest stored nothing.
+var ErrPushRateLimited = errors.New("store: too many push requests within the window")
+
+// PushLimit bounds the push requests a user is sent, against MFA fatigue:
+// at most MaxOpen pending at once, and at most Rate created within any
+// Window (Rate 0: no such limit).
+type PushLimit struct {
+	MaxOpen int
+	Rate    int
+	Window  time.Duration
+}
+
 // PushDevice is the device that holds an activated push token.
 type PushDevice struct {
 	TokenID   int64
@@ -128,11 +141,12 @@ func (s *Store) PushDeviceBySerial(ctx context.Context, serial string) (PushDevi
 }
 
 // CreatePushRequest stores r, pending, and records e, unless the user has
-// maxOpen pending unexpired requests already: then it returns
-// ErrTooManyPush. The user's row is locked first (SQLite's writers queue
-// anyway), so concurrent creators count one after another and the limit
-// holds on every instance.
-func (s *Store) CreatePushRequest(ctx context.Context, r PushRequest, maxOpen int, e Event) (PushRequest, error) {
+// lim.MaxOpen pending unexpired requests already (ErrTooManyPush) or was
+// sent lim.Rate within the lim.Window before r.CreatedAt
+// (ErrPushRateLimited). The user's row is locked first (SQLite's writers
+// queue anyway), so concurrent creators count one after another and the
+// limits hold on every instance.
+func (s *Store) CreatePushRequest(ctx context.Context, r PushRequest, lim PushLimit, e Event) (PushRequest, error) {
 	if r.ID == "" || len(r.TxIDHash) == 0 {
 		return r, errors.New("store: a push request needs an id and a transaction hash")
 	}
@@ -141,13 +155,19 @@ func (s *Store) CreatePushRequest(ctx context.Context, r PushRequest, maxOpen in
 		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT id FROM users WHERE id = ? AND org_id = ?`+s.d.forUpdate), r.UserID, r.OrgID).Scan(new(int64)); err != nil {
 			return one("push request user", err)
 		}
-		var open int
-		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM push_requests WHERE user_id = ? AND status = 'pending' AND expires_at > ?`),
-			r.UserID, ms(r.CreatedAt)).Scan(&open); err != nil {
-			return fmt.Errorf("store: count open push requests: %w", err)
+		var open, recent int
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT
+			COALESCE(SUM(CASE WHEN status = 'pending' AND expires_at > ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0)
+			FROM push_requests WHERE user_id = ?`),
+			ms(r.CreatedAt), ms(r.CreatedAt.Add(-lim.Window)), r.UserID).Scan(&open, &recent); err != nil {
+			return fmt.Errorf("store: count push requests: %w", err)
 		}
-		if open >= maxOpen {
+		if open >= lim.MaxOpen {
 			return ErrTooManyPush
+		}
+		if lim.Rate > 0 && recent >= lim.Rate {
+			return ErrPushRateLimited
 		}
 		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO push_requests (id, org_id, user_id, token_id, txid_hash, number,
 			application, source, created_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -248,4 +268,97 @@ func (s *Store) PushRequestByTxHash(ctx context.Context, orgID int64, hash []byt
 	r, err := scanPushRequest(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+pushRequestColumns+` FROM push_requests
 		WHERE org_id = ? AND txid_hash = ?`), orgID, hash))
 	return r, one("push request", err)
+}
+
+// PushCollection is what collecting a push request's outcome found.
+type PushCollection struct {
+	// Request is the request as it stands after the call.
+	Request PushRequest
+	// Collected says this call collected the outcome: false when the
+	// request is still pending or was collected before.
+	Collected bool
+	// Locked says an approval was refused because the user was locked
+	// meanwhile: it is collected as denied.
+	Locked bool
+	// LockedUntil is the lock that the failure this collection counted
+	// set, zero when it set none.
+	LockedUntil time.Time
+}
+
+// errCollectedMeanwhile rolls back a collection that another caller won.
+var errCollectedMeanwhile = errors.New("store: push request collected meanwhile")
+
+// CollectPushRequest collects, once, the outcome of the organization's
+// push request whose transaction hash is hash, in one transaction with
+// what the outcome means for the user: an approval resets the failure
+// count, as an accepted code does, and marks the push tokens used —
+// unless the user is locked, which refuses it (collected as denied); a
+// denial, a wrong number or a fraud report counts one failure under l; an
+// expiry counts nothing. e is recorded with the result (accept, locked,
+// or the status). The conditional update of consumed_at decides, so of
+// concurrent collectors on any instance exactly one collects.
+func (s *Store) CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, l Lockout, e Event) (PushCollection, error) {
+	var c PushCollection
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c = PushCollection{}
+		r, err := scanPushRequest(tx.QueryRowContext(ctx, s.d.q(`SELECT `+pushRequestColumns+` FROM push_requests
+			WHERE org_id = ? AND txid_hash = ?`+s.d.forUpdate), orgID, hash))
+		if err := one("push request", err); err != nil {
+			return err
+		}
+		c.Request = r
+		status := r.StatusAt(now)
+		if !r.ConsumedAt.IsZero() || status == PushPending {
+			return nil
+		}
+		e.Result = status
+		switch status {
+		case PushAccepted:
+			res, err := tx.ExecContext(ctx, s.d.q(`UPDATE users SET failures = 0, total_failures = 0, locked_until = 0
+				WHERE id = ? AND locked_until <= ?`), r.UserID, ms(now))
+			if err != nil {
+				return fmt.Errorf("store: reset failures: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store: reset failures: %w", err)
+			} else if n == 0 {
+				c.Locked, status, e.Result = true, PushDenied, "locked"
+				break
+			}
+			e.Result = "accept"
+			if err := s.exec(ctx, tx, "mark push token used", `UPDATE tokens SET last_used_at = ?
+				WHERE user_id = ? AND type = 'push' AND state = 'active' AND (id = ? OR ? = 0)`,
+				ms(now), r.UserID, r.TokenID, r.TokenID); err != nil {
+				return err
+			}
+		case PushDenied, PushWrongNumber, PushFraud:
+			// A user locked already gets no failure counted: the lock
+			// refuses whatever comes next anyway.
+			res, _, err := reserve(ctx, tx.StmtContext(ctx, s.reserve), r.UserID, now, l)
+			if err != nil {
+				return fmt.Errorf("store: count push refusal: %w", err)
+			}
+			c.LockedUntil = res.LockedUntil
+		}
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE push_requests SET consumed_at = ?, status = ? WHERE id = ? AND consumed_at = 0`),
+			ms(now), status, r.ID)
+		if err != nil {
+			return fmt.Errorf("store: collect push request: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: collect push request: %w", err)
+		} else if n == 0 {
+			return errCollectedMeanwhile
+		}
+		c.Request.Status, c.Request.ConsumedAt, c.Collected = status, now, true
+		return s.addEvent(ctx, tx, e)
+	})
+	if errors.Is(err, errCollectedMeanwhile) {
+		r, err := s.PushRequestByTxHash(ctx, orgID, hash)
+		return PushCollection{Request: r}, err
+	}
+	if err != nil {
+		return PushCollection{}, err
+	}
+	return c, nil
 }

@@ -129,11 +129,11 @@ func TestPushRequests(t *testing.T) {
 		f := setup(t, b)
 		ev := store.Event{OrgID: f.org.ID, At: t0, Action: "push.request"}
 		for i, at := range []time.Time{t0, t0.Add(time.Second), t0.Add(-5 * time.Minute)} {
-			if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, fmt.Sprintf("r%d", i), at), 3, ev); err != nil {
+			if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, fmt.Sprintf("r%d", i), at), store.PushLimit{MaxOpen: 3}, ev); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r0", t0), 3, ev); !errors.Is(err, store.ErrExists) {
+		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r0", t0), store.PushLimit{MaxOpen: 3}, ev); !errors.Is(err, store.ErrExists) {
 			t.Errorf("a reused id: %v, want ErrExists", err)
 		}
 		got, err := f.s.PendingPushRequests(ctx, f.user.ID, t0.Add(2*time.Second))
@@ -146,10 +146,10 @@ func TestPushRequests(t *testing.T) {
 			t.Fatalf("PendingPushRequests = %+v", got)
 		}
 		// The expired one no longer counts toward the limit.
-		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r3", t0.Add(2*time.Second)), 3, ev); err != nil {
+		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r3", t0.Add(2*time.Second)), store.PushLimit{MaxOpen: 3}, ev); err != nil {
 			t.Errorf("a third open request: %v", err)
 		}
-		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r4", t0.Add(2*time.Second)), 3, ev); !errors.Is(err, store.ErrTooManyPush) {
+		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r4", t0.Add(2*time.Second)), store.PushLimit{MaxOpen: 3}, ev); !errors.Is(err, store.ErrTooManyPush) {
 			t.Errorf("a fourth open request: %v, want ErrTooManyPush", err)
 		}
 
@@ -179,7 +179,7 @@ func TestAnswerPushRequest(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 				ctx := context.Background()
 				f := setup(t, b)
-				if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), 3, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
+				if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
 					t.Fatal(err)
 				}
 				ev := store.Event{OrgID: f.org.ID, At: now, Action: "push.answer"}
@@ -214,7 +214,7 @@ func TestAnswerAfterExpiryRefused(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, b)
 		r := pushRequest(f, "r", t0)
-		if _, err := f.s.CreatePushRequest(ctx, r, 3, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
+		if _, err := f.s.CreatePushRequest(ctx, r, store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, store.PushApprove, 42, r.ExpiresAt, store.Event{}); !errors.Is(err, store.ErrNotConsumed) {
@@ -227,7 +227,7 @@ func TestSignOutExpiresPushRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := setup(t, b)
-		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), 3, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
+		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.s.SetUserStatus(ctx, f.org.ID, f.user.ID, store.UserDisabled, store.Event{OrgID: f.org.ID, Action: "user.disable"}); err != nil {
@@ -248,7 +248,7 @@ func TestConcurrentPushRequestLimit(t *testing.T) {
 			ids <- fmt.Sprintf("r%d", i)
 		}
 		created := hammer(t, 60, stores, func(s *store.Store) (bool, error) {
-			_, err := s.CreatePushRequest(context.Background(), pushRequest(f, <-ids, t0), 3, store.Event{OrgID: f.org.ID, At: t0, Action: "push.request"})
+			_, err := s.CreatePushRequest(context.Background(), pushRequest(f, <-ids, t0), store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, At: t0, Action: "push.request"})
 			if errors.Is(err, store.ErrTooManyPush) {
 				return false, nil
 			}
@@ -268,7 +268,7 @@ func TestConcurrentAnswers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := setup(t, b)
-		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), 3, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
+		if _, err := f.s.CreatePushRequest(ctx, pushRequest(f, "r", t0), store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
 			t.Fatal(err)
 		}
 		stores := [2]*store.Store{f.s, b.Open(t, clock.NewFake(t0))}

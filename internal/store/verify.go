@@ -189,9 +189,14 @@ type Reservation struct {
 // guess must then be refused unevaluated. A later success (Consume,
 // RedeemBackupCode, AcceptChallenge) resets the count and lifts the lock.
 func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time, l Lockout) (Reservation, bool, error) {
+	return reserve(ctx, s.reserve, userID, now, l)
+}
+
+// reserve runs reserveSQL prepared as stmt, alone or in a transaction.
+func reserve(ctx context.Context, stmt *sql.Stmt, userID int64, now time.Time, l Lockout) (Reservation, bool, error) {
 	var r Reservation
 	var until int64
-	err := s.reserve.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
+	err := stmt.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
 		ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)).Scan(&r.Failures, &until)
 	switch {
 	case err == sql.ErrNoRows:

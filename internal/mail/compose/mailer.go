@@ -64,6 +64,19 @@ type LockedMail struct {
 	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
 }
 
+// FraudMail is the data of the "push_fraud" mail: the user reported as
+// not theirs the push request Application sent at When for a sign-in
+// from Source.
+type FraudMail struct {
+	OrgName     string
+	Name        string // what the mail calls the user
+	Username    string
+	Application string
+	Source      string
+	When        time.Time
+	PortalURL   string // the portal, under TWOFOLD_PUBLIC_URL
+}
+
 // VerifyCodeMail is the data of the "verify_code" mail.
 type VerifyCodeMail struct {
 	OrgName string
@@ -179,6 +192,16 @@ func (m *Mailer) AccountLocked(ctx context.Context, org store.Org, u store.User,
 	})
 }
 
+// PushFraud tells a user they reported the push request application sent
+// at when, for a sign-in from source, as not theirs: someone knows their
+// password.
+func (m *Mailer) PushFraud(ctx context.Context, org store.Org, u store.User, application, source string, when time.Time) error {
+	return m.send(ctx, org, u, "push_fraud", FraudMail{
+		OrgName: org.Name, Name: greetingName(u), Username: u.Username, Application: application, Source: source,
+		When: when, PortalURL: m.portal(org),
+	})
+}
+
 // VerifyCode sends the code that confirms it is the user adding an authenticator.
 func (m *Mailer) VerifyCode(ctx context.Context, org store.Org, u store.User, code string, valid time.Duration) error {
 	return m.send(ctx, org, u, "verify_code", VerifyCodeMail{OrgName: org.Name, Name: greetingName(u), Code: code, Minutes: int(valid / time.Minute)})
@@ -234,6 +257,16 @@ func (c CodeSender) AccountLocked(ctx context.Context, orgID, userID int64, at, 
 		return err
 	}
 	return c.Mailer.AccountLocked(ctx, org, u, at, until)
+}
+
+// PushFraud mails the user that they reported a push as not theirs, when
+// the user has an address.
+func (c CodeSender) PushFraud(ctx context.Context, orgID, userID int64, application, source string, at time.Time) error {
+	org, u, err := c.recipient(ctx, orgID, userID)
+	if err != nil || u.Email == "" {
+		return err
+	}
+	return c.Mailer.PushFraud(ctx, org, u, application, source, at)
 }
 
 func (c CodeSender) recipient(ctx context.Context, orgID, userID int64) (store.Org, store.User, error) {

@@ -105,7 +105,8 @@ func NewRenderer() (*Renderer, error) {
 // Render renders mail name ("invite" with InviteMail; "token_added",
 // "token_removed", "password_changed" and "backup_used" with NoticeMail;
 // "verify_code" with VerifyCodeMail; "reset_link" with ResetMail;
-// "account_locked" with LockedMail; "temp_code" with TempCodeMail) in lang,
+// "account_locked" with LockedMail; "temp_code" with TempCodeMail;
+// "push_fraud" with FraudMail) in lang,
 // framed by f: subject, plain text and HTML bodies.
 func (r *Renderer) Render(lang string, f Frame, name string, data any) (subject, text, html string, err error) {
 	m, ok := r.mails[name]

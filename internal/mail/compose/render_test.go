@@ -37,6 +37,8 @@ func mailSamples() map[string]any {
 			Link: "https://mfa.acme.example/o/acme/login/reset?token=Xk3p9-QrT2m", Minutes: 30},
 		"account_locked": LockedMail{OrgName: "Acme Logistics", Name: "Jan de Vries", Username: "j.devries", When: when,
 			Until: when.Add(10 * time.Minute), PortalURL: "https://mfa.acme.example/o/acme/"},
+		"push_fraud": FraudMail{OrgName: "Acme Logistics", Name: "Jan de Vries", Username: "j.devries", Application: "Citrix gateway",
+			Source: "198.51.100.23", When: when, PortalURL: "https://mfa.acme.example/o/acme/"},
 		"temp_code": TempCodeMail{OrgName: "Acme Logistics", Name: "Jan de Vries", Username: "j.devries", When: when,
 			Until: when.Add(24 * time.Hour), Uses: 1, Suspended: true, PortalURL: "https://mfa.acme.example/o/acme/"},
 	}
@@ -117,6 +119,13 @@ func TestRenderMails(t *testing.T) {
 				}
 				if !strings.Contains(text, i18n.T(l.Code, "mail.temp_code.not_you")) {
 					t.Errorf("%s %s: what to do if it wasn't them is missing", l.Code, name)
+				}
+			case FraudMail:
+				allowed[d.PortalURL] = true
+				for _, want := range []string{d.Source, d.Application, i18n.DateTime(l.Code, amsterdam, d.When)} {
+					if !strings.Contains(text, want) || !strings.Contains(html, want) {
+						t.Errorf("%s %s: %q is missing:\n%s", l.Code, name, want, text)
+					}
 				}
 			case VerifyCodeMail:
 				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
