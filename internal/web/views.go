@@ -145,6 +145,21 @@ type CodeView struct {
 	ResendAction string
 	// PIN: the policy asks for the server PIN typed before the code.
 	PIN bool
+	// Push, for the method "push", is the push request waiting for the
+	// user's answer, or nil when none is (a button sends one, posting
+	// method=push to MethodAction). Instead is the method "Enter a code
+	// instead" switches to, or empty when there is none to type.
+	Push    *PushView
+	Instead string
+}
+
+// PushView is a push request the code page waits for: it shows Number,
+// which the user picks in the app, reloads itself every Refresh seconds,
+// and "Check now" posts csrf_token to CheckAction.
+type PushView struct {
+	Number      int
+	CheckAction string
+	Refresh     int
 }
 
 // MethodChoice is one way to sign in on the code page.
