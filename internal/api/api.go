@@ -12,7 +12,11 @@
 // The same endpoint starts an email challenge ("methods": ["email"]),
 // which answers {"result":"challenge","transaction_id":…}; the code the
 // user receives is then validated with that transaction_id, and
-// GET /api/v1/transactions/{id} tells how the challenge stands.
+// GET /api/v1/transactions/{id} tells how the challenge stands. A push
+// ("methods": ["push"]) answers the challenge with the number the
+// application shows; the application then polls the transaction until it
+// is accepted, denied or expired. A push withheld by the fatigue limits
+// answers {"result":"challenge","methods":["code"]}: ask for a typed code.
 //
 // The validate path is hot: it does not log above debug level, answers
 // codes with pre-built bytes, and parses the body once.
@@ -43,6 +47,8 @@ type Verifier interface {
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
 	ResendEmail(ctx context.Context, r auth.Request) error
+	StartPush(ctx context.Context, r auth.Request, application string) (auth.PushStart, error)
+	CheckPush(ctx context.Context, r auth.Request) (auth.Outcome, error)
 }
 
 // Store is what the API needs from persistence: it finds API keys, and
@@ -50,6 +56,7 @@ type Verifier interface {
 type Store interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error)
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
+	PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error)
 }
 
 // The paths served.
@@ -145,6 +152,9 @@ var (
 	tooSoon = errorResponse(http.StatusTooManyRequests,
 		"a code was mailed to this user moments ago or too often: wait before asking for another (by default one per 30 seconds, five per 15 minutes)", nil)
 	noTransaction = errorResponse(http.StatusNotFound, "no such transaction", nil)
+	// codeRequired answers a push withheld by the fatigue limits: the
+	// application asks the user for a typed one-time code instead.
+	codeRequired = fixed(http.StatusOK, `{"result":"challenge","methods":["code"]}`, nil)
 
 	// statuses are the answers of GET /api/v1/transactions/{id}.
 	statuses = map[string]*response{
@@ -152,6 +162,16 @@ var (
 		store.ChallengeAccepted: fixed(http.StatusOK, `{"status":"accepted"}`, nil),
 		store.ChallengeDenied:   fixed(http.StatusOK, `{"status":"denied"}`, nil),
 		store.ChallengeExpired:  fixed(http.StatusOK, `{"status":"expired"}`, nil),
+	}
+	// pushStatuses are the push protocol's statuses in the words of the
+	// transactions endpoint: any refusal by the user is denied.
+	pushStatuses = map[string]string{
+		store.PushPending:     store.ChallengePending,
+		store.PushAccepted:    store.ChallengeAccepted,
+		store.PushDenied:      store.ChallengeDenied,
+		store.PushWrongNumber: store.ChallengeDenied,
+		store.PushFraud:       store.ChallengeDenied,
+		store.PushExpired:     store.ChallengeExpired,
 	}
 	openAPI = fixed(http.StatusOK, string(openAPIDocument), nil)
 )
@@ -240,11 +260,19 @@ type challengeAnswer struct {
 	Result        string   `json:"result"`
 	TransactionID string   `json:"transaction_id"`
 	Methods       []string `json:"methods"`
+	// Number is what the application shows for a push: the user picks it
+	// in the app.
+	Number int `json:"number,omitempty"`
 }
 
-// writeChallenge answers that the challenge txid waits for a code.
+// writeChallenge answers that the challenge txid waits for a mailed code.
 func writeChallenge(w http.ResponseWriter, txid string) {
-	body, err := json.Marshal(challengeAnswer{Result: "challenge", TransactionID: txid, Methods: []string{methodEmail}})
+	writeAnswer(w, challengeAnswer{Result: "challenge", TransactionID: txid, Methods: []string{methodEmail}})
+}
+
+// writeAnswer sends a challenge answer.
+func writeAnswer(w http.ResponseWriter, a challengeAnswer) {
+	body, err := json.Marshal(a)
 	if err != nil {
 		panic(err) // strings always encode
 	}
@@ -324,7 +352,7 @@ func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.Methods != nil:
-		h.startChallenge(ctx, w, k, req)
+		h.startChallenge(ctx, w, k, req, in.Methods)
 	case in.Resend:
 		h.resend(ctx, w, k, req)
 	default:
@@ -352,10 +380,10 @@ func (h *handler) verify(ctx context.Context, w http.ResponseWriter, k store.API
 	}
 }
 
-// startChallenge mails the user a code, after checking the password when
-// the request has one. Email is the one method there is yet, so the
-// methods asked for are all email.
-func (h *handler) startChallenge(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request) {
+// startChallenge sends the user a push or mails a code, whichever of the
+// methods asked for comes first and works for the user, after checking the
+// password when the request has one.
+func (h *handler) startChallenge(ctx context.Context, w http.ResponseWriter, k store.APIKey, req auth.Request, methods []string) {
 	if req.CheckPassword {
 		// Checked first, so that no code is mailed to a stranger's
 		// request; it counts against the lockout like any guess.
@@ -370,8 +398,38 @@ func (h *handler) startChallenge(ctx context.Context, w http.ResponseWriter, k s
 			return
 		}
 	}
-	txid, err := h.v.StartEmail(ctx, req, false)
-	h.mailed(ctx, w, k, req, txid, err)
+	withheld := false
+	for _, m := range methods {
+		switch m {
+		case methodEmail:
+			txid, err := h.v.StartEmail(ctx, req, false)
+			if errors.Is(err, auth.ErrNoEmailToken) {
+				continue
+			}
+			h.mailed(ctx, w, k, req, txid, err)
+			return
+		case methodPush:
+			p, err := h.v.StartPush(ctx, req, k.Name)
+			switch {
+			case err == nil:
+				writeAnswer(w, challengeAnswer{Result: "challenge", TransactionID: p.TransactionID, Methods: []string{methodPush}, Number: p.Number})
+				return
+			case errors.Is(err, auth.ErrPushWithheld):
+				withheld = true
+			case !auth.Refused(err):
+				h.log.ErrorContext(ctx, "validate: cannot start a push; answered 503", "key", k.Name, "remote", req.Source, "err", err)
+				write(w, unavailable)
+				return
+			}
+		}
+	}
+	if withheld {
+		// Only a user who has a push token and passed the first factor
+		// gets here, so the answer tells an outsider nothing.
+		write(w, codeRequired)
+		return
+	}
+	h.rejected(ctx, w, k, req, auth.ErrNoToken)
 }
 
 // resend mails a new code for the challenge req names.
@@ -425,7 +483,18 @@ func (h *handler) transaction(w http.ResponseWriter, r *http.Request, id string)
 		return
 	}
 	// Never the id in a log line: with the code it completes a login.
-	c, err := h.store.ChallengeByTxID(ctx, k.OrgID, secret.HashToken(id))
+	hash := secret.HashToken(id)
+	p, err := h.store.PushRequestByTxHash(ctx, k.OrgID, hash)
+	if err == nil {
+		h.pushStatus(ctx, w, k, source, p)
+		return
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		h.log.ErrorContext(ctx, "transaction: cannot look up the transaction; answered 503", "key", k.Name, "remote", source, "err", err)
+		write(w, unavailable)
+		return
+	}
+	c, err := h.store.ChallengeByTxID(ctx, k.OrgID, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		write(w, noTransaction)
 		return
@@ -442,6 +511,33 @@ func (h *handler) transaction(w http.ResponseWriter, r *http.Request, id string)
 	resp, ok := statuses[status]
 	if !ok {
 		h.log.ErrorContext(ctx, "transaction: the stored status is not one the API knows; answered 503", "key", k.Name, "remote", source, "status", status)
+		write(w, unavailable)
+		return
+	}
+	write(w, resp)
+}
+
+// pushStatus answers how push request p stands. The first read after the
+// answer collects it through the verifier, which counts it once; every
+// read answers the status as collected, so polling on is harmless.
+func (h *handler) pushStatus(ctx context.Context, w http.ResponseWriter, k store.APIKey, source string, p store.PushRequest) {
+	if p.ConsumedAt.IsZero() && p.StatusAt(h.clock.Now()) != store.PushPending {
+		req := auth.Request{OrgID: k.OrgID, TransactionHash: p.TxIDHash, Actor: "api:" + k.Name, Source: source}
+		if _, err := h.v.CheckPush(ctx, req); err != nil {
+			h.log.ErrorContext(ctx, "transaction: cannot collect the push; answered 503", "key", k.Name, "remote", source, "err", err)
+			write(w, unavailable)
+			return
+		}
+		var err error
+		if p, err = h.store.PushRequestByTxHash(ctx, k.OrgID, p.TxIDHash); err != nil {
+			h.log.ErrorContext(ctx, "transaction: cannot read the push; answered 503", "key", k.Name, "remote", source, "err", err)
+			write(w, unavailable)
+			return
+		}
+	}
+	resp, ok := statuses[pushStatuses[p.StatusAt(h.clock.Now())]]
+	if !ok {
+		h.log.ErrorContext(ctx, "transaction: the stored push status is not one the API knows; answered 503", "key", k.Name, "remote", source, "status", p.Status)
 		write(w, unavailable)
 		return
 	}

@@ -231,8 +231,8 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 			{"Code and methods together are refused.", `{"username": "alice", "code": "` + code + `", "methods": ["email"]}`, nil,
 				400, "code or methods, not both", nil},
 			{"Empty methods are refused.", `{"username": "alice", "methods": []}`, nil, 400, "methods is empty", nil},
-			{"An unknown method is refused, naming the known ones.", `{"username": "alice", "methods": ["push"]}`, nil,
-				400, `unknown method "push": the methods are email`, nil},
+			{"An unknown method is refused, naming the known ones.", `{"username": "alice", "methods": ["sms"]}`, nil,
+				400, `unknown method "sms": the methods are push, email`, nil},
 			{"Resend without a transaction is refused.", `{"username": "alice", "resend": true}`, nil, 400, "resend needs the transaction_id", nil},
 			{"A transaction without a code is refused.", `{"username": "alice", "transaction_id": "abc"}`, nil,
 				400, "code is required with transaction_id", nil},
@@ -384,7 +384,7 @@ func TestValidateFailsClosedWhenTheDatabaseIsDown(t *testing.T) {
 	})
 }
 
-// splitStore finds keys in one store and challenges in another.
+// splitStore finds keys in one store and challenges and pushes in another.
 type splitStore struct{ keys, challenges Store }
 
 func (s splitStore) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error) {
@@ -393,6 +393,10 @@ func (s splitStore) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey
 
 func (s splitStore) ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error) {
 	return s.challenges.ChallengeByTxID(ctx, orgID, hash)
+}
+
+func (s splitStore) PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error) {
+	return s.challenges.PushRequestByTxHash(ctx, orgID, hash)
 }
 
 func TestOpenAPIDocumentDescribesTheHandler(t *testing.T) {
@@ -516,8 +520,8 @@ func TestOpenAPIDocumentDescribesTheHandler(t *testing.T) {
 	if err := json.Unmarshal(req.Properties["methods"], &methodsSchema); err != nil || !slices.Equal(methodsSchema.Items.Enum, knownMethods) {
 		t.Errorf("ValidateRequest methods items enum %v (%v), want %v", methodsSchema.Items.Enum, err, knownMethods)
 	}
-	if got := slices.Sorted(maps.Keys(doc.Components.Schemas["ValidateResponse"].Properties)); !slices.Equal(got, []string{"methods", "result", "transaction_id"}) {
-		t.Errorf("ValidateResponse members %v, want methods, result, transaction_id", got)
+	if got := slices.Sorted(maps.Keys(doc.Components.Schemas["ValidateResponse"].Properties)); !slices.Equal(got, []string{"methods", "number", "result", "transaction_id"}) {
+		t.Errorf("ValidateResponse members %v, want methods, number, result, transaction_id", got)
 	}
 	if _, ok := doc.Components.Schemas["Error"].Properties["error"]; !ok {
 		t.Errorf("no Error schema with an error member")

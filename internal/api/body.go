@@ -18,7 +18,7 @@ import (
 //   - a code to check: Code, and TransactionID when the code answers a
 //     challenge (an emailed code);
 //   - a challenge to start: Methods, the second factors the application
-//     can offer (only "email" now);
+//     can offer ("push", "email"), in the order it prefers them;
 //   - a new code for a challenge: Resend with TransactionID.
 //
 // Username is always there; Password may come with a code or a new challenge.
@@ -32,11 +32,16 @@ type validateBody struct {
 	Resend        bool
 }
 
-// methodEmail is the one challenge method there is yet.
-const methodEmail = "email"
+// The challenge methods: a push to the Twofold Authenticator, a mailed
+// code; and the typed code a withheld push asks for instead.
+const (
+	methodPush  = "push"
+	methodEmail = "email"
+	methodCode  = "code"
+)
 
 // knownMethods are the challenge methods a request may name.
-var knownMethods = []string{methodEmail}
+var knownMethods = []string{methodPush, methodEmail}
 
 // badInput is a problem with the request body, said in words fit to send
 // back to the integrator.

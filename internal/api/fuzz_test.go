@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,19 @@ func (v *recordingVerifier) StartEmail(_ context.Context, r auth.Request, activa
 		return "tx", nil
 	}
 	return "", auth.ErrNoEmailToken
+}
+
+func (v *recordingVerifier) StartPush(_ context.Context, r auth.Request, _ string) (auth.PushStart, error) {
+	v.record("StartPush", r)
+	if r.Username == "alice" {
+		return auth.PushStart{TransactionID: "tx", Number: 42}, nil
+	}
+	return auth.PushStart{}, auth.ErrNoToken
+}
+
+func (v *recordingVerifier) CheckPush(_ context.Context, r auth.Request) (auth.Outcome, error) {
+	v.record("CheckPush", r)
+	return auth.Outcome{Reason: auth.ErrNoChallenge}, nil
 }
 
 func (v *recordingVerifier) ResendEmail(_ context.Context, r auth.Request) error {
@@ -247,15 +261,25 @@ func FuzzValidateBody(f *testing.F) {
 				t.Fatalf("body %q: %d %s, want %d", body, rec.Code, rec.Body, wantStatus)
 			}
 		case want.Methods != nil:
-			wantCalls := "StartEmail"
+			// Each method is tried in turn until one starts: for alice
+			// the first, for anyone else all of them.
+			var starts []string
+			for _, m := range want.Methods {
+				starts = append(starts, map[string]string{"email": "StartEmail", "push": "StartPush"}[m])
+				if *want.Username == "alice" {
+					break
+				}
+			}
+			wantCalls := strings.Join(starts, " ")
 			if want.Password != nil {
-				wantCalls = "CheckPassword StartEmail"
+				wantCalls = "CheckPassword " + wantCalls
 				if *want.Username != "alice" || *want.Password != "pw" {
 					wantCalls = "CheckPassword"
 				}
 			}
+			known := len(want.Methods) > 0 && !slices.ContainsFunc(want.Methods, func(m string) bool { return m != "email" && m != "push" })
 			switch {
-			case fmt.Sprint(want.Methods) != "[email]" || want.TransactionID != nil || (want.Resend != nil && *want.Resend):
+			case !known || want.TransactionID != nil || (want.Resend != nil && *want.Resend):
 				t.Fatalf("body %q was accepted with methods %q, transaction %v, resend %v", body, want.Methods, want.TransactionID, want.Resend)
 			case calls != wantCalls:
 				t.Fatalf("body %q: called %s, want %s", body, calls, wantCalls)
