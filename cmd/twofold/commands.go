@@ -269,7 +269,9 @@ func (c *cli) tokenCmd() *cobra.Command {
 (unless --no-email; the link is printed either way). The token becomes active
 when its first code is verified: by the user on the page the link opens (for an
 email token, that page mails the first code), or by an operator with
-"twofold token activate".`,
+"twofold token activate". A push token (where the policy's methods allow push)
+is activated by the Twofold Authenticator instead, with the activation string
+that is printed and mailed with the link.`,
 		Example:     `  twofold token enroll acme/alice --type totp`,
 		Annotations: map[string]string{settingsKey: settingsMail},
 		Args:        cobra.ExactArgs(1),
@@ -288,7 +290,7 @@ email token, that page mails the first code), or by an operator with
 			return nil
 		}),
 	}
-	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based), hotp (counter-based) or email (codes by mail)")
+	enroll.Flags().StringVar(&typ, "type", "totp", "totp (time-based), hotp (counter-based), email (codes by mail) or push (the Twofold Authenticator)")
 	enroll.Flags().StringVar(&name, "name", "", "a name for the token, shown to the user")
 	enroll.Flags().BoolVar(&showSecret, "show-secret", false, "also print the otpauth:// URI, for provisioning by script")
 	enroll.Flags().BoolVar(&noEmail, "no-email", false, "do not mail the link; only print it")
@@ -632,6 +634,9 @@ Remove an old key from the file only after a reseal.`,
 // sendLink prints an enrollment link and, unless noEmail, mails it to the user.
 func (c *cli) sendLink(cmd *cobra.Command, a *app, org store.Org, user string, en admin.Enrolled, noEmail bool) error {
 	fmt.Fprintf(c.stdout, "enrollment link (single use, valid until %s):\n  %s\n", en.Expires.Local().Format(time.DateTime), en.Link)
+	if en.Activation != "" {
+		fmt.Fprintf(c.stdout, "activation string for the Twofold Authenticator (single use, like the link):\n  %s\n", en.Activation)
+	}
 	if noEmail {
 		return nil
 	}

@@ -222,7 +222,7 @@ func (s *Server) appoint(r *http.Request, v *visit, org store.Org) (string, erro
 	if u.Email == "" {
 		return "console.provider.flash.added_no_email", nil
 	}
-	if err := s.invite(r.Context(), v.admin, org, u.Username, "totp"); err != nil {
+	if _, err := s.invite(r.Context(), v.admin, org, u.Username, "totp"); err != nil {
 		s.Log.Warn("console: invitation not sent", "org", org.Slug, "user", u.Username, "err", err)
 		return "console.provider.flash.added_not_invited", nil
 	}
@@ -271,7 +271,7 @@ func (s *Server) addProviderAdmin(w http.ResponseWriter, r *http.Request, v *vis
 		return
 	}
 	done := "console.provider.flash.admin_invited"
-	if err := s.invite(r.Context(), v.admin, v.org, u.Username, "totp"); err != nil {
+	if _, err := s.invite(r.Context(), v.admin, v.org, u.Username, "totp"); err != nil {
 		s.Log.Warn("console: invitation not sent", "user", u.Username, "err", err)
 		done = "console.provider.flash.admin_not_invited"
 	}

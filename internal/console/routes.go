@@ -30,7 +30,7 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/unlock", admin.UsersUnlock, changes["unlock"]),
 		fresh(org("POST /users/{user}/reset-mfa", admin.UsersResetMFA, changes["reset-mfa"])),
 		fresh(org("POST /users/{user}/temp-code", admin.UsersTempCode, s.tempCode)),
-		org("POST /users/{user}/invite", admin.TokensWrite, changes["invite"]),
+		org("POST /users/{user}/invite", admin.TokensWrite, s.inviteUser),
 		org("POST /users/{user}/tokens/{serial}/suspend", admin.TokensWrite, s.tokenChange("suspend")),
 		org("POST /users/{user}/tokens/{serial}/resume", admin.TokensWrite, s.tokenChange("resume")),
 		org("POST /users/{user}/tokens/{serial}/revoke", admin.TokensWrite, s.tokenChange("revoke")),

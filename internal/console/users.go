@@ -11,6 +11,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/page"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
@@ -130,7 +131,7 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	done := "console.flash.user_added"
 	if form["invite"] != "" {
-		if err := s.invite(r.Context(), v.admin, v.org, u.Username, "totp"); err != nil {
+		if _, err := s.invite(r.Context(), v.admin, v.org, u.Username, "totp"); err != nil {
 			s.Log.Warn("console: invitation not sent", "user", u.Username, "err", err)
 			done = "console.flash.user_added_not_invited"
 		} else {
@@ -142,20 +143,47 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, v *visit) {
 
 // invite assigns username of org a token of typ and mails the
 // invitation, acting through svc: org is the console's own, or for the
-// service provider the organization it appoints an admin of.
-func (s *Server) invite(ctx context.Context, svc *admin.Service, org store.Org, username, typ string) error {
+// service provider the organization it appoints an admin of. The token is
+// returned when it was assigned, whether or not the mail went.
+func (s *Server) invite(ctx context.Context, svc *admin.Service, org store.Org, username, typ string) (admin.Enrolled, error) {
 	en, err := svc.EnrollToken(ctx, org, username, typ, "")
 	if err != nil {
-		return err
+		return en, err
 	}
 	u, err := svc.User(ctx, org, username)
 	if err != nil {
-		return err
+		return en, err
 	}
 	if u.Email == "" {
-		return errNoEmail
+		return en, errNoEmail
 	}
-	return s.Mailer.Invite(ctx, org, u, en.Token.Type, en.Link, en.Expires)
+	return en, s.Mailer.Invite(ctx, org, u, en.Token.Type, en.Link, en.Expires)
+}
+
+// inviteUser assigns a token from the user's page and mails the
+// invitation. A push token's activation string is shown this once as
+// well: without an address to mail it to, the operator passes it on.
+func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request, v *visit) {
+	username := r.PathValue("user")
+	en, err := s.invite(r.Context(), v.admin, v.org, username, r.PostFormValue("type"))
+	done := "console.flash.invited"
+	if errors.Is(err, errNoEmail) {
+		done, err = "console.flash.invited_no_email", nil
+	}
+	if errors.Is(err, admin.ErrInvalid) {
+		err = fieldError{err, "type"}
+	}
+	if err != nil {
+		s.refuse(w, r, v, "console.user.invite", err)
+		return
+	}
+	if en.Activation == "" {
+		page.Redirect(w, r, withDone(v.userURL(strings.ToLower(username)), done))
+		return
+	}
+	p := s.page(w, r, v, "console.user.title", nil)
+	p.Flash = done
+	s.showUser(w, r, v, http.StatusOK, p, Shown{Activation: en.Activation})
 }
 
 var errNoEmail = errors.New("the user has no email address")
@@ -206,10 +234,21 @@ type UserView struct {
 	Base        string          // the user's page; forms post to Base + "/…"
 	Can         map[string]bool // admin.Action → whether the operator may
 	Roles       []string
-	// TempCode is a temporary code just issued, shown this once, with
-	// when it expires and how many sign-ins it allows.
+	Shown
+	// Push: the policy allows push, so a push token may be assigned.
+	Push bool
+	Now  time.Time
+}
+
+// Shown is what a user's page shows this once, right after it was made:
+// nothing keeps it.
+type Shown struct {
+	// TempCode is a temporary code just issued, with when it expires and
+	// how many sign-ins it allows.
 	TempCode *admin.TempCode
-	Now      time.Time
+	// Activation is the activation string of a push token just assigned,
+	// for a user the invitation mail cannot reach.
+	Activation string
 }
 
 // TokenView is one authenticator on a user's page.
@@ -226,23 +265,26 @@ type EnrollmentView struct {
 func (s *Server) user(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := s.page(w, r, v, "console.user.title", nil)
 	p.Flash = flash(r)
-	s.showUser(w, r, v, http.StatusOK, p, nil)
+	s.showUser(w, r, v, http.StatusOK, p, Shown{})
 }
 
 // showUser shows the user named in the path on p, with the temporary
 // code just issued when tc is not nil.
-func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, status int, p page.Page, tc *admin.TempCode) {
+func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, status int, p page.Page, shown Shown) {
 	d, ok := s.userDetail(w, r, v)
 	if !ok {
 		return
 	}
 	view := UserView{
 		User: d.User, Locked: d.Locked, BackupLeft: d.BackupCodesLeft, Base: v.userURL(d.User.Username),
-		Can: map[string]bool{}, Roles: roles, TempCode: tc, Now: s.Clock.Now(),
+		Can: map[string]bool{}, Roles: roles, Shown: shown, Now: s.Clock.Now(),
 		AuditURL: v.home() + "audit?" + url.Values{"user": {d.User.Username}}.Encode(),
 	}
 	for _, a := range admin.Actions {
 		view.Can[string(a)] = admin.Allowed(v.op.Role, a)
+	}
+	if pol, err := policy.Parse(v.org.Policy); err == nil {
+		view.Push = pol.Allows(policy.MethodPush)
 	}
 	for _, t := range d.Tokens {
 		view.Tokens = append(view.Tokens, TokenView{t})
@@ -317,7 +359,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, v *visit, form s
 		return
 	}
 	p := refusedIn(s.page(w, r, v, "console.user.title", nil), bad, form)
-	s.showUser(w, r, v, http.StatusBadRequest, p, nil)
+	s.showUser(w, r, v, http.StatusBadRequest, p, Shown{})
 }
 
 // badInput is the refusal err makes when it is one of bad input: refused
@@ -392,14 +434,6 @@ func (s *Server) userChanges() map[string]handler {
 			_, err := v.admin.ResetMFA(r.Context(), v.org, u)
 			return "console.flash.reset_mfa", err
 		}),
-		"invite": s.change("console.user.invite", "type", func(r *http.Request, v *visit, u string) (string, error) {
-			typ := r.PostFormValue("type")
-			err := s.invite(r.Context(), v.admin, v.org, u, typ)
-			if errors.Is(err, errNoEmail) {
-				return "console.flash.invited_no_email", nil
-			}
-			return "console.flash.invited", err
-		}),
 	}
 }
 
@@ -453,5 +487,5 @@ func (s *Server) tempCode(w http.ResponseWriter, r *http.Request, v *visit) {
 			p.Flash = "console.flash.temp_code_not_mailed"
 		}
 	}
-	s.showUser(w, r, v, http.StatusOK, p, &tc)
+	s.showUser(w, r, v, http.StatusOK, p, Shown{TempCode: &tc})
 }

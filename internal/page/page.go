@@ -53,6 +53,10 @@ type Page struct {
 	// SignOut is the action of the sign-out form the layout shows with
 	// the navigation.
 	SignOut string
+	// Refresh, when above zero, has the browser load the page again after
+	// that many seconds: a page waiting for something done elsewhere (a
+	// device activated, a push answered) follows it without JavaScript.
+	Refresh int
 	Data    any // the page's own view model
 }
 

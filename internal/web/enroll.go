@@ -16,6 +16,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
+	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -55,6 +56,9 @@ func (s *Server) usableEnrollment(w http.ResponseWriter, r *http.Request, code s
 	en, gone, err := s.enrollment(r, code)
 	if err != nil {
 		s.unavailable(w, r, err)
+		return en, false
+	}
+	if gone == "used" && en.Token.Type == "push" && s.pushActivated(w, r, en) {
 		return en, false
 	}
 	if gone != "" {
@@ -119,12 +123,16 @@ func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request) {
 			EnrollPasswordView{Code: code, Username: en.User.Username}))
 		return
 	}
-	if en.Token.Type == "email" {
+	switch en.Token.Type {
+	case "email":
 		p := s.page(w, r, "enroll_email.title", &en.Org, nil)
 		if r.URL.Query().Get("sent") == "1" {
 			p.Flash = "flash.code_sent"
 		}
 		s.showEnrollEmail(w, r, en, code, p)
+		return
+	case "push":
+		s.showEnrollPush(w, r, en, code)
 		return
 	}
 	s.showEnroll(w, r, &visit{org: en.Org, user: en.User}, en.Token, invitationForm(code), refusal{})
@@ -150,6 +158,69 @@ func (s *Server) showEnrollEmail(w http.ResponseWriter, r *http.Request, en stor
 	p.Data = EnrollEmailView{Enrollment: code, Action: "/enroll/verify", SendAction: "/enroll/email",
 		Email: maskEmail(en.User.Email), Sent: ok && v.data.TxHash != nil, PIN: pol.PINMode == policy.PINServer}
 	s.show(w, http.StatusOK, "enroll_email", p)
+}
+
+// enrollPushRefresh is how often the push enrollment page looks again
+// whether the device has activated the token.
+const enrollPushRefresh = 5
+
+// showEnrollPush renders the page that adds a push token to the Twofold
+// Authenticator: the activation string, its QR code and link, and the
+// command-line app's command; there is no code to type. The page reloads
+// itself until the device has activated the token, then this browser goes
+// on with the setup (pushActivated), so it needs a session of this
+// enrollment even for a user without a password.
+func (s *Server) showEnrollPush(w http.ResponseWriter, r *http.Request, en store.EnrollmentView, code string) {
+	v, ok, err := s.enrollVisit(r, en)
+	if err == nil && !ok {
+		err = s.startSession(w, r, v, stageEnroll, sessionData{Enrollment: en.Enrollment.ID})
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	a := push.Activation{URL: s.Admin.PublicURL, Code: strings.ToLower(strings.TrimSpace(code))}
+	// The QR code carries the https form of the link, as the invitation
+	// mail does: any phone's camera opens it, the string rides in the
+	// fragment that no server sees, and the app reads it from a picture
+	// (push.ParseActivationLink); a twofold-authenticator:// link means
+	// nothing to a phone without the app, and some readers refuse it.
+	link := a.AppLink()
+	qr, err := qrDataURI(link)
+	if err != nil {
+		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
+		return
+	}
+	str := a.String()
+	p := s.page(w, r, "enroll_push.title", &en.Org, EnrollPushView{
+		Username: en.User.Username, Activation: str, QR: qr, AppLink: link,
+		Command:  "twofold-authenticator enroll " + str,
+		CheckURL: "/enroll?" + url.Values{"code": {code}}.Encode(), Refresh: enrollPushRefresh,
+	})
+	p.Refresh = enrollPushRefresh
+	s.show(w, http.StatusOK, "enroll_push", p)
+}
+
+// pushActivated goes on, in the browser that was shown the push
+// enrollment page, once the device has activated the token: with the
+// setup after a first authenticator, as a first code typed on the page
+// would. The link itself is spent by then, so only that browser's session
+// of the enrollment leads on; it reports whether it answered the request.
+func (s *Server) pushActivated(w http.ResponseWriter, r *http.Request, en store.EnrollmentView) bool {
+	if en.Token.State != store.TokenActive || en.Enrollment.Status != store.EnrollmentCompleted {
+		return false
+	}
+	v, ok, err := s.enrollVisit(r, en)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return true
+	}
+	if !ok {
+		return false
+	}
+	s.rememberLanguage(w, r, en.User)
+	s.startSetup(w, r, v, setupInvited)
+	return true
 }
 
 // enrollSendCode mails the first code of an email token, or a new one in
@@ -225,6 +296,12 @@ func (s *Server) enrollVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !checked {
+		redirect(w, r, "/enroll?"+url.Values{"code": {link}}.Encode())
+		return
+	}
+	if en.Token.Type == "push" {
+		// Only the device's activation turns a push token on: a code typed
+		// here would make it active with no device to answer its pushes.
 		redirect(w, r, "/enroll?"+url.Values{"code": {link}}.Encode())
 		return
 	}

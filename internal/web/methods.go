@@ -34,7 +34,8 @@ func (s *Server) hasTempCode(r *http.Request, v *visit) (bool, error) {
 
 // methods lists the ways the user can give a second factor, in the order
 // the code page shows them: the authenticator app, email (when the policy
-// allows it), push and text message (shown, not offered yet), a temporary
+// allows it), push (when the policy allows it, offered to a user with the
+// Twofold Authenticator), text message (shown, not offered yet), a temporary
 // code from the helpdesk while one works, and backup codes while some are
 // left.
 func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]MethodChoice, error) {
@@ -42,7 +43,7 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 	if err != nil {
 		return nil, err
 	}
-	var app, email bool
+	var app, email, device bool
 	for _, t := range ts {
 		if t.State != store.TokenActive {
 			continue
@@ -52,6 +53,8 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 			app = true
 		case "email":
 			email = true
+		case "push":
+			device = true
 		}
 	}
 	var out []MethodChoice
@@ -62,7 +65,11 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 		out = append(out, MethodChoice{Code: policy.MethodEmail, Weaker: true, Email: maskEmail(v.user.Email)})
 	}
 	if pol.Allows(policy.MethodPush) {
-		out = append(out, MethodChoice{Code: policy.MethodPush, Disabled: true, Reason: "method.push_unavailable"})
+		c := MethodChoice{Code: policy.MethodPush}
+		if !device {
+			c.Disabled, c.Reason = true, "method.push_unavailable"
+		}
+		out = append(out, c)
 	}
 	if pol.Allows(policy.MethodSMS) {
 		// No text message provider ships yet.
@@ -120,10 +127,16 @@ func defaultMethod(choices []MethodChoice, last string, sent bool) string {
 }
 
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.data.Method == policy.MethodPush && v.data.PushHash != nil && s.collectPush(w, r, v) {
+		return
+	}
 	p := s.page(w, r, "login_code.title", &v.org, nil)
 	if r.URL.Query().Get("sent") == "1" {
 		p.Flash = "flash.code_sent"
 	}
+	// The reason the login's push was not sent; anything else shows
+	// nothing, so a link cannot put words on the page.
+	p.Error = pushNotSent[r.URL.Query().Get("push")]
 	s.showCode(w, r, v, p)
 }
 
@@ -148,6 +161,15 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p pa
 		Email: maskEmail(v.user.Email), Sent: method == policy.MethodEmail && v.data.TxHash != nil,
 		PIN: pol.PINMode == policy.PINServer,
 	}
+	if method == policy.MethodPush {
+		if typed := typedMethod(choices, v); offered(choices, typed) {
+			view.Instead = typed
+		}
+		if v.data.PushHash != nil {
+			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: base + "/push", Refresh: pushRefresh}
+			p.Refresh = pushRefresh
+		}
+	}
 	if len(choices) > 1 {
 		for _, c := range choices {
 			c.Current = c.Code == method
@@ -161,6 +183,8 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p pa
 		p.Title = "login_code.backup_title"
 	} else if method == methodTemp {
 		p.Title = "login_code.temp_title"
+	} else if method == policy.MethodPush {
+		p.Title = "login_code.push_title"
 	}
 	s.show(w, http.StatusOK, "login_code", p)
 }
@@ -228,6 +252,19 @@ func (s *Server) chooseMethod(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	v.data.Method = method
 	errKey := ""
+	if method == policy.MethodPush {
+		// Chosen again, it sends a new push: the person asked for one.
+		var why string
+		if why, err = s.startPush(r, v); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if why != "" {
+			errKey, v.data.Method = pushNotSent[why], typedMethod(choices, v)
+		}
+	} else {
+		v.data.PushHash, v.data.PushNumber = nil, 0
+	}
 	if method == policy.MethodEmail && v.data.TxHash == nil {
 		var txid string
 		txid, err = s.Verifier.StartEmail(r.Context(), v.request(r, ""), false)

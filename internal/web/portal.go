@@ -175,11 +175,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		// No code on its way: open with another method, if there is one.
 		v.data.Method = defaultMethod(choices, v.user.LastMethod, v.data.TxHash != nil)
 	}
+	to := loginURL(v.org) + "/code"
+	if v.data.Method == policy.MethodPush {
+		why, err := s.startPush(r, v)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if why != "" {
+			v.data.Method = typedMethod(choices, v)
+			to += "?push=" + why
+		}
+	}
 	if err := s.setData(r, v); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
-	redirect(w, r, loginURL(v.org)+"/code")
+	redirect(w, r, to)
 }
 
 // noWayIn tells a user whose password was right why it does not get them

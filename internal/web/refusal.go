@@ -71,6 +71,32 @@ func enrollRefused(lang string, loc *time.Location, out auth.Outcome, now time.T
 	return f
 }
 
+// pushErrors are the messages for a push that did not sign in, by the
+// core's reason.
+var pushErrors = map[error]string{
+	auth.ErrPushDenied:      "error.push_denied",
+	auth.ErrPushFraud:       "error.push_denied",
+	auth.ErrPushWrongNumber: "error.push_wrong_number",
+	auth.ErrPushExpired:     "error.push_expired",
+}
+
+// pushRefused says why a push did not sign in: a lock and its end, when
+// the core tells it; denied in the app — a fraud report too, as the
+// person at this page may be the one reported —; the wrong number picked;
+// no answer in time. Anything else (a lock it does not date, an answer
+// collected elsewhere) is the one answer that it was not approved.
+func pushRefused(lang string, loc *time.Location, out auth.Outcome, now time.Time) refusal {
+	if f, ok := lockRefused(lang, loc, out, now); ok {
+		return f
+	}
+	for reason, key := range pushErrors {
+		if errors.Is(out.Reason, reason) {
+			return refusal{Error: key}
+		}
+	}
+	return refusal{Error: "error.push_failed"}
+}
+
 // passwordRefused says why the core refused a password the user confirms
 // in a session that has proven it is them: a lock and its end, or a wrong
 // password.

@@ -45,6 +45,11 @@ type sessionData struct {
 	// session row holds nothing that answers for the challenge.
 	Method string `json:"method,omitempty"`
 	TxHash []byte `json:"txid_hash,omitempty"`
+	// PushHash names the push request of this sign-in the same way, and
+	// PushNumber is the number it shows. A field of its own, not TxHash:
+	// a user who switches between email and push keeps the mailed code.
+	PushHash   []byte `json:"push_hash,omitempty"`
+	PushNumber int    `json:"push_number,omitempty"`
 	// Done is the ?done= notice shown once the PIN is set.
 	Done string `json:"done,omitempty"`
 	// Replace is the serial of the active token that the one being added

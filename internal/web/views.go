@@ -43,6 +43,21 @@ type EnrollView struct {
 	Replaces string
 }
 
+// EnrollPushView shows how to add a push token to the Twofold
+// Authenticator (page "enroll_push"): it has no form, as the device
+// activates the token itself, and the page reloads until it has.
+type EnrollPushView struct {
+	Username   string
+	Activation string       // the activation string, in hyphenated groups
+	QR         template.URL // data:image/png;base64,… of AppLink
+	AppLink    string       // the https link that opens the app with the string
+	Command    string       // the command-line app's command that enrolls it
+	// CheckURL is this page, for a person who would rather not wait for
+	// it to reload itself every Refresh seconds.
+	CheckURL string
+	Refresh  int
+}
+
 // EnrollDoneView says the token is active (page "enroll_done").
 type EnrollDoneView struct {
 	LoginURL string // the organization's portal login
@@ -130,6 +145,21 @@ type CodeView struct {
 	ResendAction string
 	// PIN: the policy asks for the server PIN typed before the code.
 	PIN bool
+	// Push, for the method "push", is the push request waiting for the
+	// user's answer, or nil when none is (a button sends one, posting
+	// method=push to MethodAction). Instead is the method "Enter a code
+	// instead" switches to, or empty when there is none to type.
+	Push    *PushView
+	Instead string
+}
+
+// PushView is a push request the code page waits for: it shows Number,
+// which the user picks in the app, reloads itself every Refresh seconds,
+// and "Check now" posts csrf_token to CheckAction.
+type PushView struct {
+	Number      int
+	CheckAction string
+	Refresh     int
 }
 
 // MethodChoice is one way to sign in on the code page.

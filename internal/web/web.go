@@ -68,6 +68,11 @@ type Verifier interface {
 	// StartReset makes the password reset links to mail for the
 	// account r.Username names, if any.
 	StartReset(ctx context.Context, r auth.Request) ([]auth.ResetLink, error)
+	// StartPush sends a push request to the user's Twofold
+	// Authenticator; CheckPush tells whether it is answered, and collects
+	// the answer once.
+	StartPush(ctx context.Context, r auth.Request, application string) (auth.PushStart, error)
+	CheckPush(ctx context.Context, r auth.Request) (auth.Outcome, error)
 }
 
 // Sealer opens sealed token secrets, to show them on the enrollment page,
@@ -167,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/login/code", s.withStage(stagePassword, s.code))
 	mux.HandleFunc("POST /o/{org}/login/method", s.withStage(stagePassword, s.chooseMethod))
 	mux.HandleFunc("POST /o/{org}/login/resend", s.withStage(stagePassword, s.resendCode))
+	mux.HandleFunc("POST /o/{org}/login/push", s.withStage(stagePassword, s.pushCheck))
 	mux.HandleFunc("GET /o/{org}/login/pin", s.withStage(stagePIN, s.setPINPage))
 	mux.HandleFunc("POST /o/{org}/login/pin", s.withStage(stagePIN, s.setPIN))
 	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.pendingEnrollPage))
