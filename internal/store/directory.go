@@ -65,7 +65,8 @@ type UserPage struct {
 // How a search chooses its plan (see SearchUsers): a search whose prefix
 // fewer than rareTerms terms start is rare; a common one walks at most
 // walkWindow users per row of the page before it asks the terms instead.
-const (
+// They are variables so that a test of a few users can take every plan.
+var (
 	rareTerms  = 2000
 	walkWindow = 200
 )
