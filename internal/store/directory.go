@@ -25,8 +25,9 @@ const EnrollmentNone = ""
 // UserQuery asks for one page of an organization's users, in username order.
 type UserQuery struct {
 	OrgID int64
-	// Search, already lower-case, matches a prefix of the username or of
-	// the email address, or a part of the display name.
+	// Search matches a prefix of the username, of the email address, or
+	// of the display name from one of its words on, without regard to
+	// case (see SearchUsers).
 	Search string
 	Filter string // one of the Filter constants
 	// Role, when not empty, keeps the users with that role: an
