@@ -73,7 +73,7 @@ var (
 )
 
 // SearchUsers returns one page of an organization's users in at most
-// three queries, whatever the page, the search or the size of the
+// four queries, whatever the page, the search or the size of the
 // organization: keyset paging (username > After, LIMIT Limit+1 to learn
 // whether a next page exists) and never a count of the whole table.
 //

@@ -14,7 +14,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // BenchmarkSearchUsers measures one page of 50 of an organization of
 // 100,000 users, on SQLite and (when configured) PostgreSQL: each page is
-// at most three queries.
+// at most four queries.
 //
 //	go test ./internal/store -run '^$' -bench SearchUsers -benchtime 100x
 func BenchmarkSearchUsers(b *testing.B) {
