@@ -23,8 +23,9 @@ const (
 
 // UserQuery asks for one page of the user directory.
 type UserQuery struct {
-	// Search matches a prefix of the username or email address, or a
-	// part of the display name, without regard to case.
+	// Search matches a prefix of the username or email address, or of
+	// the display name from one of its words on ("jan" finds "Anna
+	// Jansen"), without regard to case.
 	Search string
 	Filter string // "" or one of Filters
 	Role   string // "": any role; else an organization role (store.Role*)

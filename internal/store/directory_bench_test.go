@@ -13,11 +13,20 @@ import (
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // BenchmarkSearchUsers measures one page of 50 of an organization of
-// 100,000 users on SQLite: each page is one query.
+// 100,000 users, on SQLite and (when configured) PostgreSQL: each page is
+// at most four queries.
 //
-//	go test ./internal/store -run '^$' -bench SearchUsers -benchtime 200x
+//	go test ./internal/store -run '^$' -bench SearchUsers -benchtime 100x
 func BenchmarkSearchUsers(b *testing.B) {
-	backend := storetest.SQLite(b)
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) storetest.Backend
+	}{{"sqlite", storetest.SQLite}, {"postgres", storetest.Postgres}} {
+		b.Run(db.name, func(b *testing.B) { benchmarkSearchUsers(b, db.open(b)) })
+	}
+}
+
+func benchmarkSearchUsers(b *testing.B, backend storetest.Backend) {
 	s := backend.Open(b, clock.NewFake(t0))
 	ctx := context.Background()
 	org, err := s.CreateOrg(ctx, store.Org{Slug: "acme", Name: "Acme", Policy: []byte(`{}`), CreatedAt: t0}, store.Event{At: t0, Action: "org.create"})
@@ -40,8 +49,11 @@ func BenchmarkSearchUsers(b *testing.B) {
 		{"first page", "", "", ""},
 		{"a page in the middle", "", "", "user050000"},
 		{"username prefix", "user0421", "", ""},
+		{"username prefix, common", "user0", "", ""},
+		{"username prefix, common far ahead", "user09", "", ""},
 		{"email prefix", "user09999", "", ""},
 		{"display name part, common", "jansen", "", ""},
+		{"display name from its first word on", "anna jan", "", ""},
 		{"display name part, nobody", "nobody-has-this", "", ""},
 		{"filter no-authenticator", "", store.FilterNoAuthenticator, ""},
 		{"filter pending", "", store.FilterPending, ""},

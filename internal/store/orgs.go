@@ -145,6 +145,9 @@ func (s *Store) CreateProviderAdmin(ctx context.Context, u User, now time.Time, 
 		if err != nil {
 			return err
 		}
+		if err := s.indexUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		e.OrgID = u.OrgID
 		return s.addEvent(ctx, tx, e)
 	})

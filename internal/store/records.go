@@ -269,6 +269,9 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 		if err != nil {
 			return err
 		}
+		if err := s.indexUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, e)
 	})
 	return u, err
@@ -418,6 +421,11 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID int64, ch UserChan
 		}
 		if ch.Email != nil {
 			if err := s.expireChallenges(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		if ch.Email != nil || ch.DisplayName != nil {
+			if err := s.indexUser(ctx, tx, userID); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,31 @@ func (b Backend) Open(t testing.TB, clk clock.Clock) *store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// DB opens the backend's database itself, beneath the store, for what
+// no store method does: seeding rows in bulk, undoing a migration. It is
+// closed when the test ends.
+func (b Backend) DB(t testing.TB) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	switch b.Driver {
+	case "sqlite":
+		var err error
+		if db, err = sql.Open("sqlite", "file:"+b.DSN+"?_pragma=busy_timeout(10000)"); err != nil {
+			t.Fatalf("open %s: %v", b.DSN, err)
+		}
+	case "postgres":
+		cfg, err := pgx.ParseConfig(b.DSN)
+		if err != nil {
+			t.Fatalf("parse %s: %v", b.DSN, err)
+		}
+		db = stdlib.OpenDB(*cfg)
+	default:
+		t.Fatalf("unknown driver %q", b.Driver)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // SQLite returns a backend on a new database file in the test's temporary directory.
