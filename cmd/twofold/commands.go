@@ -674,9 +674,9 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 
 // verifier builds the verification core; mailer sends emailed codes, and
 // reg, when not nil, receives its metrics.
-func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer) *auth.Verifier {
+func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer, pushWaiting auth.PushNotifier) *auth.Verifier {
 	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
-		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg)}
+		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg), PushWaiting: pushWaiting}
 	if mailer != nil {
 		cfg.Sender = compose.CodeSender{Store: a.store, Mailer: mailer}
 	}
@@ -691,7 +691,7 @@ func (c *cli) mailingVerifier(a *app) (*auth.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.verifier(a, m, nil), nil
+	return c.verifier(a, m, nil, nil), nil
 }
 
 // loginThrottle is the limit on password attempts per client address the

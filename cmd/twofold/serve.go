@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/twofold-mfa/twofold/internal/api"
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
 	"github.com/twofold-mfa/twofold/internal/push"
@@ -62,7 +67,17 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
-	v := c.verifier(a, mailer, reg)
+	hook, err := pushWebhook(a)
+	if err != nil {
+		return err
+	}
+	var notifier auth.PushNotifier
+	if hook != nil {
+		notifier = hook
+		// Notices begun are delivered before the server exits.
+		defer hook.Wait()
+	}
+	v := c.verifier(a, mailer, reg, notifier)
 	// The lock mails still being sent go out before the store closes.
 	defer v.Wait()
 	pages := web.New(web.Config{
@@ -245,4 +260,24 @@ func certHosts(publicURL string) []string {
 		}
 	}
 	return hosts
+}
+
+// pushWebhook is the webhook the configuration names, or nil.
+func pushWebhook(a *app) (*push.Webhook, error) {
+	if a.cfg.PushWebhookURL == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(a.cfg.PushWebhookSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("push webhook secret: %w", err)
+	}
+	secret := bytes.TrimSpace(raw)
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("push webhook secret %s: %d bytes; make one of at least 32, e.g. with: openssl rand -hex 32 > %s",
+			a.cfg.PushWebhookSecretFile, len(secret), a.cfg.PushWebhookSecretFile)
+	}
+	return &push.Webhook{
+		URL: a.cfg.PushWebhookURL, Secret: secret, Orgs: a.store, Clock: a.admin.Clock, Log: a.log,
+		Client: &http.Client{Timeout: 10 * time.Second}, Attempts: 5, Backoff: time.Second,
+	}, nil
 }

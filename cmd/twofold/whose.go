@@ -32,7 +32,7 @@ and the lookup is written to the audit log. Exit 1 when no token shows it.`,
 			if err != nil {
 				return err
 			}
-			found, err := c.verifier(a, nil, nil).Whose(cmd.Context(), org.ID, code, a.admin.Actor)
+			found, err := c.verifier(a, nil, nil, nil).Whose(cmd.Context(), org.ID, code, a.admin.Actor)
 			if errors.Is(err, auth.ErrMalformed) {
 				return fmt.Errorf("%w: %q is no one-time code: type the 6 or 8 digits the app shows", admin.ErrInvalid, code)
 			}

@@ -141,6 +141,8 @@ type Verifier struct {
 	outcomes map[string]prometheus.Counter
 
 	throttle *throttle
+	// pushWaiting is told of push requests made; nil: nobody is.
+	pushWaiting PushNotifier
 
 	// notices are the mails being sent in the background.
 	notices sync.WaitGroup
@@ -166,6 +168,9 @@ type Config struct {
 	// Throttle limits password attempts per client address; the zero
 	// value means DefaultThrottle.
 	Throttle Throttle
+	// PushWaiting, when not nil, is told of every push request made (the
+	// operator's webhook).
+	PushWaiting PushNotifier
 }
 
 // NewVerifier returns a Verifier.
@@ -174,7 +179,7 @@ func NewVerifier(c Config) *Verifier {
 		store: c.Store, keys: c.Keys, sender: c.Sender, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
 		policies: make(map[int64]cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
-		throttle: newThrottle(c.Throttle),
+		throttle: newThrottle(c.Throttle), pushWaiting: c.PushWaiting,
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)

@@ -136,7 +136,26 @@ func (v *Verifier) StartPush(ctx context.Context, r Request, application string)
 	if err != nil {
 		return PushStart{}, fmt.Errorf("auth: start push: %w", err)
 	}
+	if v.pushWaiting != nil {
+		v.pushWaiting.PushWaiting(ctx, PushNotice{OrgID: r.OrgID, Username: username, RequestID: id, Application: application,
+			Source: r.Source, CreatedAt: now, ExpiresAt: req.ExpiresAt})
+	}
 	return PushStart{TransactionID: txid, Number: number, ExpiresAt: req.ExpiresAt}, nil
+}
+
+// PushNotice says a push request waits for a user's answer, for the
+// operator's own notification system.
+type PushNotice struct {
+	OrgID                            int64
+	Username, RequestID, Application string
+	Source                           string
+	CreatedAt, ExpiresAt             time.Time
+}
+
+// PushNotifier is told of every push request made. It must not block:
+// the sign-in that made the request waits for it.
+type PushNotifier interface {
+	PushWaiting(ctx context.Context, n PushNotice)
 }
 
 // Audit actions of push.

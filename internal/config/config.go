@@ -72,6 +72,10 @@ type Config struct {
 	// whose X-Forwarded-For header names the client; empty means every
 	// request's peer is its client.
 	TrustedProxies []netip.Prefix
+	// PushWebhookURL, when not empty, is told of every push request
+	// made, signed with the secret in PushWebhookSecretFile, so that the
+	// operator's own notification system can tell the user's phone.
+	PushWebhookURL, PushWebhookSecretFile string
 }
 
 // The setting keys, which are also the YAML keys. The flag and environment
@@ -92,6 +96,8 @@ const (
 	keyLogLevel      = "log_level"
 	keyLoginRate     = "login_rate"
 	keyTrustedProxy  = "trusted_proxies"
+	keyPushWebhook   = "push_webhook_url"
+	keyPushSecret    = "push_webhook_secret_file"
 )
 
 // configFlag and configEnv name the YAML file. They are not settings
@@ -158,6 +164,12 @@ func settings() []setting {
 		{keyTrustedProxy, "",
 			"comma-separated addresses or CIDR ranges of the proxies in front of Twofold, whose X-Forwarded-For names the client (default: none; every peer is the client)",
 			func(f *fileSettings) *yaml.Node { return &f.TrustedProxies }},
+		{keyPushWebhook, "",
+			"https:// URL told of every push request waiting for an answer, for your own notification system (default: none)",
+			func(f *fileSettings) *yaml.Node { return &f.PushWebhookURL }},
+		{keyPushSecret, "",
+			"file holding the secret (at least 32 bytes) that signs the push webhook's requests; required with --push-webhook-url",
+			func(f *fileSettings) *yaml.Node { return &f.PushWebhookSecret }},
 	}
 }
 
@@ -165,21 +177,23 @@ func settings() []setting {
 // than strings so that every setting is read the same way from every
 // source, and so that errors can name the key and line.
 type fileSettings struct {
-	DataDir        yaml.Node `yaml:"data_dir"`
-	DatabaseURL    yaml.Node `yaml:"database_url"`
-	HTTPAddr       yaml.Node `yaml:"http_addr"`
-	RadiusAddr     yaml.Node `yaml:"radius_addr"`
-	MetricsAddr    yaml.Node `yaml:"metrics_addr"`
-	PublicURL      yaml.Node `yaml:"public_url"`
-	TLSCert        yaml.Node `yaml:"tls_cert"`
-	TLSKey         yaml.Node `yaml:"tls_key"`
-	InsecureHTTP   yaml.Node `yaml:"insecure_http"`
-	MasterKeyFile  yaml.Node `yaml:"master_key_file"`
-	SMTPURL        yaml.Node `yaml:"smtp_url"`
-	MailFrom       yaml.Node `yaml:"mail_from"`
-	LogLevel       yaml.Node `yaml:"log_level"`
-	LoginRate      yaml.Node `yaml:"login_rate"`
-	TrustedProxies yaml.Node `yaml:"trusted_proxies"`
+	DataDir           yaml.Node `yaml:"data_dir"`
+	DatabaseURL       yaml.Node `yaml:"database_url"`
+	HTTPAddr          yaml.Node `yaml:"http_addr"`
+	RadiusAddr        yaml.Node `yaml:"radius_addr"`
+	MetricsAddr       yaml.Node `yaml:"metrics_addr"`
+	PublicURL         yaml.Node `yaml:"public_url"`
+	TLSCert           yaml.Node `yaml:"tls_cert"`
+	TLSKey            yaml.Node `yaml:"tls_key"`
+	InsecureHTTP      yaml.Node `yaml:"insecure_http"`
+	MasterKeyFile     yaml.Node `yaml:"master_key_file"`
+	SMTPURL           yaml.Node `yaml:"smtp_url"`
+	MailFrom          yaml.Node `yaml:"mail_from"`
+	LogLevel          yaml.Node `yaml:"log_level"`
+	LoginRate         yaml.Node `yaml:"login_rate"`
+	TrustedProxies    yaml.Node `yaml:"trusted_proxies"`
+	PushWebhookURL    yaml.Node `yaml:"push_webhook_url"`
+	PushWebhookSecret yaml.Node `yaml:"push_webhook_secret_file"`
 }
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
@@ -346,6 +360,9 @@ func build(vals map[string]value) (Config, error) {
 		SMTPURL:       vals[keySMTPURL].raw,
 		MailFrom:      vals[keyMailFrom].raw,
 		LogLevel:      strings.ToLower(vals[keyLogLevel].raw),
+
+		PushWebhookURL:        vals[keyPushWebhook].raw,
+		PushWebhookSecretFile: vals[keyPushSecret].raw,
 	}
 
 	if c.DataDir == "" {
@@ -395,6 +412,18 @@ func build(vals map[string]value) (Config, error) {
 
 	if err := checkSMTPURL(c.SMTPURL); err != nil {
 		bad(keySMTPURL, "%v", err)
+	}
+
+	switch u, err := url.Parse(c.PushWebhookURL); {
+	case c.PushWebhookURL == "":
+		if c.PushWebhookSecretFile != "" {
+			bad(keyPushSecret, "is set but %s is not; set both, or neither", keyPushWebhook)
+		}
+	case err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil:
+		// The notices name users and where they sign in from.
+		bad(keyPushWebhook, "%q is not an https:// URL without a user name", c.PushWebhookURL)
+	case c.PushWebhookSecretFile == "":
+		bad(keyPushWebhook, "needs %s, the file with the secret that signs its requests", keyPushSecret)
 	}
 
 	if _, err := mail.ParseAddress(c.MailFrom); c.MailFrom != "" && err != nil {

@@ -458,6 +458,21 @@ func TestLoadRefusesInvalidSettings(t *testing.T) {
 			want: []string{"--log-level", `"verbose"`, "debug, info, warn or error"},
 		},
 		{
+			name: "A push webhook over plain HTTP",
+			args: []string{"--push-webhook-url=http://notify.example/twofold", "--push-webhook-secret-file=/etc/twofold/webhook"},
+			want: []string{"--push-webhook-url", "https://"},
+		},
+		{
+			name: "A push webhook without its secret",
+			env:  map[string]string{"TWOFOLD_PUSH_WEBHOOK_URL": "https://notify.example/twofold"},
+			want: []string{"TWOFOLD_PUSH_WEBHOOK_URL", "push_webhook_secret_file"},
+		},
+		{
+			name: "A push webhook secret without its URL",
+			args: []string{"--push-webhook-secret-file=/etc/twofold/webhook"},
+			want: []string{"--push-webhook-secret-file", "push_webhook_url"},
+		},
+		{
 			name: "Several mistakes at once",
 			env:  map[string]string{"TWOFOLD_LOG_LEVEL": "loud", "TWOFOLD_HTTP_ADDR": "nowhere"},
 			want: []string{"TWOFOLD_LOG_LEVEL", "TWOFOLD_HTTP_ADDR"},
@@ -546,22 +561,24 @@ func TestFlagsShowDocumentedDefaults(t *testing.T) {
 	fs := pflag.NewFlagSet("twofold", pflag.ContinueOnError)
 	Flags(fs)
 	want := map[string]string{
-		"config":          "",
-		"data-dir":        "./twofold-data",
-		"database-url":    "",
-		"http-addr":       ":8443",
-		"radius-addr":     ":1812",
-		"metrics-addr":    "127.0.0.1:9464",
-		"public-url":      "https://localhost:8443",
-		"tls-cert":        "",
-		"tls-key":         "",
-		"insecure-http":   "false",
-		"master-key-file": "",
-		"smtp-url":        "",
-		"mail-from":       "",
-		"log-level":       "info",
-		"login-rate":      "30",
-		"trusted-proxies": "",
+		"config":                   "",
+		"data-dir":                 "./twofold-data",
+		"database-url":             "",
+		"http-addr":                ":8443",
+		"radius-addr":              ":1812",
+		"metrics-addr":             "127.0.0.1:9464",
+		"public-url":               "https://localhost:8443",
+		"tls-cert":                 "",
+		"tls-key":                  "",
+		"insecure-http":            "false",
+		"master-key-file":          "",
+		"smtp-url":                 "",
+		"mail-from":                "",
+		"log-level":                "info",
+		"login-rate":               "30",
+		"trusted-proxies":          "",
+		"push-webhook-url":         "",
+		"push-webhook-secret-file": "",
 	}
 	for name, def := range want {
 		f := fs.Lookup(name)
