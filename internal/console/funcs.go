@@ -24,12 +24,10 @@ func funcs() template.FuncMap {
 		// state names a user's, token's or enrollment's state in words,
 		// from the catalogue's prefix.state.* keys.
 		"state": func(lang, prefix, state string) string {
-			if hasKey(prefix + state) {
+			if i18n.Has(prefix + state) {
 				return i18n.T(lang, prefix+state)
 			}
 			return state
 		},
 	}
 }
-
-func hasKey(key string) bool { return i18n.Has(key) }

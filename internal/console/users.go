@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -198,7 +199,7 @@ func withDone(to, done string) string {
 // a link cannot make the page say anything else.
 func flash(r *http.Request) string {
 	done := r.URL.Query().Get("done")
-	if (strings.HasPrefix(done, "console.flash.") || strings.HasPrefix(done, "console.provider.flash.")) && hasKey(done) {
+	if (strings.HasPrefix(done, "console.flash.") || strings.HasPrefix(done, "console.provider.flash.")) && i18n.Has(done) {
 		return done
 	}
 	return ""
