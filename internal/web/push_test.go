@@ -182,3 +182,26 @@ func TestPushWithheld(t *testing.T) {
 		has(t, s.get(c, location(p)), en("error.push_withheld"), `name="code"`)
 	})
 }
+
+// A user whose only authenticator is the Twofold Authenticator gets push
+// first and may type the app's offline code instead, which signs in.
+func TestPushOnlyUserTypesAnOfflineCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		tok := s.pushToken("alice")
+		s.activateDevice(tok)
+		c := s.password("alice", "correct horse")
+		s.waiting(c)
+		if p := s.post(c, "/o/acme/login/method", url.Values{"method": {"app"}}); location(p) != "/o/acme/login/code" {
+			t.Fatalf("choose a typed code: %d %s\n%s", p.status, location(p), p.body)
+		}
+		has(t, s.get(c, "/o/acme/login/code"), `name="code"`, `name="method" value="push"`)
+		if p := s.post(c, "/o/acme/login/code", url.Values{"code": {s.code(s.generator(tok))}}); location(p) != "/o/acme/" {
+			t.Fatalf("the offline code: %d %s, want the dashboard", p.status, location(p))
+		}
+		if u := s.user("alice"); u.LastMethod != "app" {
+			t.Errorf("last method %q after an offline code, want app", u.LastMethod)
+		}
+	})
+}
