@@ -172,8 +172,9 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p pa
 			view.Instead = typed
 		}
 		if v.data.PushHash != nil {
-			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: base + "/push", Refresh: pushRefresh}
-			p.Refresh = pushRefresh
+			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: keepRefresh(r, base+"/push"),
+				Refresh: refreshEvery(r, pushRefresh), StopURL: stopRefresh(base + "/code")}
+			p.Refresh = view.Push.Refresh
 		}
 	}
 	if len(choices) > 1 {
