@@ -602,7 +602,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	}
 
 	for _, t := range sub.Tokens {
-		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || (t.Type != "totp" && t.Type != "hotp") {
+		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || codeKind(t) == "" {
 			continue
 		}
 		if reason == ErrNoToken {
@@ -653,6 +653,22 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
 	}
 	return v.refuse(ctx, ev, reason)
+}
+
+// codeKind is how token t's one-time codes are made: "totp" or "hotp", or
+// "" for a token whose codes are not checked against its secret (email).
+// The Twofold Authenticator shows TOTP codes from a push token's secret,
+// for when the device cannot reach the server. They count only once the
+// device has activated the token: a code must not turn on a push token
+// that no device would answer the pushes of.
+func codeKind(t store.Token) string {
+	switch {
+	case t.Type == "totp" || t.Type == "hotp":
+		return t.Type
+	case t.Type == "push" && t.State == store.TokenActive:
+		return "totp"
+	}
+	return ""
 }
 
 // activeToken finds the active token serial among ts.
@@ -763,7 +779,7 @@ func (v *Verifier) matchPair(t store.Token, code, next string, now time.Time, po
 // accepted step and bounded so that a run of codes at the edge of the
 // window cannot walk it without limit.
 func (v *Verifier) drift(t store.Token, step, current int64, pol policy.Policy) int {
-	if t.Type != "totp" {
+	if codeKind(t) != "totp" {
 		return 0
 	}
 	return int(min(max(step-current, -int64(pol.ResyncWindow)), int64(pol.ResyncWindow)))
@@ -778,7 +794,7 @@ const clockHintSteps = 2
 // at within the resync window, else the token's remembered drift; zero
 // when either is less than clockHintSteps.
 func (v *Verifier) clockOffset(t store.Token, code string, now time.Time, pol policy.Policy) time.Duration {
-	if t.Type != "totp" {
+	if codeKind(t) != "totp" {
 		return 0
 	}
 	g, err := v.generator(t)

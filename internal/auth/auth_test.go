@@ -104,6 +104,13 @@ func (e *env) enroll(typ string) token {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return e.tokenOf(en)
+}
+
+// tokenOf is the token en assigned, with a generator of the codes its
+// app shows.
+func (e *env) tokenOf(en admin.Enrolled) token {
+	e.t.Helper()
 	k, err := otp.ParseURI(en.URI)
 	if err != nil {
 		e.t.Fatal(err)

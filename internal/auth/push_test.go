@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +18,9 @@ import (
 )
 
 // activePush allows push and activates a push token for alice, as the
-// app would with its activation string.
-func (e *env) activePush() {
+// app would with its activation string; the token's generator makes the
+// offline codes the app shows.
+func (e *env) activePush() token {
 	e.t.Helper()
 	e.setPolicy(map[string]string{"methods": "app,email,push"})
 	en, err := e.admin.EnrollToken(e.ctx, e.org, "alice", "push", "")
@@ -33,6 +36,7 @@ func (e *env) activePush() {
 		store.Event{OrgID: e.org.ID, At: e.clock.Now(), Action: "push.activate"}); err != nil {
 		e.t.Fatal(err)
 	}
+	return e.tokenOf(en)
 }
 
 // answer answers alice's push request started as p, as her device would.
@@ -291,6 +295,59 @@ func TestConcurrentStartPush(t *testing.T) {
 		wg.Wait()
 		if started.Load() != 3 {
 			t.Fatalf("12 parallel starts: %d sent, want 3", started.Load())
+		}
+	})
+}
+
+// The Twofold Authenticator's offline codes, made from the push token's
+// TOTP secret, are taken wherever a code is, under the same single-use
+// and lockout rules.
+func TestPushTokenOfflineCodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		tk := e.activePush()
+		// With the password, as the REST API and RADIUS ask.
+		r := e.request(e.code(tk, 0))
+		r.Password, r.CheckPassword = "correct horse", true
+		if out := e.verify(r); !out.Accepted || out.Method != "app" || out.Serial != tk.serial {
+			t.Fatalf("offline code: %+v, want accepted as an app code of %s", out, tk.serial)
+		}
+		if out := e.verify(r); out.Reason != auth.ErrReplay {
+			t.Fatalf("the offline code again: %+v, want refused as a replay", out)
+		}
+		e.clock.Advance(30 * time.Second)
+		if out := e.verify(e.request(e.code(tk, 0))); !out.Accepted {
+			t.Fatalf("the next step's offline code: %+v", out)
+		}
+		wrong := "000000"
+		for wrong == e.code(tk, -1) || wrong == e.code(tk, 0) || wrong == e.code(tk, 1) {
+			wrong = fmt.Sprintf("%06d", rand.IntN(1e6))
+		}
+		for i := range 5 {
+			if out := e.verify(e.request(wrong)); out.Reason != auth.ErrBadCode {
+				t.Fatalf("guess %d: %+v, want a wrong code", i+1, out)
+			}
+		}
+		e.clock.Advance(30 * time.Second)
+		if out := e.verify(e.request(e.code(tk, 0))); out.Reason != auth.ErrLocked {
+			t.Fatalf("an offline code while locked: %+v, want refused as locked", out)
+		}
+	})
+}
+
+// Only the device's activation turns a push token on: before it, a code
+// from the token's secret (which an operator may have printed) is taken
+// neither for a sign-in nor as the token's first code.
+func TestPushTokenCodesBeforeActivation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.setPolicy(map[string]string{"methods": "app,push"})
+		tk := e.enroll("push")
+		if out := e.verify(e.request(e.code(tk, 0))); out.Reason != auth.ErrNoToken {
+			t.Fatalf("a code of an assigned push token: %+v, want no token", out)
+		}
+		if out, err := e.v.Activate(e.ctx, e.request(e.code(tk, 0)), tk.serial); err != nil || out.Reason != auth.ErrNoToken {
+			t.Fatalf("activating a push token with a code: %+v, %v; want no token", out, err)
 		}
 	})
 }

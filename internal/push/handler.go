@@ -38,6 +38,12 @@ type Keyring interface {
 	Open(sealed, additionalData []byte) ([]byte, error)
 }
 
+// Notifier mails a user about a change to their account, as the portal
+// does (compose.Mailer): name is the notice's, such as "token_added".
+type Notifier interface {
+	Notice(ctx context.Context, name string, org store.Org, u store.User, tokenName string, when time.Time) error
+}
+
 // maxBody bounds every request body: the largest, an activation, is a
 // few hundred bytes.
 const maxBody = 16 << 10
@@ -60,8 +66,10 @@ const (
 // Handler serves the device endpoints of the push protocol under
 // /push/v1/. Every field but PollEvery must be set.
 type Handler struct {
-	Store     Store
-	Keys      Keyring
+	Store Store
+	Keys  Keyring
+	// Notifier tells the user that a device was added to their account.
+	Notifier  Notifier
 	Clock     clock.Clock
 	Log       *slog.Logger
 	PublicURL string // the server's base URL, told to activated devices
@@ -168,11 +176,29 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "push activation", err)
 		return
 	}
+	h.tellAdded(r.Context(), v, name, now)
 	writeJSON(w, http.StatusOK, ActivateResponse{
 		Serial: v.Token.Serial, Org: Org{Slug: v.Org.Slug, Name: v.Org.Name}, Username: v.User.Username, URL: h.PublicURL,
 		TOTP: TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(key),
 			Algorithm: v.Token.Algorithm, Digits: v.Token.Digits, Period: v.Token.Period},
 	})
+}
+
+// tellAdded mails the user of enrollment v that the device called device
+// was added to their account at at, as the portal does for every
+// authenticator, so that one added by someone else does not go unseen.
+// The token is active by then: a mail that fails is logged, not refused.
+func (h *Handler) tellAdded(ctx context.Context, v store.EnrollmentView, device string, at time.Time) {
+	if v.User.Email == "" {
+		return
+	}
+	name := v.Token.Name
+	if name == "" {
+		name = device
+	}
+	if err := h.Notifier.Notice(ctx, "token_added", v.Org, v.User, name, at); err != nil {
+		h.Log.Error("push activation: notice not sent", "mail", "token_added", "user", v.User.Username, "err", err)
+	}
 }
 
 // signedHandler serves a request whose signature verified, from the device v.

@@ -8,14 +8,21 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/mail"
+	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/otp"
 	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -36,11 +43,13 @@ type env struct {
 	admin *admin.Service
 	org   store.Org
 	srv   *httptest.Server
+	// outbox holds the mails the handler sends.
+	outbox string
 }
 
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0)}
+	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), outbox: t.TempDir()}
 	e.store = b.Open(t, e.clock)
 	var err error
 	if e.keys, err = secret.NewKeyring([][]byte{bytes.Repeat([]byte{7}, 32)}, nil); err != nil {
@@ -58,7 +67,7 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"alice", "bob"} {
-		if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: name}); err != nil {
+		if _, err := e.admin.AddUser(e.ctx, e.org, admin.NewUser{Username: name, Email: name + "@acme.example"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,9 +76,18 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 
 // serve starts another instance of the device endpoints on s.
 func (e *env) serve(s *store.Store) *httptest.Server {
+	sender, err := mail.New("", e.outbox, "Twofold <twofold@example.org>")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	render, err := compose.NewRenderer()
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
+	h.Notifier = &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
 	e.t.Cleanup(srv.Close)
 	return srv
 }
@@ -207,6 +225,7 @@ func TestActivate(t *testing.T) {
 		if err != nil || events[0].Action != "push.activate" || events[0].Result != "ok" {
 			t.Errorf("newest event %+v, %v", events, err)
 		}
+		e.mailedAdded("alice@acme.example", "Alice's laptop")
 
 		a, _ := push.ParseActivation(en.Activation)
 		expiring, _ := push.ParseActivation(e.enroll("alice", "push").Activation)
@@ -217,6 +236,12 @@ func TestActivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(73 * time.Hour)
+		defer func() {
+			// A refused activation adds nothing to tell about.
+			if names, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml")); len(names) != 1 {
+				t.Errorf("%d mails after the refused activations, want only the first one's", len(names))
+			}
+		}()
 		var refusal []byte
 		for _, tc := range []struct{ name, code string }{
 			{"reused", a.Code},
@@ -235,6 +260,40 @@ func TestActivate(t *testing.T) {
 			refusal = body
 		}
 	})
+}
+
+// mailedAdded checks the outbox holds one mail, to to, that the device
+// called device was added.
+func (e *env) mailedAdded(to, device string) {
+	e.t.Helper()
+	names, err := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	if err != nil || len(names) != 1 {
+		e.t.Fatalf("mails %v, %v; want the one notice", names, err)
+	}
+	raw, err := os.ReadFile(names[0])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// The text part comes first; the multipart reader undoes its
+	// quoted-printable encoding.
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	part, err := multipart.NewReader(m.Body, params["boundary"]).NextPart()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	text, _ := io.ReadAll(part)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if addr, err := netmail.ParseAddress(m.Header.Get("To")); err != nil || addr.Address != to ||
+		subject != "Acme Corp: an authenticator was added to your account" || !strings.Contains(string(text), "“"+device+"”") {
+		e.t.Errorf("mail to %q, subject %q, want the notice to %s that %q was added:\n%s", m.Header.Get("To"), subject, to, device, text)
+	}
 }
 
 func TestActivateMalformed(t *testing.T) {

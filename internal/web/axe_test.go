@@ -27,7 +27,8 @@ var axeViewports = []struct {
 
 // axeScreenshots are the sample pages photographed for docs/screenshots
 // when TWOFOLD_SCREENSHOTS names a directory: file name → sample file.
-var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "dashboard": "dashboard"}
+var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "dashboard": "dashboard",
+	"login_code-push": "push-signin", "enroll_push": "enroll-push"}
 
 // TestPagesPassAxe opens every sample page (renderSamples) in every
 // language in headless Chromium, with the real stylesheet, at a phone's
@@ -36,8 +37,8 @@ var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "da
 // At each width, and at 320 px, the page must not scroll sideways (WCAG
 // 1.4.10), and a page with an error must have put the focus on its error
 // summary. With TWOFOLD_SCREENSHOTS set to a directory, the English login,
-// enrollment and dashboard pages are photographed there at phone and PC
-// width (docs/screenshots).
+// enrollment, dashboard and push pages are photographed there at phone and
+// PC width (docs/screenshots).
 // axe-core is not downloaded here: TWOFOLD_AXE_JS names its axe.min.js
 // (.ci/run installs it).
 func TestPagesPassAxe(t *testing.T) {

@@ -191,13 +191,14 @@ func (s *Server) showEnrollPush(w http.ResponseWriter, r *http.Request, en store
 		s.fail(w, r, err, http.StatusInternalServerError, "error.internal", "error.internal_next")
 		return
 	}
-	str := a.String()
-	p := s.page(w, r, "enroll_push.title", &en.Org, EnrollPushView{
+	str, self := a.String(), "/enroll?"+url.Values{"code": {code}}.Encode()
+	view := EnrollPushView{
 		Username: en.User.Username, Activation: str, QR: qr, AppLink: link,
 		Command:  "twofold-authenticator enroll " + str,
-		CheckURL: "/enroll?" + url.Values{"code": {code}}.Encode(), Refresh: enrollPushRefresh,
-	})
-	p.Refresh = enrollPushRefresh
+		CheckURL: keepRefresh(r, self), StopURL: stopRefresh(self), Refresh: refreshEvery(r, enrollPushRefresh),
+	}
+	p := s.page(w, r, "enroll_push.title", &en.Org, view)
+	p.Refresh = view.Refresh
 	s.show(w, http.StatusOK, "enroll_push", p)
 }
 

@@ -37,7 +37,9 @@ func (s *Server) hasTempCode(r *http.Request, v *visit) (bool, error) {
 // allows it), push (when the policy allows it, offered to a user with the
 // Twofold Authenticator), text message (shown, not offered yet), a temporary
 // code from the helpdesk while one works, and backup codes while some are
-// left.
+// left. A user whose only app is the Twofold Authenticator is offered its
+// codes after push, which they are the stand-in for when the device is
+// offline.
 func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]MethodChoice, error) {
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
 	if err != nil {
@@ -58,8 +60,9 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 		}
 	}
 	var out []MethodChoice
+	typed := MethodChoice{Code: policy.MethodApp}
 	if app {
-		out = append(out, MethodChoice{Code: policy.MethodApp})
+		out = append(out, typed)
 	}
 	if email && pol.Allows(policy.MethodEmail) && v.user.Email != "" {
 		out = append(out, MethodChoice{Code: policy.MethodEmail, Weaker: true, Email: maskEmail(v.user.Email)})
@@ -70,6 +73,9 @@ func (s *Server) methods(r *http.Request, v *visit, pol policy.Policy) ([]Method
 			c.Disabled, c.Reason = true, "method.push_unavailable"
 		}
 		out = append(out, c)
+	}
+	if device && !app {
+		out = append(out, typed)
 	}
 	if pol.Allows(policy.MethodSMS) {
 		// No text message provider ships yet.
@@ -166,8 +172,9 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p pa
 			view.Instead = typed
 		}
 		if v.data.PushHash != nil {
-			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: base + "/push", Refresh: pushRefresh}
-			p.Refresh = pushRefresh
+			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: keepRefresh(r, base+"/push"),
+				Refresh: refreshEvery(r, pushRefresh), StopURL: stopRefresh(base + "/code")}
+			p.Refresh = view.Push.Refresh
 		}
 	}
 	if len(choices) > 1 {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -63,7 +64,7 @@ func (s *site) waiting(c *http.Client) int {
 		s.t.Fatalf("the push page: %d, no number\n%s", p.status, p.body)
 	}
 	has(s.t, p, `<meta http-equiv="refresh" content="3">`, en("login_code.push_check"), `action="/o/acme/login/push"`,
-		`name="method" value="app"`, en("login_code.push_instead"))
+		`name="method" value="app"`, en("login_code.push_instead"), `<a href="/o/acme/login/code?refresh=off" data-refresh-stop>`)
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
@@ -180,5 +181,62 @@ func TestPushWithheld(t *testing.T) {
 			t.Fatalf("login with push withheld: %d %s", p.status, location(p))
 		}
 		has(t, s.get(c, location(p)), en("error.push_withheld"), `name="code"`)
+	})
+}
+
+// A user whose only authenticator is the Twofold Authenticator gets push
+// first and may type the app's offline code instead, which signs in.
+func TestPushOnlyUserTypesAnOfflineCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("alice", "correct horse")
+		tok := s.pushToken("alice")
+		s.activateDevice(tok)
+		c := s.password("alice", "correct horse")
+		s.waiting(c)
+		if p := s.post(c, "/o/acme/login/method", url.Values{"method": {"app"}}); location(p) != "/o/acme/login/code" {
+			t.Fatalf("choose a typed code: %d %s\n%s", p.status, location(p), p.body)
+		}
+		has(t, s.get(c, "/o/acme/login/code"), `name="code"`, `name="method" value="push"`)
+		if p := s.post(c, "/o/acme/login/code", url.Values{"code": {s.code(s.generator(tok))}}); location(p) != "/o/acme/" {
+			t.Fatalf("the offline code: %d %s, want the dashboard", p.status, location(p))
+		}
+		if u := s.user("alice"); u.LastMethod != "app" {
+			t.Errorf("last method %q after an offline code, want app", u.LastMethod)
+		}
+	})
+}
+
+// Both pages that reload themselves let the person stop it (WCAG 2.2.1):
+// the same page with ?refresh=off does not reload, and its "Check now"
+// keeps it so.
+func TestStopRefreshing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		s.addUser("bob", "")
+		link := strings.TrimPrefix(s.pushToken("bob").Link, s.srv.URL)
+		stop := html.EscapeString(link + "&refresh=off")
+		has(t, s.get(s.client, link), `<a href="`+stop+`" data-refresh-stop>`)
+		p := s.get(s.client, link+"&refresh=off")
+		has(t, p, en("enroll_push.wait_off"), `href="`+stop+`">`+en("enroll_push.check"))
+		if strings.Contains(p.body, "http-equiv") || strings.Contains(p.body, "data-refresh-stop") {
+			t.Error("the push enrollment page with refresh=off still reloads itself or offers to stop")
+		}
+
+		s.pushUser("alice", "correct horse")
+		c := s.password("alice", "correct horse")
+		n := s.choosePush(c)
+		p = s.get(c, "/o/acme/login/code?refresh=off")
+		has(t, p, en("login_code.push_wait_off"), "<strong>"+strconv.Itoa(n)+"</strong>", `action="/o/acme/login/push?refresh=off"`)
+		if strings.Contains(p.body, "http-equiv") || strings.Contains(p.body, "data-refresh-stop") {
+			t.Error("the push page with refresh=off still reloads itself or offers to stop")
+		}
+		if p = s.post(c, "/o/acme/login/push?refresh=off", url.Values{}); location(p) != "/o/acme/login/code?refresh=off" {
+			t.Fatalf("check now without the reload: %d %s", p.status, location(p))
+		}
+		s.answer("alice", store.PushApprove, n)
+		if p = s.post(c, "/o/acme/login/push?refresh=off", url.Values{}); location(p) != "/o/acme/" {
+			t.Fatalf("check now after the approval: %d %s, want the dashboard", p.status, location(p))
+		}
 	})
 }

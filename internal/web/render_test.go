@@ -22,6 +22,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/page/pagetest"
+	"github.com/twofold-mfa/twofold/internal/push"
 )
 
 const renderTestCSRF = "csrf-0123456789abcdef0123456789abcdef"
@@ -211,6 +212,34 @@ func renderSamples(lang string) []renderSample {
 	pinCode := methods("app")
 	pinCode.PIN = true
 	add("login_code-pin", "login_code", sample("/o/acme/login/code?", pinCode))
+	// The pages that reload themselves, and the same without the reload.
+	// The samples' meta refresh is an hour, so that the page does not
+	// reload under the browser test; axe's meta-refresh rule still looks at
+	// it (it passes only delays of 20 hours and more).
+	const sampleRefresh = 3600
+	waiting := CodeView{Method: "push", MethodAction: "/o/acme/login/method", Instead: "app",
+		Push: &PushView{Number: 42, CheckAction: "/o/acme/login/push", StopURL: "/o/acme/login/code?refresh=off", Refresh: pushRefresh}}
+	for _, m := range []string{"app", "push", "backup"} {
+		waiting.Methods = append(waiting.Methods, MethodChoice{Code: m, Current: m == "push"})
+	}
+	p = sample("/o/acme/login/code?", waiting)
+	p.Title, p.Refresh = "login_code.push_title", sampleRefresh
+	add("login_code-push", "login_code", p)
+	stopped := *waiting.Push
+	stopped.CheckAction, stopped.Refresh = "/o/acme/login/push?refresh=off", 0
+	waiting.Push = &stopped
+	p = sample("/o/acme/login/code?refresh=off&", waiting)
+	p.Title = "login_code.push_title"
+	add("login_code-push-stopped", "login_code", p)
+	activation := push.Activation{URL: "https://mfa.acme.example", Code: "xk3p9qrt2mabcdefghjkmnpqrs"}
+	enrollPush := EnrollPushView{Username: "j.devries", Activation: activation.String(), QR: renderTestQR, AppLink: activation.AppLink(),
+		Command:  "twofold-authenticator enroll " + activation.String(),
+		CheckURL: "/enroll?code=Xk3p9", StopURL: "/enroll?code=Xk3p9&refresh=off", Refresh: enrollPushRefresh}
+	p = sample("/enroll?code=Xk3p9&", enrollPush)
+	p.Refresh = sampleRefresh
+	add("enroll_push", "enroll_push", p)
+	enrollPush.CheckURL, enrollPush.Refresh = enrollPush.StopURL, 0
+	add("enroll_push-stopped", "enroll_push", sample("/enroll?code=Xk3p9&refresh=off&", enrollPush))
 	p = sample("/o/acme/login/pin?", PINView{Action: "/o/acme/login/pin", MustChange: true, Rules: PINRules{Min: 4, Max: 8, DigitsOnly: true}})
 	p.User, p.Error, p.ErrorField, p.ErrorArgs = "j.devries", "error.pin_length", "new_pin", []any{4, 8}
 	add("pin", "pin", p)
@@ -325,7 +354,7 @@ func TestRenderPages(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error",
-		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset", "setup_email"} {
+		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset", "setup_email", "enroll_push"} {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}

@@ -53,8 +53,10 @@ type EnrollPushView struct {
 	AppLink    string       // the https link that opens the app with the string
 	Command    string       // the command-line app's command that enrolls it
 	// CheckURL is this page, for a person who would rather not wait for
-	// it to reload itself every Refresh seconds.
+	// it to reload itself every Refresh seconds; StopURL is this page
+	// without the reload, and Refresh is 0 there.
 	CheckURL string
+	StopURL  string
 	Refresh  int
 }
 
@@ -154,11 +156,13 @@ type CodeView struct {
 }
 
 // PushView is a push request the code page waits for: it shows Number,
-// which the user picks in the app, reloads itself every Refresh seconds,
-// and "Check now" posts csrf_token to CheckAction.
+// which the user picks in the app, reloads itself every Refresh seconds
+// until the person stops it at StopURL (then Refresh is 0), and "Check
+// now" posts csrf_token to CheckAction.
 type PushView struct {
 	Number      int
 	CheckAction string
+	StopURL     string
 	Refresh     int
 }
 

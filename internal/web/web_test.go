@@ -167,12 +167,21 @@ func (s *site) enroll(user string) (link string, g *otp.Generator) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	return strings.TrimPrefix(en.Link, s.srv.URL), s.generator(en)
+}
+
+// generator makes the codes an app shows for the token en assigned.
+func (s *site) generator(en admin.Enrolled) *otp.Generator {
+	s.t.Helper()
 	k, err := otp.ParseURI(en.URI)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	g, _ = otp.NewGenerator(k.Secret, k.Algorithm, k.Digits)
-	return strings.TrimPrefix(en.Link, s.srv.URL), g
+	g, err := otp.NewGenerator(k.Secret, k.Algorithm, k.Digits)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return g
 }
 
 func (s *site) code(g *otp.Generator) string {
