@@ -30,8 +30,8 @@ func (v *Verifier) Whose(ctx context.Context, orgID int64, code, actor string) (
 	var found []store.TokenOwner
 	for _, t := range tokens {
 		_, c, ok := in.otp(false, t.Digits)
-		if !ok {
-			continue
+		if !ok || codeKind(t.Token) == "" {
+			continue // a push token shows codes once its app has it
 		}
 		g, err := v.generator(t.Token)
 		if errors.Is(err, ErrUnsealable) {

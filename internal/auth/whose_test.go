@@ -45,3 +45,16 @@ func TestWhoseFindsTheTokenShowingACode(t *testing.T) {
 		}
 	})
 }
+
+// A push token's app shows codes too, once it is activated: the helpdesk
+// can find it by one.
+func TestWhoseFindsAPushTokenByItsOfflineCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		tk := e.activePush()
+		found, err := e.v.Whose(e.ctx, e.org.ID, e.code(tk, 0), "helpdesk")
+		if err != nil || len(found) != 1 || found[0].Serial != tk.serial {
+			t.Fatalf("Whose(the push app's code) = %+v, %v; want alice's %s", found, err, tk.serial)
+		}
+	})
+}

@@ -779,12 +779,13 @@ type TokenOwner struct {
 	Username string
 }
 
-// AppTokens lists an organization's authenticator-app tokens (TOTP and
-// HOTP) that are not revoked, with their users' names: the ones a code
-// someone reads out may come from.
+// AppTokens lists an organization's tokens that show codes (TOTP, HOTP,
+// and push tokens, whose app shows codes for offline use) that are not
+// revoked, with their users' names: the ones a code someone reads out
+// may come from.
 func (s *Store) AppTokens(ctx context.Context, orgID int64) ([]TokenOwner, error) {
 	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+tokenColumns+`, (SELECT username FROM users WHERE users.id = tokens.user_id)
-		FROM tokens WHERE org_id = ? AND type IN ('totp', 'hotp') AND state <> 'revoked' ORDER BY id`), orgID)
+		FROM tokens WHERE org_id = ? AND type IN ('totp', 'hotp', 'push') AND state <> 'revoked' ORDER BY id`), orgID)
 	if err != nil {
 		return nil, fmt.Errorf("store: app tokens: %w", err)
 	}
