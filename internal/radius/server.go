@@ -405,16 +405,22 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		return reject()
 	}
 
-	hidden, ok := req.Lookup(rfc2865.UserPassword_Type)
-	if !ok {
+	// An answer to a challenge may come without User-Password: an
+	// attribute cannot be empty, so some clients (radclient among them)
+	// send an empty answer that way rather than as padding.
+	typed := ""
+	_, challenged := req.Lookup(rfc2865.State_Type)
+	switch hidden, ok := req.Lookup(rfc2865.UserPassword_Type); {
+	case ok:
+		pw, err := radius.UserPassword(hidden, c.secret, req.Authenticator[:])
+		if err != nil {
+			return refuse("malformed")
+		}
+		typed = string(pw)
+		clear(pw)
+	case !challenged:
 		return refuse("no_password")
 	}
-	pw, err := radius.UserPassword(hidden, c.secret, req.Authenticator[:])
-	if err != nil {
-		return refuse("malformed")
-	}
-	typed := string(pw)
-	clear(pw)
 
 	pol, err := s.c.Verifier.OrgPolicy(ctx, c.OrgID)
 	if err != nil {
