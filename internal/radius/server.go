@@ -25,6 +25,12 @@
 //     kept for retransmissions and at most MaxChallenges challenges are
 //     pending; when a table is full the entry set longest ago (the first
 //     to expire) is forgotten to make room for the new one.
+//   - In the second step of a challenge, a user with a push token can
+//     approve the sign-in in the Twofold Authenticator instead of typing a
+//     code (see push.go). A request held for the push answer waits in a
+//     goroutine of its own, at most MaxHeld at once, outside the requests
+//     being evaluated, so it neither blocks the read loop nor keeps quick
+//     requests out.
 //   - Every answer (Access-Accept, -Reject and -Challenge) carries the
 //     request's Proxy-State attributes, unchanged and in order.
 //   - Every verification lands in the audit log with the client's name
@@ -40,6 +46,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +65,8 @@ type Verifier interface {
 	Verify(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	StartEmail(ctx context.Context, r auth.Request, activate bool) (string, error)
+	StartPush(ctx context.Context, r auth.Request, application string) (auth.PushStart, error)
+	CheckPush(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, error)
 }
 
@@ -65,6 +74,7 @@ type Verifier interface {
 type Store interface {
 	RadiusClients(ctx context.Context, orgID int64) ([]store.RadiusClient, error)
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
+	Tokens(ctx context.Context, orgID, userID int64) ([]store.Token, error)
 	Audit(ctx context.Context, e store.Event) error
 }
 
@@ -78,6 +88,7 @@ const (
 	DefaultReloadEvery      = 10 * time.Second
 	DefaultRetransmitWindow = 5 * time.Second
 	DefaultChallengeTTL     = 5 * time.Minute
+	DefaultPushPoll         = 500 * time.Millisecond
 )
 
 // Defaults of Config's limits on the server's tables. An answer is at most
@@ -87,6 +98,10 @@ const (
 const (
 	DefaultMaxAnswers    = 1 << 14
 	DefaultMaxChallenges = 1 << 16
+	// A held request is a goroutine of a few KiB waiting for at most
+	// policy.MaxRadiusPushWait: 1024 is 40 sign-ins a second, each held
+	// that long, for some MiB.
+	DefaultMaxHeld = 1 << 10
 )
 
 // maxInFlight bounds the requests evaluated at once; more are dropped.
@@ -104,9 +119,11 @@ type Config struct {
 	ReloadEvery      time.Duration // 0: DefaultReloadEvery
 	RetransmitWindow time.Duration // 0: DefaultRetransmitWindow
 	ChallengeTTL     time.Duration // 0: DefaultChallengeTTL
+	PushPoll         time.Duration // how often a held request asks for the push answer; 0: DefaultPushPoll
 
 	MaxAnswers    int // answers kept for retransmissions; 0: DefaultMaxAnswers
 	MaxChallenges int // pending challenges; 0: DefaultMaxChallenges
+	MaxHeld       int // requests held for a push answer at once; 0: DefaultMaxHeld
 }
 
 // Server answers RADIUS Access-Requests. It is safe for concurrent use.
@@ -122,6 +139,7 @@ type Server struct {
 	forgotAnswers, forgotChallenges int
 
 	inFlight chan struct{}
+	held     chan struct{} // places of the requests held for a push answer
 }
 
 // requestKey identifies a request for retransmission detection.
@@ -147,6 +165,8 @@ type challenge struct {
 	orgID    int64
 	username string // as typed in the first request
 	txid     string // the emailed code's transaction, once one was sent
+	push     bool   // the user may approve in the app instead of typing a code
+	pushTx   string // the push's transaction, once one was sent and its number shown
 	lang     string
 	expires  time.Time
 }
@@ -174,11 +194,18 @@ func New(c Config) *Server {
 	if c.MaxChallenges <= 0 {
 		c.MaxChallenges = DefaultMaxChallenges
 	}
+	if c.MaxHeld <= 0 {
+		c.MaxHeld = DefaultMaxHeld
+	}
+	if c.PushPoll <= 0 {
+		c.PushPoll = DefaultPushPoll
+	}
 	s := &Server{
 		c:        c,
 		answers:  newBoundedMap[requestKey, *answer](c.MaxAnswers),
 		pending:  newBoundedMap[string, challenge](c.MaxChallenges),
 		inFlight: make(chan struct{}, maxInFlight),
+		held:     make(chan struct{}, c.MaxHeld),
 	}
 	s.clients.server = s
 	return s
@@ -227,8 +254,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-s.inFlight }()
-			if reply := s.Handle(ctx, packet, from); reply != nil {
+			release := sync.OnceFunc(func() { <-s.inFlight })
+			defer release()
+			if reply := s.handle(ctx, packet, from, release); reply != nil {
 				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
 					s.c.Log.Warn("radius: cannot send the answer", "to", from.String(), "err", err)
 				}
@@ -293,8 +321,15 @@ func (s *Server) remember(key requestKey, a *answer) {
 }
 
 // Handle answers one datagram received from `from`. It returns the
-// datagram to send back, or nil when the request is dropped.
+// datagram to send back, or nil when the request is dropped. A request
+// held for a push answer returns when the answer is in.
 func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort) []byte {
+	return s.handle(ctx, packet, from, func() {})
+}
+
+// handle is Handle for Serve, whose release frees the request's place
+// among those being evaluated when it is held for a push answer instead.
+func (s *Server) handle(ctx context.Context, packet []byte, from netip.AddrPort, release func()) []byte {
 	b, err := wellFormed(packet)
 	if err != nil || radius.Code(b[0]) != radius.CodeAccessRequest {
 		s.c.Log.Debug("radius: dropped a packet that is not a well-formed Access-Request", "source", from.String())
@@ -318,7 +353,7 @@ func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort)
 	s.remember(key, &answer{at: now})
 	s.mu.Unlock()
 
-	reply := s.answer(ctx, c, b, from)
+	reply := s.answer(ctx, c, b, from, release)
 
 	s.mu.Lock()
 	if reply == nil {
@@ -331,7 +366,7 @@ func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort)
 }
 
 // answer evaluates a request from a known client.
-func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.AddrPort) []byte {
+func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.AddrPort, release func()) []byte {
 	log := s.c.Log.With("client", c.Name, "source", from.String())
 	switch err := checkRequest(b, c.secret); {
 	case errors.Is(err, errNoMessageAuth) && !c.RequireMessageAuthenticator:
@@ -370,16 +405,22 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		return reject()
 	}
 
-	hidden, ok := req.Lookup(rfc2865.UserPassword_Type)
-	if !ok {
+	// An answer to a challenge may come without User-Password: an
+	// attribute cannot be empty, so some clients (radclient among them)
+	// send an empty answer that way rather than as padding.
+	typed := ""
+	_, challenged := req.Lookup(rfc2865.State_Type)
+	switch hidden, ok := req.Lookup(rfc2865.UserPassword_Type); {
+	case ok:
+		pw, err := radius.UserPassword(hidden, c.secret, req.Authenticator[:])
+		if err != nil {
+			return refuse("malformed")
+		}
+		typed = string(pw)
+		clear(pw)
+	case !challenged:
 		return refuse("no_password")
 	}
-	pw, err := radius.UserPassword(hidden, c.secret, req.Authenticator[:])
-	if err != nil {
-		return refuse("malformed")
-	}
-	typed := string(pw)
-	clear(pw)
 
 	pol, err := s.c.Verifier.OrgPolicy(ctx, c.OrgID)
 	if err != nil {
@@ -416,7 +457,9 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 			rfc2865.Class_AddString(p, "twofold:"+class)
 		})
 	}
-	challengeWith := func(ch challenge, msg string) []byte {
+	// challengeWith goes on with ch under a new State, asking with the
+	// message msg, filled in with args.
+	challengeWith := func(ch challenge, msg string, args ...any) []byte {
 		state, err := secret.Token(s.c.Rand, 16)
 		if err != nil {
 			return reject()
@@ -430,7 +473,11 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		s.mu.Unlock()
 		return respond(radius.CodeAccessChallenge, func(p *radius.Packet) {
 			rfc2865.State_SetString(p, state)
-			rfc2865.ReplyMessage_SetString(p, message(ch.lang, msg))
+			text := message(ch.lang, msg)
+			if len(args) > 0 {
+				text = fmt.Sprintf(text, args...)
+			}
+			rfc2865.ReplyMessage_SetString(p, text)
 		})
 	}
 	verdict := func(out auth.Outcome, err error, lang string) []byte {
@@ -443,17 +490,27 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		}
 		return accept(out, lang)
 	}
-	// askCode answers a right password with a challenge for the code.
+	rs := replies{challenge: challengeWith, verdict: verdict, reject: reject, refuse: refuse, log: log}
+	// askCode answers a right password with a challenge for the code,
+	// which offers what the user can have instead of typing one.
 	askCode := func() []byte {
-		lang := "en"
-		if u, err := s.c.Store.UserByName(ctx, c.OrgID, auth.CanonicalUsername(username)); err == nil && u.Language != "" {
-			lang = u.Language
+		ch := challenge{lang: "en"}
+		if u, err := s.c.Store.UserByName(ctx, c.OrgID, auth.CanonicalUsername(username)); err == nil {
+			if u.Language != "" {
+				ch.lang = u.Language
+			}
+			ch.push = pol.Allows(policy.MethodPush) && s.hasPush(ctx, u, log)
 		}
-		msg := msgAskCode
-		if !pol.Allows(policy.MethodEmail) {
-			msg = msgAskAppCode
+		email := pol.Allows(policy.MethodEmail)
+		switch {
+		case ch.push && email:
+			return challengeWith(ch, msgAskCodePushEmail)
+		case ch.push:
+			return challengeWith(ch, msgAskCodePush)
+		case email:
+			return challengeWith(ch, msgAskCode)
 		}
-		return challengeWith(challenge{lang: lang}, msg)
+		return challengeWith(ch, msgAskAppCode)
 	}
 
 	if state, ok := req.Lookup(rfc2865.State_Type); ok {
@@ -464,8 +521,15 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		if !found || ch.clientID != c.ID || ch.username != username || !s.c.Clock.Now().Before(ch.expires) {
 			return refuse("no_challenge")
 		}
-		if asksForEmail(typed) {
-			return s.startEmail(ctx, r, ch, challengeWith, reject, log)
+		if typesNoCode(typed) {
+			switch {
+			case strings.EqualFold(typed, askEmail):
+			case ch.pushTx != "":
+				return s.awaitPush(ctx, r, ch, pol, rs, release)
+			case ch.push:
+				return s.startPush(ctx, r, ch, pol, c.Name, pushSource(req, from), rs, release)
+			}
+			return s.startEmail(ctx, r, ch, rs)
 		}
 		r.Code, r.TransactionID = typed, ch.txid
 		out, err := s.c.Verifier.Verify(ctx, r)
@@ -513,27 +577,43 @@ func echoProxyState(resp, req *radius.Packet) {
 	}
 }
 
+// replies are the ways answer answers one request, for the steps it
+// hands on.
+type replies struct {
+	challenge func(ch challenge, msg string, args ...any) []byte
+	verdict   func(out auth.Outcome, err error, lang string) []byte
+	reject    func() []byte
+	refuse    func(why string) []byte // audited
+	log       *slog.Logger
+}
+
 // startEmail mails a code for a pending challenge and challenges for it.
-func (s *Server) startEmail(ctx context.Context, r auth.Request, ch challenge,
-	challengeWith func(challenge, string) []byte, reject func() []byte, log *slog.Logger) []byte {
+func (s *Server) startEmail(ctx context.Context, r auth.Request, ch challenge, rs replies) []byte {
 	txid, err := s.c.Verifier.StartEmail(ctx, r, false)
 	switch {
 	case err == nil:
 		ch.txid = txid
-		return challengeWith(ch, msgMailed)
+		return rs.challenge(ch, msgMailed)
 	case errors.Is(err, auth.ErrTooSoon):
-		return challengeWith(ch, msgTooSoon)
+		return rs.challenge(ch, msgTooSoon)
 	case errors.Is(err, auth.ErrNoEmailToken):
-		return challengeWith(ch, msgAskAppCode)
+		return rs.challenge(ch, msgAskAppCode)
 	default:
-		log.Error("radius: cannot mail a code", "err", err)
-		return reject()
+		rs.log.Error("radius: cannot mail a code", "err", err)
+		return rs.reject()
 	}
 }
 
-// asksForEmail reports whether a reply to a challenge asks for a code by
-// email: an empty reply, or a single character (such as "e").
-func asksForEmail(typed string) bool {
+// askEmail, as the answer to a challenge, asks for a code by email even
+// where push is offered.
+const askEmail = "e"
+
+// typesNoCode reports whether an answer to a challenge types no code but
+// asks for another way: an empty answer or a single character. Which way
+// is for the caller: "e" (askEmail) mails a code; any other, such as ""
+// or "p", sends a push where the challenge offered one and mails a code
+// where it did not.
+func typesNoCode(typed string) bool {
 	return len([]rune(typed)) <= 1
 }
 

@@ -3,6 +3,7 @@ package radius
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -25,10 +26,18 @@ var t0 = time.Date(2026, 11, 24, 9, 0, 10, 0, time.UTC)
 const testSecret = "a-shared-secret-of-some-length"
 
 // fakeCore knows alice (password "pw", code 123456, emailed code 654321).
+// With hasPush she has a push token; her pushes show 42 and stay pending
+// until answered.
 type fakeCore struct {
 	mu       sync.Mutex
 	verified []auth.Request
 	policy   string
+
+	hasPush  bool
+	withhold bool                    // StartPush answers ErrPushWithheld
+	pushes   []auth.Request          // as started
+	checks   int                     // CheckPush calls
+	answers  map[string]auth.Outcome // by transaction id
 }
 
 func (f *fakeCore) Verify(_ context.Context, r auth.Request) (auth.Outcome, error) {
@@ -46,6 +55,44 @@ func (f *fakeCore) CheckPassword(_ context.Context, r auth.Request) (auth.Outcom
 
 func (f *fakeCore) StartEmail(_ context.Context, r auth.Request, _ bool) (string, error) {
 	return "tx1", nil
+}
+
+func (f *fakeCore) StartPush(_ context.Context, r auth.Request, _ string) (auth.PushStart, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.withhold {
+		return auth.PushStart{}, auth.ErrPushWithheld
+	}
+	f.pushes = append(f.pushes, r)
+	return auth.PushStart{TransactionID: fmt.Sprintf("push%d", len(f.pushes)), Number: 42}, nil
+}
+
+func (f *fakeCore) CheckPush(_ context.Context, r auth.Request) (auth.Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks++
+	if out, ok := f.answers[r.TransactionID]; ok {
+		delete(f.answers, r.TransactionID)
+		return out, nil
+	}
+	return auth.Outcome{Pending: true}, nil
+}
+
+// answer answers the push named txid with out.
+func (f *fakeCore) answer(txid string, out auth.Outcome) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.answers == nil {
+		f.answers = map[string]auth.Outcome{}
+	}
+	f.answers[txid] = out
+}
+
+func (f *fakeCore) Tokens(context.Context, int64, int64) ([]store.Token, error) {
+	if !f.hasPush {
+		return nil, nil
+	}
+	return []store.Token{{Type: "push", State: store.TokenActive}}, nil
 }
 
 func (f *fakeCore) RadiusClients(context.Context, int64) ([]store.RadiusClient, error) {
