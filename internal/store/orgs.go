@@ -157,24 +157,8 @@ func (s *Store) CreateProviderAdmin(ctx context.Context, u User, now time.Time, 
 // ProviderAdmins lists the service provider's admins by username; none
 // before the first was created.
 func (s *Store) ProviderAdmins(ctx context.Context) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+userColumns+` FROM users
-		WHERE org_id = (SELECT id FROM orgs WHERE slug = ?) ORDER BY username`), ProviderSlug)
-	if err != nil {
-		return nil, fmt.Errorf("store: provider admins: %w", err)
-	}
-	defer rows.Close()
-	var us []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: provider admins: %w", err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: provider admins: %w", err)
-	}
-	return us, nil
+	return s.users(ctx, "provider admins", `SELECT `+userColumns+` FROM users
+		WHERE org_id = (SELECT id FROM orgs WHERE slug = ?) ORDER BY username`, ProviderSlug)
 }
 
 // OrgSettings are what an organization's operators tell its users beyond

@@ -300,22 +300,28 @@ func (s *Store) UserByName(ctx context.Context, orgID int64, username string) (U
 // compared without regard to case, at most max of them: several accounts
 // may share one address.
 func (s *Store) UsersByEmail(ctx context.Context, orgID int64, email string, max int) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+userColumns+` FROM users
-		WHERE org_id = ? AND email <> '' AND LOWER(email) = LOWER(?) ORDER BY id LIMIT ?`), orgID, email, max)
+	return s.users(ctx, "users by email", `SELECT `+userColumns+` FROM users
+		WHERE org_id = ? AND email <> '' AND LOWER(email) = LOWER(?) ORDER BY id LIMIT ?`, orgID, email, max)
+}
+
+// users runs a query of userColumns and scans the users it finds; what
+// names the query in errors.
+func (s *Store) users(ctx context.Context, what, query string, args ...any) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: users by email: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var us []User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: users by email: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		us = append(us, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: users by email: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return us, nil
 }
