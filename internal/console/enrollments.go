@@ -65,14 +65,7 @@ func (s *Server) enrollments(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p := s.page(w, r, v, "console.enrollments.title", nil)
 	rows, err := v.admin.Enrollments(r.Context(), v.org, status)
-	if errors.Is(err, admin.ErrInvalid) {
-		p.Error, p.ErrorArgs, p.ErrorField = "console.error.invalid", []any{detail(err)}, "status"
-		p.Data = view
-		s.show(w, http.StatusBadRequest, "enrollments", p)
-		return
-	}
-	if err != nil {
-		s.unavailable(w, r, err)
+	if s.listFailed(w, r, p, "enrollments", view, "status", err) {
 		return
 	}
 	shown, more := firstOf(rows, maxListed)

@@ -49,14 +49,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p := s.page(w, r, v, "console.users.title", nil)
 	res, err := v.admin.Users(r.Context(), v.org, query)
-	if errors.Is(err, admin.ErrInvalid) {
-		p.Error, p.ErrorArgs, p.ErrorField = "console.error.invalid", []any{detail(err)}, "q"
-		p.Data = view
-		s.show(w, http.StatusBadRequest, "users", p)
-		return
-	}
-	if err != nil {
-		s.unavailable(w, r, err)
+	if s.listFailed(w, r, p, "users", view, "q", err) {
 		return
 	}
 	for _, u := range res.Users {
@@ -87,6 +80,23 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p.Data = view
 	s.show(w, http.StatusOK, "users", p)
+}
+
+// listFailed answers a list page whose query failed: refused by admin, it
+// shows the page without rows and the error on the filter field; else
+// the system failed. It reports whether it answered.
+func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, p page.Page, name string, view any, field string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, admin.ErrInvalid):
+		p.Error, p.ErrorArgs, p.ErrorField = "console.error.invalid", []any{detail(err)}, field
+		p.Data = view
+		s.show(w, http.StatusBadRequest, name, p)
+	default:
+		s.unavailable(w, r, err)
+	}
+	return true
 }
 
 // userURL is the page of a user.
