@@ -172,6 +172,11 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		refuse("account disabled")
 		return
 	}
+	pol, err := policy.Parse(v.Org.Policy)
+	if err != nil {
+		h.fail(w, "push activation: organization "+v.Org.Slug, err)
+		return
+	}
 	// Opened before the code is spent, so a key problem leaves the
 	// activation to be tried again.
 	otpKey, err := h.Keys.Open(v.Token.Secret, store.SecretAD(v.Token))
@@ -195,6 +200,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		Serial: v.Token.Serial, Org: Org{Slug: v.Org.Slug, Name: v.Org.Name}, Username: v.User.Username, URL: h.PublicURL,
 		TOTP: TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(otpKey),
 			Algorithm: v.Token.Algorithm, Digits: v.Token.Digits, Period: v.Token.Period},
+		PIN: PIN{Required: pol.PINMode == policy.PINToken, MinLength: pol.PINMinLength, MaxAttempts: pol.TokenPINAttempts},
 	})
 }
 

@@ -234,6 +234,23 @@ func (e *env) request(s *store.Store, username, id string) store.PushRequest {
 	return r
 }
 
+// The organization's token PIN rules reach the app with the token.
+func TestActivationTellsTheTokenPINRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		var err error
+		if _, err := e.admin.SetPolicy(e.ctx, e.org, map[string]string{"pin_mode": "token", "pin_min_length": "6", "token_pin_attempts": "3"}); err != nil {
+			t.Fatal(err)
+		}
+		if e.org, err = e.store.OrgBySlug(e.ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if pin := newDevice(9).mustActivate(t, e, e.enroll("alice", "push")).PIN; pin != (push.PIN{Required: true, MinLength: 6, MaxAttempts: 3}) {
+			t.Errorf("activation under pin_mode=token: PIN %+v", pin)
+		}
+	})
+}
+
 func TestActivate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
@@ -246,7 +263,8 @@ func TestActivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := push.ActivateResponse{Serial: en.Token.Serial, Org: push.Org{Slug: "acme", Name: "Acme Corp"}, Username: "alice", URL: e.srv.URL,
-			TOTP: push.TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(k.Secret), Algorithm: "SHA1", Digits: 6, Period: 30}}
+			TOTP: push.TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(k.Secret), Algorithm: "SHA1", Digits: 6, Period: 30},
+			PIN:  push.PIN{Required: false, MinLength: 4, MaxAttempts: 5}}
 		if got != want {
 			t.Errorf("activation answer %+v\nwant %+v", got, want)
 		}
