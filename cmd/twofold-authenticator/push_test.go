@@ -279,7 +279,7 @@ func TestEnrollWithoutAPINTheOrganizationRequiresSaysWhatToDo(t *testing.T) {
 		{"\n", "at least 4 characters", []string{"--pin-stdin"}},
 	} {
 		ds.mu.Lock()
-		ds.key = nil // a new activation code each time
+		ds.key = push.DeviceKey{} // a new activation code each time
 		ds.mu.Unlock()
 		args := append([]string{"enroll", push.Activation{URL: srv.URL, Code: testCode}.String(), "--ca-file", ca, "--name", "work"}, tc.args...)
 		if code, _, errs := app.run(tc.stdin, args...); code == 0 || !strings.Contains(errs, tc.want) {
