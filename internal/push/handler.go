@@ -75,6 +75,11 @@ type Handler struct {
 	// PollEvery is how often a long poll re-reads pending requests;
 	// zero means every 500 ms.
 	PollEvery time.Duration
+	// Draining, once closed, ends every long poll at once with what it
+	// has: a server shutting down gracefully waits for requests in
+	// flight, and would otherwise wait out each device's poll. Nil never
+	// drains.
+	Draining <-chan struct{}
 }
 
 // ServeHTTP answers the device endpoints to any origin (CORS), so that
@@ -312,6 +317,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, v store.PushDevic
 		}
 		select {
 		case <-ctx.Done():
+			writeJSON(w, http.StatusOK, RequestsResponse{Requests: []Request{}})
+			return
+		case <-h.Draining:
 			writeJSON(w, http.StatusOK, RequestsResponse{Requests: []Request{}})
 			return
 		case <-tick.C:

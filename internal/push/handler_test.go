@@ -49,11 +49,13 @@ type env struct {
 	srv   *httptest.Server
 	// outbox holds the mails the handler sends.
 	outbox string
+	// draining, closed, ends the handlers' long polls (Handler.Draining).
+	draining chan struct{}
 }
 
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), outbox: t.TempDir()}
+	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), outbox: t.TempDir(), draining: make(chan struct{})}
 	e.store = b.Open(t, e.clock)
 	var err error
 	if e.keys, err = secret.NewKeyring([][]byte{bytes.Repeat([]byte{7}, 32)}, nil); err != nil {
@@ -88,7 +90,7 @@ func (e *env) serve(s *store.Store) *httptest.Server {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond}
+	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond, Draining: e.draining}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
 	h.Notifier = &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
@@ -588,6 +590,25 @@ func TestLongPoll(t *testing.T) {
 			t.Fatalf("long poll answered %+v", got)
 		}
 	})
+}
+
+// A server shutting down ends the long polls at once, rather than wait
+// for each to run out.
+func TestLongPollEndsWhenDraining(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	d := newDevice(1)
+	d.mustActivate(t, e, e.enroll("alice", "push"))
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(e.draining)
+	}()
+	start := time.Now()
+	if got := d.poll(t, e, e.srv.URL, "?wait=20"); len(got) != 0 {
+		t.Fatalf("a drained poll answered %+v", got)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the poll took %v after the drain began", took)
+	}
 }
 
 func TestTwoInstances(t *testing.T) {
