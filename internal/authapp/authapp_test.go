@@ -176,4 +176,3 @@ func TestManifestAndIcons(t *testing.T) {
 		}
 	}
 }
-
