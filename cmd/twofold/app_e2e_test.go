@@ -33,7 +33,9 @@ import (
 // the one internal/otp computes from the secret the server sent and which
 // the server accepts. Then, with the portal in a second browser context,
 // sign-ins are approved with number matching, denied, and reported as not
-// the person's; a reload keeps the token; with the server stopped and the
+// the person's; a second server's activation string, pasted in, adds its
+// token (no PIN under its policy) whose sign-in the app approves across
+// origins; a reload keeps both tokens; with the server stopped and the
 // browser offline (the service worker too), the app opens from its cache
 // and still shows the right code; and wrong PINs wipe the token at the
 // policy's limit. Every screen is checked with axe-core and at 320 px, and
@@ -59,12 +61,9 @@ func TestEndToEndPhoneApp(t *testing.T) {
 
 	// The invitation carries the app link, the activation in its
 	// fragment.
-	msg := mailbox.waitFor(t, "en", "/app/#a=")
-	appLink := regexp.MustCompile(regexp.QuoteMeta(publicURL) + `/app/#a=[0-9A-Z-]+`).FindString(msg.text)
-	if appLink == "" {
-		t.Fatalf("the invitation has no app link %s/app/#a=…:\n%s", publicURL, msg.text)
-	}
-	activation := strings.TrimPrefix(appLink, publicURL+"/app/#a=")
+	msg := mailbox.waitFor(t, "en", publicURL+"/app/#a=")
+	appLink := publicURL + "/app/#a=" + activationIn(t, msg, publicURL)
+	activation := activationIn(t, msg, publicURL)
 
 	app := newBrowser(t, chromium, "en")
 	secret := watchActivation(t, app)
@@ -103,7 +102,10 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	app.fill("PIN again", "#pin-confirm", pin)
 	app.press("save the PIN", "#pin-set-submit")
 	app.waitVisible("the first code", "#code-first")
-	gen := secret()
+	gen, rules := secret()
+	if want := (push.PIN{Required: true, MinLength: 4, MaxAttempts: 3}); rules != want {
+		t.Errorf("the activation told the PIN rules %+v, want %+v", rules, want)
+	}
 	first := app.checkCode("the first code", gen)
 	shots.take("code")
 	if out := in.ok(first+"\n", "check", "acme/alice"); !strings.Contains(out, "accept") {
@@ -162,10 +164,50 @@ func TestEndToEndPhoneApp(t *testing.T) {
 		t.Errorf("the audit log does not record the report:\n%s", audit)
 	}
 
-	// A reload keeps the token, PIN and all.
+	// A second server, another organization: its activation string,
+	// pasted into this server's app, adds a token without a PIN that the
+	// app reaches across origins (the device endpoints allow it).
+	vendor := secondServer(t, mailbox)
+	vendorActivation := activationIn(t, mailbox.waitFor(t, "en", vendor.url+"/app/#a="), vendor.url)
+	app.press("back to the list", "#screen-push-done [data-back]")
+	app.press("add a token", "#add")
+	app.waitVisible("the add screen", "#screen-add")
+	app.fill("paste the vendor's activation", "#activation", vendorActivation)
+	app.fill("name the vendor's token", "#token-name", "Vendor")
+	app.press("activate the vendor's token", "#add-submit")
+	app.waitVisible("the vendor's first code", "#code-first")
+	vendorGen, rules := secret()
+	if rules.Required {
+		t.Errorf("the vendor's activation told the PIN rules %+v, want none required", rules)
+	}
+	if code := app.checkCode("the vendor's first code", vendorGen); !strings.Contains(vendor.in.ok(code+"\n", "check", "globex/bob"), "accept") {
+		t.Fatalf("the vendor's server refuses the app's first code %s", code)
+	}
+	app.press("done", "#screen-code [data-back]")
+	vendorPortal := app.isolatedTab()
+	vendorPortal.navigate("the vendor's login page", vendor.url+"/o/globex/login")
+	vendorPortal.fill("the vendor's username", "input[name=username]", "bob")
+	vendorPortal.fill("the vendor's password", "input[name=password]", password)
+	vendorPortal.submit("sign in at the vendor", "input[name=password]")
+	number = strings.TrimSpace(evaluate[string](vendorPortal, "the vendor's number", `document.querySelector(".push-number strong").textContent`))
+	app.waitVisible("the vendor's sign-in request", "#screen-push")
+	app.wantText("the vendor's organization", "#push-org", "Globex")
+	if n := app.count("a PIN field for a token without one", "#push-pin-field:not([hidden])"); n != 0 {
+		app.errorf("the vendor's sign-in request", "asks for a PIN the token does not have")
+	}
+	right = chromedp.JSPath(fmt.Sprintf(`Array.from(document.querySelectorAll("#push-numbers button")).find(b => b.textContent === %q)`, number))
+	app.do("pick the vendor's number", chromedp.Click(right, chromedp.NodeVisible))
+	app.wantText("the vendor's answer", "#push-done-title", appText("push.accepted_title"))
+	vendorPortal.waitPath("the vendor's portal after the approval", "/o/globex/", 20*time.Second)
+	app.press("back to the list", "#screen-push-done [data-back]")
+	app.waitVisible("the list of two servers' tokens", "#screen-list")
+	shots.take("list-two")
+
+	// A reload keeps the tokens, PIN and all.
 	app.navigate("reload the app", publicURL+"/app/")
 	app.waitVisible("the token list after a reload", "#screen-list")
 	app.wantText("the token list after a reload", "#tokens", "Work")
+	app.wantText("the token list after a reload", "#tokens", "Vendor")
 	ctx, cancel := context.WithTimeout(app.ctx, stepTimeout)
 	controlled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`navigator.serviceWorker.ready.then(r => !!r.active && !!navigator.serviceWorker.controller)`, chromedp.EvalAwaitPromise))
 	cancel()
@@ -190,7 +232,8 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	app.do("reload offline", chromedp.Reload())
 	app.waitVisible("the token list offline", "#screen-list")
 	app.waitVisible("the offline notice", "#offline")
-	app.press("open the token offline", "#tokens button")
+	const work = `#tokens button[data-name="Work"]`
+	app.press("open the token offline", work)
 	app.waitVisible("the PIN prompt offline", "#screen-pin-ask")
 	shots.take("pin-ask")
 	app.fill("the PIN offline", "#pin-ask", pin)
@@ -202,7 +245,7 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	// Wrong PINs: the policy's third wipes the token.
 	app.press("back to the list", "#screen-code [data-back]")
 	for left := 2; left >= 0; left-- {
-		app.press("open the token", "#tokens button")
+		app.press("open the token", work)
 		app.waitVisible("the PIN prompt", "#screen-pin-ask")
 		app.fill("a wrong PIN", "#pin-ask", "0000")
 		app.press("open with a wrong PIN", "#pin-ask-submit")
@@ -216,10 +259,47 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	}
 	app.waitVisible("the list after the wipe", "#screen-list")
 	app.wantText("the list after the wipe", "#list-notice", appText("error.pin_wiped"))
-	if n := app.count("tokens after the wipe", "#tokens li"); n != 0 {
-		app.fatalf("tokens after the wipe", "%d tokens left, want none", n)
+	if names := app.attrs("tokens after the wipe", "#tokens button", "data-name"); len(names) != 1 || names[0] != "Vendor" {
+		app.fatalf("tokens after the wipe", "%q left, want only Vendor", names)
 	}
+	// The other server's token, without a PIN, shows its code offline.
+	app.press("open the vendor's token offline", `#tokens button[data-name="Vendor"]`)
+	app.waitVisible("the vendor's code offline", "#screen-code")
+	app.checkCode("the vendor's code offline", vendorGen)
 	shots.take("wiped")
+}
+
+// activationIn is the activation string of the app link to base in an
+// invitation.
+func activationIn(t *testing.T, msg parsedMail, base string) string {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(base) + `/app/#a=([0-9A-Z-]+)`).FindStringSubmatch(msg.text)
+	if m == nil {
+		t.Fatalf("the invitation has no app link %s/app/#a=…:\n%s", base, msg.text)
+	}
+	return m[1]
+}
+
+// vendorServer is a second Twofold server, of organization globex, whose
+// user bob has been sent a push token.
+type vendorServer struct {
+	in  *installation
+	url string
+}
+
+func secondServer(t *testing.T, mailbox *mailbox) vendorServer {
+	t.Helper()
+	port := freePort(t)
+	v := vendorServer{in: newInstallation(t, storetest.SQLite(t)), url: fmt.Sprintf("https://localhost:%d", port)}
+	v.in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	v.in.env["TWOFOLD_PUBLIC_URL"] = v.url
+	v.in.env["TWOFOLD_SMTP_URL"] = "smtp://" + mailbox.addr
+	startServer(t, v.in, v.url)
+	v.in.ok("", "org", "create", "globex", "--name", "Globex")
+	v.in.ok("", "policy", "set", "globex", "methods=app,push")
+	v.in.ok("correct horse battery staple\n", "user", "add", "globex/bob", "--email", "bob@example.org", "--language", "en", "--password-stdin")
+	v.in.ok("", "token", "enroll", "globex/bob", "--type", "push")
+	return v
 }
 
 // appText is an English message of the app's own catalogue.
@@ -240,9 +320,9 @@ func appText(key string) string {
 
 // watchActivation records the answer of the app's activation, as the
 // browser received it, and returns a function that gives the code
-// generator of the secret in it: the test's own computation of the codes
-// the app must show.
-func watchActivation(t *testing.T, b *browser) func() *otp.Generator {
+// generator of the secret in it (the test's own computation of the codes
+// the app must show) and the PIN rules it told.
+func watchActivation(t *testing.T, b *browser) func() (*otp.Generator, push.PIN) {
 	var mu sync.Mutex
 	var id network.RequestID
 	if err := chromedp.Listen(b.ctx, func(ev any) {
@@ -254,7 +334,7 @@ func watchActivation(t *testing.T, b *browser) func() *otp.Generator {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return func() *otp.Generator {
+	return func() (*otp.Generator, push.PIN) {
 		t.Helper()
 		mu.Lock()
 		req := id
@@ -272,9 +352,6 @@ func watchActivation(t *testing.T, b *browser) func() *otp.Generator {
 		if err := json.Unmarshal(body.Body, &resp); err != nil || resp.TOTP.Secret == "" {
 			b.fatalf("the activation answer", "%s: %v", body.Body, err)
 		}
-		if !resp.PIN.Required || resp.PIN.MaxAttempts != 3 {
-			b.errorf("the activation answer", "PIN rules %+v, want required with 3 attempts", resp.PIN)
-		}
 		key, err := otp.DecodeSecret(resp.TOTP.Secret)
 		if err != nil {
 			t.Fatal(err)
@@ -287,7 +364,7 @@ func watchActivation(t *testing.T, b *browser) func() *otp.Generator {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return gen
+		return gen, resp.PIN
 	}
 }
 

@@ -99,7 +99,7 @@ async function renderList() {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "token";
-    b.dataset.token = tok.id;
+    b.dataset.name = tok.name;
     const name = document.createElement("span");
     name.className = "token-name";
     name.textContent = tok.name;
