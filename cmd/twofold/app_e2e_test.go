@@ -250,7 +250,11 @@ func TestEndToEndPhoneApp(t *testing.T) {
 		app.fill("a wrong PIN", "#pin-ask", "0000")
 		app.press("open with a wrong PIN", "#pin-ask-submit")
 		if left > 0 {
-			app.wantText("a wrong PIN", "#pin-ask-error", strings.ReplaceAll(appText("error.pin_wrong"), "{left}", fmt.Sprint(left)))
+			want := strings.ReplaceAll(appText("error.pin_wrong"), "{left}", fmt.Sprint(left))
+			if left == 1 {
+				want = appText("error.pin_wrong_last")
+			}
+			app.wantText("a wrong PIN", "#pin-ask-error", want)
 			if left == 2 {
 				shots.take("pin-ask-error")
 			}

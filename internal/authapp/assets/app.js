@@ -164,7 +164,7 @@ async function submitPin(ev) {
       return showList("error.pin_wiped");
     }
     $("pin-ask").value = "";
-    showError("pin-ask-error", "error.pin_wrong", { left: e.left }, "pin-ask");
+    showError("pin-ask-error", e.left === 1 ? "error.pin_wrong_last" : "error.pin_wrong", { left: e.left }, "pin-ask");
   } finally {
     busy(button, false);
   }
@@ -458,7 +458,7 @@ async function answer(decision, number) {
           current = null;
           return showList("error.pin_wiped");
         }
-        return showError("push-error", "error.pin_wrong", { left: e.left }, "push-pin");
+        return showError("push-error", e.left === 1 ? "error.pin_wrong_last" : "error.pin_wrong", { left: e.left }, "push-pin");
       }
     }
     let resp;
