@@ -34,8 +34,8 @@ import (
 // the server accepts. Then, with the portal in a second browser context,
 // sign-ins are approved with number matching, denied, and reported as not
 // the person's; a second server's activation string, pasted in, adds its
-// token (no PIN under its policy) whose sign-in the app approves across
-// origins; a reload keeps both tokens; with the server stopped and the
+// token (no PIN under its policy) whose sign-in, without number matching,
+// the app approves across origins; a reload keeps both tokens; with the server stopped and the
 // browser offline (the service worker too), the app opens from its cache
 // and still shows the right code; and wrong PINs wipe the token at the
 // policy's limit. Every screen is checked with axe-core and at 320 px, and
@@ -195,8 +195,13 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	if n := app.count("a PIN field for a token without one", "#push-pin-field:not([hidden])"); n != 0 {
 		app.errorf("the vendor's sign-in request", "asks for a PIN the token does not have")
 	}
-	right = chromedp.JSPath(fmt.Sprintf(`Array.from(document.querySelectorAll("#push-numbers button")).find(b => b.textContent === %q)`, number))
-	app.do("pick the vendor's number", chromedp.Click(right, chromedp.NodeVisible))
+	// Without number matching the app offers the one number to confirm.
+	if numbers := evaluate[[]string](app, "the vendor's number", `Array.from(document.querySelectorAll("#push-numbers button"), b => b.textContent)`); len(numbers) != 1 || numbers[0] != number {
+		app.fatalf("the vendor's number", "%q offered, want the portal's %s alone", numbers, number)
+	}
+	app.wantText("the vendor's number", "#push-pick", appText("push.pick_one"))
+	shots.take("push-one")
+	app.press("confirm the vendor's number", "#push-numbers button")
 	app.wantText("the vendor's answer", "#push-done-title", appText("push.accepted_title"))
 	vendorPortal.waitPath("the vendor's portal after the approval", "/o/globex/", 20*time.Second)
 	app.press("back to the list", "#screen-push-done [data-back]")
@@ -300,7 +305,7 @@ func secondServer(t *testing.T, mailbox *mailbox) vendorServer {
 	v.in.env["TWOFOLD_SMTP_URL"] = "smtp://" + mailbox.addr
 	startServer(t, v.in, v.url)
 	v.in.ok("", "org", "create", "globex", "--name", "Globex")
-	v.in.ok("", "policy", "set", "globex", "methods=app,push")
+	v.in.ok("", "policy", "set", "globex", "methods=app,push", "push_number_matching=false")
 	v.in.ok("correct horse battery staple\n", "user", "add", "globex/bob", "--email", "bob@example.org", "--language", "en", "--password-stdin")
 	v.in.ok("", "token", "enroll", "globex/bob", "--type", "push")
 	return v

@@ -518,6 +518,11 @@ async function start() {
   $("push-deny").addEventListener("click", () => answer("deny"));
   $("push-fraud").addEventListener("click", () => answer("fraud"));
   for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => showList());
+  // The token activated and waiting for its PIN is lost if the app
+  // closes now: the browser asks first.
+  addEventListener("beforeunload", (ev) => {
+    if (enrolling) ev.preventDefault();
+  });
   addEventListener("online", online);
   addEventListener("offline", online);
   online();
