@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
@@ -93,7 +94,9 @@ func (e *env) serve(s *store.Store) *httptest.Server {
 	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond, Draining: e.draining}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
-	h.Notifier = &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
+	mailer := &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
+	h.Notifier = mailer
+	h.Answers = auth.NewVerifier(auth.Config{Store: s, Keys: e.keys, Clock: e.clock, Sender: compose.CodeSender{Store: s, Mailer: mailer}})
 	e.t.Cleanup(srv.Close)
 	return srv
 }
@@ -557,6 +560,11 @@ func TestAnswers(t *testing.T) {
 		}
 		if status, body := alice.answer(t, e, e.srv.URL, "fraud", "fraud", 0); status != 200 || !strings.Contains(body, `"fraud"`) {
 			t.Errorf("fraud: %d %s", status, body)
+		}
+		// The wrong number, the denial and the report count against the
+		// lockout as they are given, before any sign-in collects them.
+		if u, err := e.store.UserByName(e.ctx, e.org.ID, "alice"); err != nil || u.Failures != 3 {
+			t.Errorf("alice's failures after three refusals: %d, %v; want 3", u.Failures, err)
 		}
 		if tx, err := e.store.PushRequestByTxHash(e.ctx, e.org.ID, []byte("tx-right")); err != nil || tx.Status != store.PushAccepted {
 			t.Errorf("the sign-in reads %+v, %v", tx, err)
