@@ -145,7 +145,7 @@ func contentType(name string) string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	f, found := h.files[name]
-	if !ok || !found || name == "index.html" {
+	if !ok || !found {
 		http.NotFound(w, r)
 		return
 	}
