@@ -40,8 +40,8 @@ import (
 // browser offline (the service worker too), the app opens from its cache
 // and still shows the right code; and wrong PINs wipe the token at the
 // policy's limit. Every screen is checked with axe-core and at 320 px, and
-// photographed at 390 px (into TWOFOLD_SCREENSHOTS when set, as
-// app-<screen>-en.png).
+// photographed at 390 px (and, into TWOFOLD_SCREENSHOTS when set, as
+// app-<screen>-en.png, with app-<screen>-320-en.png at 320 px).
 func TestEndToEndPhoneApp(t *testing.T) {
 	chromium := testenv.Command(t, "chromium", "chromium")
 	axeJS := pagetest.AxeJS(t)
@@ -529,6 +529,15 @@ func (s *appShots) take(name string) {
 	}
 	if wide, what, err := pagetest.Overflow(ctx, 320); err != nil || wide != 0 {
 		b.errorf(name+" at 320 px", "the screen is %d px wide (%s), %v", wide, what, err)
+	}
+	if dir := os.Getenv("TWOFOLD_SCREENSHOTS"); dir != "" {
+		shot, err := pagetest.Screenshot(ctx, 320, 640, true)
+		if err != nil {
+			b.fatalf(name+" at 320 px", "%v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "app-"+name+"-320-"+b.lang+".png"), shot, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
 	}
 	b.screenshot("screenshot of "+name, "app-"+name)
 }
