@@ -109,3 +109,20 @@ func FuzzParseDeviceKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSubscription: any body is stored bounded and well formed, or
+// refused, without panicking.
+func FuzzParseSubscription(f *testing.F) {
+	f.Add([]byte(`{"endpoint":"https://push.example/x","keys":{"p256dh":"BPr5b6ZQzy3DJw8ioyh0T5mf3K5gGfOnx3VaJbUZGpiSc2lzQ5Ahdq2wjHIeYv6RfYqTUHUkp3HrDIu3mRmM8Mk","auth":"AAECAwQFBgcICQoLDA0ODw"}}`))
+	f.Add([]byte(`{"endpoint":"http://push.example/x","keys":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sub, err := ParseSubscription(body, 1, time.Unix(0, 0))
+		if err != nil {
+			return
+		}
+		if len(sub.Endpoint) > maxEndpoint || len(sub.P256dh) != 65 || len(sub.Auth) != authSize || sub.TokenID != 1 {
+			t.Fatalf("ParseSubscription(%q) accepted %+v", body, sub)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type Store interface {
 	PushDeviceBySerial(ctx context.Context, serial string) (store.PushDeviceView, error)
 	PendingPushRequests(ctx context.Context, userID int64, now time.Time) ([]store.PushRequest, error)
 	Audit(ctx context.Context, e store.Event) error
+	PutWebPushSubscription(ctx context.Context, sub store.WebPushSubscription, e store.Event) error
+	DeleteWebPushSubscription(ctx context.Context, tokenID int64, endpoint string, e store.Event) error
 }
 
 // Answerer records a device's answer through the verification core, which
@@ -88,6 +91,10 @@ type Handler struct {
 	// flight, and would otherwise wait out each device's poll. Nil never
 	// drains.
 	Draining <-chan struct{}
+	// ApplicationServerKey is the VAPID public key (ApplicationServerKey)
+	// that the web app subscribes to Web Push with; empty means the
+	// operator has not turned Web Push on, and its endpoints answer 404.
+	ApplicationServerKey string
 }
 
 // ServeHTTP answers the device endpoints to any origin (CORS), so that
@@ -99,7 +106,7 @@ type Handler struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
 		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, "+SignatureHeader)
 		w.Header().Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
@@ -111,6 +118,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.only(w, r, http.MethodPost, h.activate)
 	case path == PathRequests:
 		h.only(w, r, http.MethodGet, h.signed(h.list))
+	case path == PathWebPush && h.ApplicationServerKey != "":
+		h.only(w, r, http.MethodGet, h.webPushKey)
+	case path == PathSubscription && h.ApplicationServerKey != "":
+		if r.Method == http.MethodDelete {
+			h.only(w, r, http.MethodDelete, h.signed(h.unsubscribe))
+			return
+		}
+		h.only(w, r, http.MethodPut, h.signed(h.subscribe))
 	case strings.HasPrefix(path, PathRequests+"/") && !strings.Contains(path[len(PathRequests)+1:], "/") && len(path) > len(PathRequests)+1:
 		h.only(w, r, http.MethodPost, h.signed(h.answer))
 	default:
@@ -396,6 +411,51 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, v store.PushDev
 		h.fail(w, "push: answer", err)
 	default:
 		writeJSON(w, http.StatusOK, AnswerResponse{Status: status})
+	}
+}
+
+// webPushKey answers the VAPID public key. It changes only when the
+// operator replaces the key file, so it may be cached a while.
+func (h *Handler) webPushKey(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_ = json.NewEncoder(w).Encode(WebPushResponse{ApplicationServerKey: h.ApplicationServerKey})
+}
+
+// subscribe stores the Web Push subscription of device v's token.
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request, v store.PushDeviceView, body []byte) {
+	now := h.Clock.Now()
+	sub, err := ParseSubscription(body, v.Token.ID, now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	host := ""
+	if u, err := url.Parse(sub.Endpoint); err == nil {
+		host = u.Host
+	}
+	err = h.Store.PutWebPushSubscription(r.Context(), sub, store.Event{OrgID: v.Org.ID, At: now, Actor: v.User.Username,
+		Action: "webpush.subscribe", Target: v.Org.Slug + "/" + v.User.Username + " " + v.Token.Serial, Result: "ok",
+		Detail: "push service " + host, Source: remoteIP(r.RemoteAddr)})
+	if err != nil {
+		h.fail(w, "push: store a web push subscription", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, SubscriptionResponse{Status: "subscribed"})
+}
+
+// unsubscribe removes the Web Push subscription of device v's token.
+func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request, v store.PushDeviceView, _ []byte) {
+	err := h.Store.DeleteWebPushSubscription(r.Context(), v.Token.ID, "", store.Event{OrgID: v.Org.ID, At: h.Clock.Now(),
+		Actor: v.User.Username, Action: "webpush.unsubscribe", Target: v.Org.Slug + "/" + v.User.Username + " " + v.Token.Serial,
+		Result: "ok", Source: remoteIP(r.RemoteAddr)})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "the token has no web push subscription")
+	case err != nil:
+		h.fail(w, "push: delete a web push subscription", err)
+	default:
+		writeJSON(w, http.StatusOK, SubscriptionResponse{Status: "unsubscribed"})
 	}
 }
 

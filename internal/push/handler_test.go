@@ -91,7 +91,8 @@ func (e *env) serve(s *store.Store) *httptest.Server {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond, Draining: e.draining}
+	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond, Draining: e.draining,
+		ApplicationServerKey: push.ApplicationServerKey(testVAPID())}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
 	mailer := &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}

@@ -15,6 +15,12 @@ import (
 const (
 	PathActivate = "/push/v1/activate"
 	PathRequests = "/push/v1/requests"
+	// PathWebPush answers the server's VAPID public key (GET, unsigned),
+	// or 404 when the operator has not turned Web Push on.
+	PathWebPush = "/push/v1/webpush"
+	// PathSubscription stores (PUT) or removes (DELETE) the Web Push
+	// subscription of the signing device's token.
+	PathSubscription = "/push/v1/subscription"
 )
 
 // MaxWait is the longest long poll, in seconds (GET PathRequests?wait=N):
@@ -209,4 +215,39 @@ func Choices(id string, number int) []int {
 	pos := draw(2, 3)
 	out = append(out[:pos], append([]int{number}, out[pos:]...)...)
 	return out
+}
+
+// WebPushResponse is the answer of GET PathWebPush.
+type WebPushResponse struct {
+	// ApplicationServerKey is the VAPID public key, an uncompressed P-256
+	// point in unpadded base64url, as PushManager.subscribe takes it.
+	ApplicationServerKey string `json:"application_server_key"`
+}
+
+// SubscriptionRequest is the body of PUT PathSubscription: what the
+// browser's PushSubscription.toJSON() gives, whose other members are
+// ignored.
+type SubscriptionRequest struct {
+	Endpoint string           `json:"endpoint"`
+	Keys     SubscriptionKeys `json:"keys"`
+}
+
+// SubscriptionResponse is the answer of PUT and DELETE PathSubscription.
+type SubscriptionResponse struct {
+	Status string `json:"status"` // "subscribed" or "unsubscribed"
+}
+
+// SubscriptionKeys are a subscription's keys in unpadded base64url.
+type SubscriptionKeys struct {
+	P256dh string `json:"p256dh"` // the browser's P-256 public key, uncompressed
+	Auth   string `json:"auth"`   // the 16-byte authentication secret
+}
+
+// WebPushMessage is the content of a Web Push message, encrypted for the
+// browser (RFC 8291). Like the webhook's Notice it carries no number.
+type WebPushMessage struct {
+	Org         string `json:"org"` // the organization's name
+	Application string `json:"application"`
+	RequestID   string `json:"request_id"`
+	ExpiresAt   string `json:"expires_at"` // RFC 3339
 }

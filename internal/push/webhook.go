@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
@@ -59,37 +58,13 @@ type Webhook struct {
 	Attempts int
 	Backoff  time.Duration
 
-	once  sync.Once
-	slots chan struct{}
-	jobs  sync.WaitGroup
+	background
 }
-
-// webhookSlots bounds the deliveries under way; a notice beyond them is
-// dropped with a warning rather than queued without end.
-const webhookSlots = 64
 
 // PushWaiting sends the notice of n.
 func (w *Webhook) PushWaiting(ctx context.Context, n auth.PushNotice) {
-	w.once.Do(func() { w.slots = make(chan struct{}, webhookSlots) })
-	select {
-	case w.slots <- struct{}{}:
-	default:
-		w.Log.Warn("push webhook: too many deliveries under way; notice dropped", "request", n.RequestID)
-		return
-	}
-	w.jobs.Add(1)
-	ctx = context.WithoutCancel(ctx)
-	go func() {
-		defer func() { <-w.slots; w.jobs.Done() }()
-		if err := w.deliver(ctx, n); err != nil {
-			w.Log.Warn("push webhook: notice not delivered", "request", n.RequestID, "err", err)
-		}
-	}()
+	w.start(ctx, w.Log, "push webhook", n.RequestID, func(ctx context.Context) error { return w.deliver(ctx, n) })
 }
-
-// Wait blocks until the deliveries under way are done, so that a server
-// shutting down delivers what it began.
-func (w *Webhook) Wait() { w.jobs.Wait() }
 
 func (w *Webhook) deliver(ctx context.Context, n auth.PushNotice) error {
 	org, err := w.Orgs.OrgByID(ctx, n.OrgID)
