@@ -34,7 +34,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
-		c.auditCmd(),
+		c.auditCmd(), c.webpushCmd(),
 	)
 	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())
 	root.SetUsageFunc(usage)

@@ -31,6 +31,9 @@ func privateFiles(cfg config.Config) []privateFile {
 	if cert, key, generated := cfg.CertFiles(); generated {
 		files = append(files, privateFile{cert, 0o600}, privateFile{key, 0o600})
 	}
+	if cfg.WebPushKeyFile != "" {
+		files = append(files, privateFile{cfg.WebPushKeyFile, 0o600})
+	}
 	return append(files, privateFile{cfg.OutboxDir(), 0o700})
 }
 

@@ -72,11 +72,24 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var notifier auth.PushNotifier
+	wp, err := webPush(a)
+	if err != nil {
+		return err
+	}
+	// Notices begun are delivered before the server exits.
+	var notifiers push.Notifiers
+	var appKey string
 	if hook != nil {
-		notifier = hook
-		// Notices begun are delivered before the server exits.
+		notifiers = append(notifiers, hook)
 		defer hook.Wait()
+	}
+	if wp != nil {
+		notifiers, appKey = append(notifiers, wp), push.ApplicationServerKey(wp.Key)
+		defer wp.Wait()
+	}
+	var notifier auth.PushNotifier
+	if len(notifiers) > 0 {
+		notifier = notifiers
 	}
 	v := c.verifier(a, mailer, reg, notifier)
 	// The lock mails still being sent go out before the store closes.
@@ -102,7 +115,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
 		Console: ops.Handler(), App: phone, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
 		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL,
-			Draining: draining}})
+			Draining: draining, ApplicationServerKey: appKey}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
 		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")
 	}

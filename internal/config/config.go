@@ -76,6 +76,11 @@ type Config struct {
 	// made, signed with the secret in PushWebhookSecretFile, so that the
 	// operator's own notification system can tell the user's phone.
 	PushWebhookURL, PushWebhookSecretFile string
+	// WebPushKeyFile, when not empty, names the VAPID private key (P-256,
+	// PEM) with which Twofold sends Web Push notifications to the web app;
+	// WebPushContact is the operator's mailto: or https: URL that push
+	// services are told. Empty: Web Push is off.
+	WebPushKeyFile, WebPushContact string
 }
 
 // The setting keys, which are also the YAML keys. The flag and environment
@@ -98,6 +103,8 @@ const (
 	keyTrustedProxy  = "trusted_proxies"
 	keyPushWebhook   = "push_webhook_url"
 	keyPushSecret    = "push_webhook_secret_file"
+	keyWebPushKey    = "webpush_vapid_key_file"
+	keyWebPushMail   = "webpush_contact"
 )
 
 // configFlag and configEnv name the YAML file. They are not settings
@@ -170,6 +177,12 @@ func settings() []setting {
 		{keyPushSecret, "",
 			"file holding the secret (at least 32 bytes) that signs the push webhook's requests; required with --push-webhook-url",
 			func(f *fileSettings) *yaml.Node { return &f.PushWebhookSecret }},
+		{keyWebPushKey, "",
+			"VAPID private key file (P-256, PEM; make one with: twofold webpush keygen FILE) that turns on Web Push notifications to the web app (default: off)",
+			func(f *fileSettings) *yaml.Node { return &f.WebPushKeyFile }},
+		{keyWebPushMail, "",
+			"mailto: or https: URL at which push services can reach the operator; required with --webpush-vapid-key-file",
+			func(f *fileSettings) *yaml.Node { return &f.WebPushContact }},
 	}
 }
 
@@ -194,6 +207,8 @@ type fileSettings struct {
 	TrustedProxies    yaml.Node `yaml:"trusted_proxies"`
 	PushWebhookURL    yaml.Node `yaml:"push_webhook_url"`
 	PushWebhookSecret yaml.Node `yaml:"push_webhook_secret_file"`
+	WebPushKeyFile    yaml.Node `yaml:"webpush_vapid_key_file"`
+	WebPushContact    yaml.Node `yaml:"webpush_contact"`
 }
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
@@ -363,6 +378,8 @@ func build(vals map[string]value) (Config, error) {
 
 		PushWebhookURL:        vals[keyPushWebhook].raw,
 		PushWebhookSecretFile: vals[keyPushSecret].raw,
+		WebPushKeyFile:        vals[keyWebPushKey].raw,
+		WebPushContact:        vals[keyWebPushMail].raw,
 	}
 
 	if c.DataDir == "" {
@@ -424,6 +441,18 @@ func build(vals map[string]value) (Config, error) {
 		bad(keyPushWebhook, "%q is not an https:// URL without a user name", c.PushWebhookURL)
 	case c.PushWebhookSecretFile == "":
 		bad(keyPushWebhook, "needs %s, the file with the secret that signs its requests", keyPushSecret)
+	}
+
+	switch u, err := url.Parse(c.WebPushContact); {
+	case c.WebPushKeyFile == "":
+		if c.WebPushContact != "" {
+			bad(keyWebPushMail, "is set but %s is not; set both, or neither", keyWebPushKey)
+		}
+	case c.WebPushContact == "":
+		// Push services refuse senders they cannot reach (RFC 8292).
+		bad(keyWebPushKey, "needs %s, a mailto: or https: URL at which push services can reach you", keyWebPushMail)
+	case err != nil || !(u.Scheme == "mailto" && u.Opaque != "" || u.Scheme == "https" && u.Host != ""):
+		bad(keyWebPushMail, "%q is not a mailto: or https: URL, such as mailto:mfa-ops@acme.example", c.WebPushContact)
 	}
 
 	if _, err := mail.ParseAddress(c.MailFrom); c.MailFrom != "" && err != nil {

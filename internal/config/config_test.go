@@ -169,6 +169,8 @@ mail_from: Acme MFA <mfa@acme.example>
 log_level: debug
 login_rate: 60
 trusted_proxies: 10.0.0.1, 10.0.1.0/24
+webpush_vapid_key_file: /etc/twofold/vapid.pem
+webpush_contact: mailto:mfa-ops@acme.example
 `,
 			want: Config{
 				DataDir:        "/var/lib/twofold",
@@ -185,6 +187,8 @@ trusted_proxies: 10.0.0.1, 10.0.1.0/24
 				LogLevel:       "debug",
 				LoginRate:      60,
 				TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("10.0.1.0/24")},
+				WebPushKeyFile: "/etc/twofold/vapid.pem",
+				WebPushContact: "mailto:mfa-ops@acme.example",
 			},
 		},
 		{
@@ -194,6 +198,7 @@ trusted_proxies: 10.0.0.1, 10.0.1.0/24
 				"--public-url=http://localhost:80", "--insecure-http", "--master-key-file=/k",
 				"--smtp-url=smtp://mail:25", "--mail-from=mfa@example.org", "--log-level=warn",
 				"--login-rate=off", "--trusted-proxies=::1",
+				"--webpush-vapid-key-file=/v.pem", "--webpush-contact=https://mfa.example.org/contact",
 			},
 			want: Config{
 				DataDir:        "/d",
@@ -208,6 +213,8 @@ trusted_proxies: 10.0.0.1, 10.0.1.0/24
 				MailFrom:       "mfa@example.org",
 				LogLevel:       "warn",
 				TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::1/128")},
+				WebPushKeyFile: "/v.pem",
+				WebPushContact: "https://mfa.example.org/contact",
 			},
 		},
 		{
@@ -473,6 +480,21 @@ func TestLoadRefusesInvalidSettings(t *testing.T) {
 			want: []string{"--push-webhook-secret-file", "push_webhook_url"},
 		},
 		{
+			name: "A Web Push key without a contact",
+			env:  map[string]string{"TWOFOLD_WEBPUSH_VAPID_KEY_FILE": "/etc/twofold/vapid.pem"},
+			want: []string{"TWOFOLD_WEBPUSH_VAPID_KEY_FILE", "webpush_contact", "mailto:"},
+		},
+		{
+			name: "A Web Push contact without a key",
+			args: []string{"--webpush-contact=mailto:ops@acme.example"},
+			want: []string{"--webpush-contact", "webpush_vapid_key_file"},
+		},
+		{
+			name: "A Web Push contact that is not a URL",
+			args: []string{"--webpush-vapid-key-file=/etc/twofold/vapid.pem", "--webpush-contact=ops@acme.example"},
+			want: []string{"--webpush-contact", `"ops@acme.example"`, "mailto:"},
+		},
+		{
 			name: "Several mistakes at once",
 			env:  map[string]string{"TWOFOLD_LOG_LEVEL": "loud", "TWOFOLD_HTTP_ADDR": "nowhere"},
 			want: []string{"TWOFOLD_LOG_LEVEL", "TWOFOLD_HTTP_ADDR"},
@@ -579,6 +601,8 @@ func TestFlagsShowDocumentedDefaults(t *testing.T) {
 		"trusted-proxies":          "",
 		"push-webhook-url":         "",
 		"push-webhook-secret-file": "",
+		"webpush-vapid-key-file":   "",
+		"webpush-contact":          "",
 	}
 	for name, def := range want {
 		f := fs.Lookup(name)

@@ -4,7 +4,20 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+
+	"github.com/twofold-mfa/twofold/internal/auth"
 )
+
+// Notifiers tells each of its notifiers of every push request, as the
+// webhook and Web Push both are.
+type Notifiers []auth.PushNotifier
+
+// PushWaiting tells each notifier of n; none blocks.
+func (ns Notifiers) PushWaiting(ctx context.Context, n auth.PushNotice) {
+	for _, x := range ns {
+		x.PushWaiting(ctx, n)
+	}
+}
 
 // background runs a bounded number of deliveries beside the requests that
 // start them: a sign-in never waits for a notification, and a delivery
