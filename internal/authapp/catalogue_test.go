@@ -70,6 +70,7 @@ func TestCataloguesComplete(t *testing.T) {
 		"index.html":  regexp.MustCompile(`data-i18n="([a-z_.]+)"`),
 		"app.js":      regexp.MustCompile(`"((?:app|common|list|add|error|pin_set|pin_ask|code|push)\.[a-z_]+)"`),
 		"protocol.js": regexp.MustCompile(`"(error\.[a-z_]+)"`),
+		"sw.js":       regexp.MustCompile(`"((?:notify|push)\.[a-z_]+)"`),
 	}
 	for file, re := range used {
 		src, err := os.ReadFile(filepath.Join("assets", file))

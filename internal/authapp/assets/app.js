@@ -53,6 +53,8 @@ async function setLanguage(l) {
   document.title = t("app.title");
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("lang").value = l;
+  // The service worker words its notifications in the app's language.
+  if ("caches" in self) caches.open("twofold-settings").then((c) => c.put("lang", new Response(l))).catch(() => {});
   await rerender();
 }
 
@@ -179,6 +181,7 @@ async function showCode(tok, key, first) {
   $("code-server").textContent = t("code.server", { server: tok.server });
   $("code-first").hidden = !first;
   $("copied").textContent = "";
+  renderNotify(tok);
   let shown = -1;
   const tick = async () => {
     const now = Date.now();
@@ -199,6 +202,7 @@ async function showCode(tok, key, first) {
 }
 
 function stopCode() {
+  $("notify").hidden = true;
   clearInterval(codeTimer);
   codeTimer = 0;
   codeToken = null;
@@ -211,6 +215,95 @@ async function copyCode() {
     $("copied").textContent = t("code.copied");
   } catch {
     $("copied").textContent = t("code.copy_failed");
+  }
+}
+
+// Web Push: offered when the token's server has it on (it answers its
+// VAPID key) and the browser can receive it. Without it the app polls
+// while open, as it always does.
+
+const serverKeys = new Map(); // server → Promise of its VAPID key or null
+
+function webPushKey(server) {
+  if (!serverKeys.has(server)) {
+    serverKeys.set(server, fetch(server + "/push/v1/webpush", { referrerPolicy: "no-referrer" })
+      .then((resp) => (resp.ok ? resp.json() : null))
+      .then((j) => (j && typeof j.application_server_key === "string" ? j.application_server_key : null))
+      .catch(() => null));
+  }
+  return serverKeys.get(server);
+}
+
+function webPushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in self && "Notification" in self;
+}
+
+function fromBase64url(s) {
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+async function renderNotify(tok, status) {
+  $("notify-status").textContent = status ? t(status) : tok.webpush ? t("code.notify_on") : "";
+  if (!webPushSupported() || !(await webPushKey(tok.server)) || codeToken?.tok.id !== tok.id) return;
+  $("notify-toggle").dataset.i18n = tok.webpush ? "code.notify_stop" : "code.notify";
+  $("notify-toggle").textContent = t($("notify-toggle").dataset.i18n);
+  $("notify").hidden = false;
+}
+
+// subscription is this browser's push subscription for the VAPID key
+// key: one per app, so a subscription made with another server's key is
+// replaced (that server then learns from its push service that it is gone).
+async function subscription(key) {
+  const reg = await Promise.race([navigator.serviceWorker.ready,
+    sleep(10000).then(() => { throw new Error("no service worker"); })]);
+  const want = fromBase64url(key);
+  let sub = await reg.pushManager.getSubscription();
+  const have = sub?.options.applicationServerKey;
+  if (sub && !(have && base64url(have) === base64url(want))) {
+    await sub.unsubscribe();
+    sub = null;
+  }
+  return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: want });
+}
+
+async function toggleNotify() {
+  const tok = codeToken.tok;
+  const button = $("notify-toggle");
+  busy(button, true);
+  try {
+    if (tok.webpush) {
+      let resp;
+      try {
+        resp = await signedFetch(tok, "DELETE", "/push/v1/subscription");
+      } catch {
+        return renderNotify(tok, "error.network");
+      }
+      if (!resp.ok && resp.status !== 404) return renderNotify(tok, "error.server");
+      tok.webpush = false;
+      await vault.setWebPush(tok.id, false);
+      return renderNotify(tok);
+    }
+    const key = await webPushKey(tok.server);
+    if ((await Notification.requestPermission()) !== "granted") return renderNotify(tok, "code.notify_blocked");
+    let sub;
+    try {
+      sub = await subscription(key);
+    } catch {
+      return renderNotify(tok, "code.notify_failed");
+    }
+    let resp;
+    try {
+      resp = await signedFetch(tok, "PUT", "/push/v1/subscription", sub.toJSON());
+    } catch {
+      return renderNotify(tok, "error.network");
+    }
+    if (!resp.ok) return renderNotify(tok, "error.server");
+    tok.webpush = true;
+    await vault.setWebPush(tok.id, true);
+    await renderNotify(tok);
+  } finally {
+    busy(button, false);
   }
 }
 
@@ -515,6 +608,7 @@ async function start() {
   $("pin-ask-form").addEventListener("submit", submitPin);
   $("copy").addEventListener("click", copyCode);
   $("remove").addEventListener("click", removeCurrent);
+  $("notify-toggle").addEventListener("click", toggleNotify);
   $("push-deny").addEventListener("click", () => answer("deny"));
   $("push-fraud").addEventListener("click", () => answer("fraud"));
   for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => showList());

@@ -52,6 +52,19 @@ export function putToken(t) {
   return tx("readwrite", (s) => s.put(t));
 }
 
+// setWebPush records whether token id's server sends it Web Push
+// notifications, in one transaction with reading it, so that a PIN count
+// stored meanwhile is kept.
+export function setWebPush(id, on) {
+  return tx("readwrite", (s) => {
+    const req = s.get(id);
+    req.onsuccess = () => {
+      if (req.result) s.put({ ...req.result, webpush: on });
+    };
+    return req;
+  });
+}
+
 export function removeToken(id) {
   return tx("readwrite", (s) => s.delete(id));
 }
