@@ -52,6 +52,11 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	in.env["TWOFOLD_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
 	in.env["TWOFOLD_PUBLIC_URL"] = publicURL
 	in.env["TWOFOLD_SMTP_URL"] = "smtp://" + mailbox.addr
+	// Web Push is on: the app offers notifications.
+	vapid := filepath.Join(t.TempDir(), "vapid.pem")
+	in.ok("", "webpush", "keygen", vapid)
+	in.env["TWOFOLD_WEBPUSH_VAPID_KEY_FILE"] = vapid
+	in.env["TWOFOLD_WEBPUSH_CONTACT"] = "mailto:mfa-ops@acme.example"
 	_, _, stopServer := startStoppableServer(t, in, publicURL)
 
 	const password, pin = "correct horse battery staple", "4711"
@@ -130,6 +135,7 @@ func TestEndToEndPhoneApp(t *testing.T) {
 	if out := in.ok(first+"\n", "check", "acme/alice"); !strings.Contains(out, "accept") {
 		t.Fatalf("twofold check with the app's first code: %q, want accept", out)
 	}
+	notifications(app, shots, publicURL)
 	app.press("done", "#screen-code [data-back]")
 	app.waitVisible("the token list", "#screen-list")
 	app.wantText("the token list", "#tokens", "Work")
@@ -344,6 +350,38 @@ func appText(key string) string {
 		panic("no app message " + key)
 	}
 	return m[key]
+}
+
+// notifications asks, on the code screen, to be notified of sign-in
+// requests. Refused the permission, the app says how to allow it; allowed,
+// it subscribes — which Chromium here cannot, reaching no push service —
+// and says that notifications are not on while the app goes on polling.
+func notifications(app *browser, shots *appShots, publicURL string) {
+	app.t.Helper()
+	app.press("open More", "#screen-code details summary")
+	app.wantText("the notify button", "#notify-toggle", appText("code.notify"))
+	app.do("deny notifications", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingDenied, Origin: publicURL})
+		return err
+	}))
+	// Clicked from the page: the screenshots before leave the viewport
+	// 640 px tall, and a click below it, where this button is, hits nothing.
+	notify := func(step string) {
+		evaluate[bool](app, step, `document.getElementById("notify-toggle").click(), true`)
+	}
+	notify("notify me, denied")
+	app.wantText("notifications denied", "#notify-status", appText("code.notify_blocked"))
+	app.do("allow notifications", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: publicURL})
+		return err
+	}))
+	notify("notify me")
+	app.wantText("no push service", "#notify-status", appText("code.notify_failed"))
+	app.wantText("still offered", "#notify-toggle", appText("code.notify"))
+	shots.take("code-notify")
+	app.press("close More", "#screen-code details summary")
 }
 
 // watchActivation records the answer of the app's activation, as the

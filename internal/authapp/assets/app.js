@@ -255,8 +255,7 @@ async function renderNotify(tok, status) {
 // key: one per app, so a subscription made with another server's key is
 // replaced (that server then learns from its push service that it is gone).
 async function subscription(key) {
-  const reg = await Promise.race([navigator.serviceWorker.ready,
-    sleep(10000).then(() => { throw new Error("no service worker"); })]);
+  const reg = await navigator.serviceWorker.ready;
   const want = fromBase64url(key);
   let sub = await reg.pushManager.getSubscription();
   const have = sub?.options.applicationServerKey;
@@ -271,6 +270,7 @@ async function toggleNotify() {
   const tok = codeToken.tok;
   const button = $("notify-toggle");
   busy(button, true);
+  $("notify-status").textContent = "";
   try {
     if (tok.webpush) {
       let resp;
@@ -288,7 +288,8 @@ async function toggleNotify() {
     if ((await Notification.requestPermission()) !== "granted") return renderNotify(tok, "code.notify_blocked");
     let sub;
     try {
-      sub = await subscription(key);
+      // A browser that reaches no push service may never answer.
+      sub = await Promise.race([subscription(key), sleep(8000).then(() => { throw new Error("no answer"); })]);
     } catch {
       return renderNotify(tok, "code.notify_failed");
     }
