@@ -163,6 +163,7 @@ async function submitPin(ev) {
     if (!(e instanceof vault.PinError)) throw e;
     if (e.wiped) {
       stopPolling(asking.id);
+      forgetWebPush(asking);
       return showList("error.pin_wiped");
     }
     $("pin-ask").value = "";
@@ -308,10 +309,19 @@ async function toggleNotify() {
   }
 }
 
+// forgetWebPush asks the server of tok, which this app no longer holds,
+// to stop sending it notifications. Failing, the server learns it from the
+// push service once the browser drops the subscription, or never sends to a
+// token revoked.
+function forgetWebPush(tok) {
+  if (tok.webpush) signedFetch(tok, "DELETE", "/push/v1/subscription").catch(() => {});
+}
+
 async function removeCurrent() {
   const tok = codeToken.tok;
   if (!confirm(t("code.remove_confirm", { name: tok.name }))) return;
   stopPolling(tok.id);
+  forgetWebPush(tok);
   await vault.removeToken(tok.id);
   await showList();
 }
@@ -549,6 +559,7 @@ async function answer(decision, number) {
         $("push-pin").value = "";
         if (e.wiped) {
           stopPolling(tok.id);
+          forgetWebPush(tok);
           current = null;
           return showList("error.pin_wiped");
         }
