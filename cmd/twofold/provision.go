@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/importer"
+	"github.com/twofold-mfa/twofold/internal/store"
 )
 
 // importer is an Importer for a, with a progress bar on standard error
@@ -40,10 +44,25 @@ func (c *cli) importer(a *app, what string) (*importer.Importer, func()) {
 func (c *cli) userImportCmd() *cobra.Command {
 	var synthetic int
 	var seedOut string
+	var opt importer.UserOptions
+	var invite bool
 	cmd := &cobra.Command{
-		Use:   "import ORG FILE.csv | import ORG --synthetic N --seed-out FILE",
+		Use:   "import ORG FILE.csv [--dry-run] [--skip-bad] [--invite] | import ORG --synthetic N --seed-out FILE",
 		Short: "Import users from a CSV file, or fill a new organization with synthetic users for load tests",
-		Long: `Import users into an organization.
+		Long: `Import users into an organization from a CSV file ("-" reads standard input).
+
+The first row names the columns, in any order: username (required), email,
+display name, language (en, nl or de), role (user, helpdesk or admin). The
+file must be UTF-8 (with or without a byte order mark; in Excel: Save As, CSV
+UTF-8), separated by commas or semicolons. Every row is checked first, by the
+rules of "twofold user add", and for usernames twice in the file or already in
+the organization; each refused row is reported with its line number, and then
+nothing is imported unless --skip-bad is given. --dry-run checks and reports
+and changes nothing. Users are written a thousand to a transaction, each
+audited as user.add: an interrupted import leaves whole batches, and running
+it again with --skip-bad adds the rest (the users already there are reported
+and passed over). --invite then mails each new user with an email address an
+invitation, as "twofold rollout" does.
 
 With --synthetic N, create the organization ORG (it must not exist yet) with N
 users user000001… each with one active TOTP token (SHA1, 6 digits, 30 s) of a
@@ -51,21 +70,105 @@ random secret, and write the seed file (CSV: username, serial, secret in
 Base32, algorithm, digits, period) that the load tool reads. The seed file
 holds the secrets in clear and is written readable by its owner only: use it
 for throw-away organizations, never for real users.`,
-		Example: `  twofold user import load --synthetic 100000 --seed-out load-seed.csv`,
-		Args:    cobra.RangeArgs(1, 2),
+		Example: `  twofold user import acme users.csv --dry-run
+  twofold user import acme users.csv --invite
+  twofold user import load --synthetic 100000 --seed-out load-seed.csv`,
+		Annotations: map[string]string{settingsKey: settingsMail},
+		Args:        cobra.RangeArgs(1, 2),
 		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
-			if synthetic == 0 {
-				return fmt.Errorf("%w: name the CSV file to import, or --synthetic N --seed-out FILE", admin.ErrInvalid)
+			if synthetic != 0 {
+				if len(args) != 1 || seedOut == "" {
+					return fmt.Errorf("%w: --synthetic takes the organization to create and --seed-out FILE, and no CSV file", admin.ErrInvalid)
+				}
+				return c.synthetic(cmd, a, args[0], synthetic, seedOut)
 			}
-			if len(args) != 1 || seedOut == "" {
-				return fmt.Errorf("%w: --synthetic takes the organization to create and --seed-out FILE, and no CSV file", admin.ErrInvalid)
+			if len(args) != 2 {
+				return fmt.Errorf("%w: name the CSV file to import (twofold user import %s FILE.csv), or --synthetic N --seed-out FILE", admin.ErrInvalid, args[0])
 			}
-			return c.synthetic(cmd, a, args[0], synthetic, seedOut)
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if invite && !opt.DryRun {
+				m, err := a.mailer()
+				if err != nil {
+					return err
+				}
+				opt.Invite = m
+			}
+			return c.importUsers(cmd, a, org, args[1], opt)
 		}),
 	}
+	cmd.Flags().BoolVar(&opt.DryRun, "dry-run", false, "check every row and report what would be imported; change nothing")
+	cmd.Flags().BoolVar(&opt.SkipBad, "skip-bad", false, "import the good rows even when some are refused (they are reported)")
+	cmd.Flags().BoolVar(&invite, "invite", false, "mail each imported user with an email address an invitation to set up an authenticator app")
 	cmd.Flags().IntVar(&synthetic, "synthetic", 0, "create the organization with this many synthetic users, each with an active TOTP token")
 	cmd.Flags().StringVar(&seedOut, "seed-out", "", "with --synthetic: where to write the seed file (refused if it exists)")
 	return cmd
+}
+
+// openInput opens the file an import reads; "-" is standard input.
+func (c *cli) openInput(name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(c.stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", admin.ErrInvalid, err)
+	}
+	return f, nil
+}
+
+// maxListed is how many refused rows, or users to add, a report lists;
+// the rest it counts.
+const maxListed = 100
+
+func (c *cli) importUsers(cmd *cobra.Command, a *app, org store.Org, file string, opt importer.UserOptions) error {
+	in, err := c.openInput(file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	im, done := c.importer(a, "users")
+	start := time.Now()
+	rep, err := im.ImportUsers(cmd.Context(), org, in, opt)
+	done()
+	if errors.Is(err, importer.ErrFile) {
+		return err
+	}
+	for i, e := range rep.Errors {
+		if i == maxListed {
+			fmt.Fprintf(c.stdout, "… and %d more refused rows\n", len(rep.Errors)-maxListed)
+			break
+		}
+		fmt.Fprintf(c.stdout, "refused %s\n", e)
+	}
+	if opt.DryRun && (err == nil || errors.Is(err, importer.ErrRows)) {
+		fmt.Fprintf(c.stdout, "dry run: nothing was changed; of %d rows, %d users would be added, %d rows are refused\n", rep.Rows, len(rep.Users), len(rep.Errors))
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		for i, u := range rep.Users {
+			if i == maxListed {
+				fmt.Fprintf(tw, "  … and %d more\n", len(rep.Users)-maxListed)
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", u.Username, orDash(u.Email), orDash(u.DisplayName), orDash(u.Language), u.Role)
+		}
+		tw.Flush()
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(c.stdout, "imported %d users into %s from %d rows in %s", rep.Added, org.Slug, rep.Rows, elapsed.Round(time.Millisecond))
+	if n := len(rep.Errors); n > 0 {
+		fmt.Fprintf(c.stdout, "; %d rows refused (above)", n)
+	}
+	fmt.Fprintln(c.stdout)
+	if rep.Rollout != nil {
+		return c.rolloutReport(org, *rep.Rollout, false)
+	}
+	return nil
 }
 
 func (c *cli) synthetic(cmd *cobra.Command, a *app, slug string, n int, seedOut string) error {
@@ -87,4 +190,27 @@ func (c *cli) synthetic(cmd *cobra.Command, a *app, slug string, n int, seedOut 
 	fmt.Fprintf(c.stdout, "created organization %s with %d synthetic users, each with an active TOTP token, in %s (%.0f users/s)\nseed file: %s (secrets in clear: delete it with the organization)\n",
 		slug, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), seedOut)
 	return nil
+}
+
+func (c *cli) userExportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export ORG",
+		Short: "Write an organization's users as CSV to standard output, as user import reads them, with their enrollment state",
+		Long: `Write an organization's users as CSV (UTF-8, a header row) to standard
+output: username, email, display name, language and role, the columns
+"twofold user import" reads, then status, authenticators (active tokens),
+enrollment (the invitation's state: pending, expired, completed, cancelled,
+or empty) and enrollment expires (UTC). A text that a spreadsheet would take
+for a formula gets a leading apostrophe, which an import takes off again.`,
+		Example: `  twofold user export acme > acme-users.csv`,
+		Args:    cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			im := &importer.Importer{Admin: a.admin}
+			return im.ExportUsers(cmd.Context(), org, c.stdout)
+		}),
+	}
 }

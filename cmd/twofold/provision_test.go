@@ -51,3 +51,39 @@ func TestSyntheticImportWritesASeedFileOathtoolAgreesWith(t *testing.T) {
 		}
 	})
 }
+
+func TestUserImportAndExport(t *testing.T) {
+	in := newInstallation(t, storetest.SQLite(t))
+	in.ok("", "org", "create", "acme")
+	file := filepath.Join(t.TempDir(), "users.csv")
+	os.WriteFile(file, []byte("username,email,display name\nbob,bob@acme.example,Bob\ncarol,carol@acme.example,Carol\nbob,,Bob again\n"), 0o600)
+
+	code, out, errs := in.run("", "user", "import", "acme", file, "--dry-run")
+	if code == 0 || !strings.Contains(out, "refused line 4 (bob): username bob is on line 2 already") ||
+		!strings.Contains(out, "dry run: nothing was changed; of 3 rows, 2 users would be added, 1 rows are refused") ||
+		!strings.Contains(errs, "--skip-bad") {
+		t.Errorf("dry run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, _ := in.run("", "user", "import", "acme", file); code == 0 || strings.Contains(out, "imported") {
+		t.Errorf("a refused row: exit %d\n%s", code, out)
+	}
+	if out := in.ok("", "user", "list", "acme"); !strings.Contains(out, "no users") {
+		t.Errorf("after a refused import:\n%s", out)
+	}
+	out = in.ok("", "user", "import", "acme", file, "--skip-bad")
+	if !strings.Contains(out, "imported 2 users into acme from 3 rows") || !strings.Contains(out, "1 rows refused") {
+		t.Errorf("skip bad:\n%s", out)
+	}
+	out = in.ok("", "user", "export", "acme")
+	if want := "username,email,display name,language,role,status,authenticators,enrollment,enrollment expires\nbob,bob@acme.example,Bob,,user,active,0,,\ncarol,carol@acme.example,Carol,,user,active,0,,\n"; out != want {
+		t.Errorf("export:\n%s\nwant\n%s", out, want)
+	}
+	// Standard input is "-".
+	out = in.ok("username\ndave\n", "user", "import", "acme", "-")
+	if !strings.Contains(out, "imported 1 users") {
+		t.Errorf("from standard input:\n%s", out)
+	}
+	if code, _, errs := in.run("", "user", "import", "acme", filepath.Join(t.TempDir(), "missing.csv")); code == 0 || !strings.Contains(errs, "no such file") {
+		t.Errorf("a missing file: exit %d, %s", code, errs)
+	}
+}
