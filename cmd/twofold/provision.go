@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/importer"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -211,6 +214,178 @@ for a formula gets a leading apostrophe, which an import takes off again.`,
 			}
 			im := &importer.Importer{Admin: a.admin}
 			return im.ExportUsers(cmd.Context(), org, c.stdout)
+		}),
+	}
+}
+
+func (c *cli) tokenImportCmd() *cobra.Command {
+	var opt importer.TokenOptions
+	var pskFile string
+	var passwordStdin, dryRun bool
+	var assign []string
+	cmd := &cobra.Command{
+		Use:   "import ORG FILE [--format pskc|oath-csv|entra-csv] [--psk-file F | --password-stdin] [--assign SERIAL=USER …]",
+		Short: "Import hardware tokens from their seed file: to the inventory, or to their users",
+		Long: `Import tokens from a seed file ("-" reads standard input) into an organization.
+
+Formats (guessed from the content unless --format says):
+  pskc       RFC 6030 PSKC: plain values, or AES-CBC under a pre-shared key
+             (--psk-file: a file holding the key in hex) or a key derived from a
+             password (--password-stdin, PBKDF2). The MAC is checked: a file that
+             does not match is refused whole.
+  oath-csv   rows of serial, hex key, hotp|totp, digits, counter (HOTP) or period
+             (TOTP), and optionally the username to give the token to.
+  entra-csv  Microsoft Entra's hardware token CSV: upn, serial number, secret key
+             (Base32), time interval, manufacturer, model; the UPN names the user
+             (by the whole UPN, or the part before the @).
+
+A token the file gives to a user, or that --assign gives (it wins), is active
+for that user at once, with its counter carried over; the others go to the
+organization's inventory (twofold token inventory), to be given out later with
+twofold token assign. Every secret is sealed with the master key as it is read
+and never written anywhere in clear. The file is checked whole first; a refused
+token imports nothing. --dry-run checks and reports only.`,
+		Example: `  twofold token import acme tokens.pskc --psk-file transport.key
+  echo 'the passphrase' | twofold token import acme tokens.pskc --password-stdin
+  twofold token import acme entra.csv --dry-run
+  twofold token import acme seeds.csv --format oath-csv --assign 1234567=alice`,
+		Args: cobra.ExactArgs(2),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if pskFile != "" && passwordStdin {
+				return fmt.Errorf("%w: give either --psk-file or --password-stdin", admin.ErrInvalid)
+			}
+			if pskFile != "" {
+				raw, err := os.ReadFile(pskFile)
+				if err != nil {
+					return fmt.Errorf("%w: pre-shared key: %v", admin.ErrInvalid, err)
+				}
+				if opt.Keys.PreShared, err = hex.DecodeString(strings.TrimSpace(string(raw))); err != nil {
+					return fmt.Errorf("%w: the pre-shared key file %s must hold the key in hex", admin.ErrInvalid, pskFile)
+				}
+				clear(raw)
+			}
+			if passwordStdin {
+				if args[1] == "-" {
+					return fmt.Errorf("%w: the file and the password cannot both come from standard input", admin.ErrInvalid)
+				}
+				pw, err := c.line("the PSKC file's password")
+				if err != nil {
+					return err
+				}
+				opt.Keys.Password = []byte(pw)
+			}
+			opt.Assign = map[string]string{}
+			for _, a := range assign {
+				serial, user, ok := strings.Cut(a, "=")
+				if !ok || serial == "" || user == "" {
+					return fmt.Errorf("%w: --assign %q should be SERIAL=USER", admin.ErrInvalid, a)
+				}
+				opt.Assign[serial] = user
+			}
+			opt.DryRun = dryRun
+			in, err := c.openInput(args[1])
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			im, done := c.importer(a, "tokens")
+			rep, err := im.ImportTokens(cmd.Context(), org, in, opt)
+			done()
+			clear(opt.Keys.PreShared)
+			clear(opt.Keys.Password)
+			for i, e := range rep.Errors {
+				if i == maxListed {
+					fmt.Fprintf(c.stdout, "… and %d more refused\n", len(rep.Errors)-maxListed)
+					break
+				}
+				fmt.Fprintf(c.stdout, "refused %s\n", e)
+			}
+			if err != nil {
+				return err
+			}
+			verb := "imported"
+			if dryRun {
+				verb = "dry run: nothing was changed; would import"
+			}
+			fmt.Fprintf(c.stdout, "%s %d tokens (%s) into %s: %d to users, %d to the inventory\n",
+				verb, len(rep.Stock)+len(rep.Assigned), rep.Format, org.Slug, len(rep.Assigned), len(rep.Stock))
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			for i, as := range rep.Assigned {
+				if i == maxListed {
+					fmt.Fprintf(tw, "  … and %d more\n", len(rep.Assigned)-maxListed)
+					break
+				}
+				fmt.Fprintf(tw, "  %s\t→ %s/%s\n", as.Serial, org.Slug, as.Username)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().StringVar(&opt.Format, "format", "", "pskc, oath-csv or entra-csv (default: guessed from the content)")
+	cmd.Flags().StringVar(&pskFile, "psk-file", "", "PSKC: a file holding the pre-shared key in hex")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "PSKC: read the password the key is derived from (PBKDF2) from standard input")
+	cmd.Flags().StringArrayVar(&assign, "assign", nil, "SERIAL=USER: give that token to that user, active (may be repeated)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check the file and report what would be imported; change nothing")
+	return cmd
+}
+
+func (c *cli) tokenInventoryCmd() *cobra.Command {
+	var after string
+	cmd := &cobra.Command{
+		Use:   "inventory ORG [--after SERIAL]",
+		Short: "List an organization's unassigned tokens (imported hardware tokens), 500 at a time",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
+			org, err := a.admin.Org(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			ts, err := a.admin.Inventory(cmd.Context(), org, after, admin.MaxPageSize)
+			if err != nil {
+				return err
+			}
+			if len(ts) == 0 {
+				fmt.Fprintf(c.stdout, "no unassigned tokens in %s\n", org.Slug)
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERIAL\tTYPE\tDIGITS\tPERIOD/COUNTER\tMANUFACTURER\tMODEL\tIMPORTED")
+			for _, t := range ts {
+				pc := fmt.Sprintf("%ds", t.Period)
+				if t.Type == "hotp" {
+					pc = fmt.Sprintf("next %d", t.LastStep+1)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", t.Serial, t.Type, t.Digits, pc, orDash(t.Manufacturer), orDash(t.Model), when(t.CreatedAt))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(ts) == admin.MaxPageSize {
+				fmt.Fprintf(c.stdout, "more tokens: add --after %s for the next page\n", ts[len(ts)-1].Serial)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&after, "after", "", "list the tokens after this serial")
+	return cmd
+}
+
+func (c *cli) tokenAssignCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "assign ORG/USER SERIAL",
+		Short:   "Give an unassigned token (from the inventory) to a user, active at once",
+		Example: `  twofold token assign acme/alice 987654321`,
+		Args:    cobra.ExactArgs(2),
+		RunE: c.withOrgUser(func(cmd *cobra.Command, a *app, org store.Org, user string, args []string) error {
+			t, err := a.admin.AssignToken(cmd.Context(), org, user, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "token %s (%s) is %s/%s's, active: the user signs in with its next code\n", t.Serial, t.Name, org.Slug, auth.CanonicalUsername(user))
+			return nil
 		}),
 	}
 }

@@ -87,3 +87,49 @@ func TestUserImportAndExport(t *testing.T) {
 		t.Errorf("a missing file: exit %d, %s", code, errs)
 	}
 }
+
+func TestTokenImportInventoryAndAssign(t *testing.T) {
+	oathtool := testenv.Command(t, "oathtool", "oathtool")
+	in := newInstallation(t, storetest.SQLite(t))
+	in.ok("", "org", "create", "acme")
+	in.ok("", "user", "add", "acme/alice")
+	dir := t.TempDir()
+	psk := filepath.Join(dir, "transport.key")
+	os.WriteFile(psk, []byte("12345678901234567890123456789012\n"), 0o600)
+	fig6, _ := filepath.Abs("../../internal/importer/testdata/rfc6030-figure6.pskc")
+
+	if code, out, errs := in.run("", "token", "import", "acme", fig6); code == 0 || !strings.Contains(errs, "--psk-file") {
+		t.Errorf("without the key: exit %d\n%s\n%s", code, out, errs)
+	}
+	out := in.ok("", "token", "import", "acme", fig6, "--psk-file", psk, "--dry-run")
+	if !strings.Contains(out, "dry run: nothing was changed; would import 1 tokens (pskc) into acme: 0 to users, 1 to the inventory") {
+		t.Errorf("dry run:\n%s", out)
+	}
+	if out := in.ok("", "token", "inventory", "acme"); !strings.Contains(out, "no unassigned tokens") {
+		t.Errorf("inventory after a dry run:\n%s", out)
+	}
+	in.ok("", "token", "import", "acme", fig6, "--psk-file", psk)
+	if out := in.ok("", "token", "inventory", "acme"); !strings.Contains(out, "987654321  hotp  8       next 0") {
+		t.Errorf("inventory:\n%s", out)
+	}
+	in.ok("", "keys", "rotate")
+	if out := in.ok("", "token", "assign", "acme/alice", "987654321"); !strings.Contains(out, "active") {
+		t.Errorf("assign:\n%s", out)
+	}
+	code, err := exec.Command(oathtool, "--hotp", "-d", "8", "3132333435363738393031323334353637383930").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := in.ok(string(code), "check", "acme/alice"); strings.TrimSpace(out) != "accept" {
+		t.Errorf("check with oathtool's first code: %q", out)
+	}
+
+	// An OATH CSV from standard input, given to alice by --assign.
+	out = in.ok("S-2,3132333435363738393031323334353637383930,hotp,6,1\n", "token", "import", "acme", "-", "--assign", "S-2=alice")
+	if !strings.Contains(out, "imported 1 tokens (oath-csv) into acme: 1 to users") || !strings.Contains(out, "S-2  → acme/alice") {
+		t.Errorf("OATH CSV:\n%s", out)
+	}
+	if code, out, _ := in.run("S-3,zz,hotp\n", "token", "import", "acme", "-"); code == 0 || !strings.Contains(out, "refused line 1 (S-3): the key is not hexadecimal") {
+		t.Errorf("a bad row: exit %d\n%s", code, out)
+	}
+}

@@ -86,42 +86,51 @@ type record struct {
 
 // readTable reads a CSV file with a header row: UTF-8 (see text), fields
 // separated by commas or, as spreadsheets in many European languages save
-// them, semicolons (taken from the header row). A row with another number
+// them, semicolons (taken from the first row). A row with another number
 // of fields than the header is a row error; a syntax error (a stray
 // quote) refuses the file, since what follows it cannot be trusted.
 func readTable(data []byte) (table, error) {
-	data, err := text(data)
+	rows, err := readRecords(data, 0)
 	if err != nil {
 		return table{}, err
+	}
+	if len(rows) == 0 {
+		return table{}, fileError("the file is empty; it needs a header row naming the columns")
+	}
+	t := table{header: rows[0].fields, rows: rows[1:]}
+	for i := range t.rows {
+		if n := len(t.rows[i].fields); n != len(t.header) {
+			t.rows[i].err = fmt.Errorf("%d fields where the header row has %d", n, len(t.header))
+		}
+	}
+	return t, nil
+}
+
+// readRecords reads the rows of a CSV file as readTable does, lines
+// starting with comment (when not 0) left out.
+func readRecords(data []byte, comment rune) ([]record, error) {
+	data, err := text(data)
+	if err != nil {
+		return nil, err
 	}
 	first, _, _ := bytes.Cut(data, []byte("\n"))
 	cr := csv.NewReader(bytes.NewReader(data))
 	if !bytes.ContainsRune(first, ',') && bytes.ContainsRune(first, ';') {
 		cr.Comma = ';'
 	}
+	cr.Comment = comment
 	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return table{}, fileError("the file is empty; it needs a header row naming the columns")
-	}
-	if err != nil {
-		return table{}, fileError("%v", err)
-	}
-	t := table{header: header}
+	var out []record
 	for {
 		fields, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return t, nil
+			return out, nil
 		}
 		if err != nil {
-			return table{}, fileError("%v; nothing was imported", err)
+			return nil, fileError("%v; nothing was imported", err)
 		}
 		line, _ := cr.FieldPos(0)
-		r := record{line: line, fields: fields}
-		if len(fields) != len(header) {
-			r.err = fmt.Errorf("%d fields where the header row has %d", len(fields), len(header))
-		}
-		t.rows = append(t.rows, r)
+		out = append(out, record{line: line, fields: fields})
 	}
 }
 

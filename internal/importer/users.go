@@ -80,15 +80,28 @@ func ParseUsers(r io.Reader) ([]UserRow, []RowError, error) {
 // RowError is a row an import refused.
 type RowError struct {
 	Line     int
+	Unit     string // what Line counts: "line" when empty, or "KeyPackage" (PSKC)
 	Username string // as the row gives it; empty when unknown
+	Serial   string // of a token's row
 	Err      string
 }
 
 func (e RowError) Error() string {
-	if e.Username == "" {
-		return fmt.Sprintf("line %d: %s", e.Line, e.Err)
+	unit, who := e.Unit, e.Username
+	if unit == "" {
+		unit = "line"
 	}
-	return fmt.Sprintf("line %d (%s): %s", e.Line, e.Username, e.Err)
+	if who == "" {
+		who = e.Serial
+	}
+	where := unit
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s %d", unit, e.Line)
+	}
+	if who == "" {
+		return where + ": " + e.Err
+	}
+	return fmt.Sprintf("%s (%s): %s", where, who, e.Err)
 }
 
 // ErrRows means rows were refused and, without SkipBad, nothing was
