@@ -98,6 +98,13 @@ func TestTokenImportInventoryAndAssign(t *testing.T) {
 	os.WriteFile(psk, []byte("12345678901234567890123456789012\n"), 0o600)
 	fig6, _ := filepath.Abs("../../internal/importer/testdata/rfc6030-figure6.pskc")
 
+	fig7, _ := filepath.Abs("../../internal/importer/testdata/rfc6030-figure7.pskc")
+	if out := in.ok("qwerty\n", "token", "import", "acme", fig7, "--password-stdin", "--dry-run"); !strings.Contains(out, "would import 1 tokens (pskc)") {
+		t.Errorf("PBKDF2 with the password from standard input:\n%s", out)
+	}
+	if code, _, errs := in.run("qwertz\n", "token", "import", "acme", fig7, "--password-stdin"); code == 0 || !strings.Contains(errs, "MAC") {
+		t.Errorf("the wrong password: exit %d\n%s", code, errs)
+	}
 	if code, out, errs := in.run("", "token", "import", "acme", fig6); code == 0 || !strings.Contains(errs, "--psk-file") {
 		t.Errorf("without the key: exit %d\n%s\n%s", code, out, errs)
 	}
