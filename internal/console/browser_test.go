@@ -15,6 +15,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/importer"
 	"github.com/twofold-mfa/twofold/internal/page/pagetest"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -124,6 +125,11 @@ func TestConsolePassesAxe(t *testing.T) {
 	shotDir := os.Getenv("TWOFOLD_SCREENSHOTS")
 
 	ann := seedConsole(t, s)
+	// A hardware token in stock, so that a user's page offers it.
+	if _, err := (&importer.Importer{Admin: s.admin}).ImportTokens(s.ctx, s.org,
+		strings.NewReader("HW-0001,3132333435363738393031323334353637383930,totp,6,30\n"), importer.TokenOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	root := s.provider()
 	if _, err := s.admin.CreateOrg(s.ctx, "globex", "Globex Ltd"); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -119,9 +120,25 @@ func TestImportPages(t *testing.T) {
 			t.Errorf("inventory = %+v", inv)
 		}
 
+		// From the inventory to carol, on her page.
+		if r := s.get(c, "/o/acme/admin/users/carol"); !strings.Contains(r.body, `action="/o/acme/admin/users/carol/tokens/assign"`) {
+			t.Error("carol's page offers no hardware token, with one in stock")
+		}
+		r = s.post(c, "/o/acme/admin/users/carol/tokens/assign", url.Values{"serial": {"nope"}})
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="serial-error"`) {
+			t.Errorf("an unknown serial: %d", r.status)
+		}
+		r = s.post(c, "/o/acme/admin/users/carol/tokens/assign", url.Values{"serial": {"987654321"}})
+		if !strings.Contains(location(r), "done=console.flash.token_assigned") {
+			t.Errorf("assign: %d %q", r.status, location(r))
+		}
+		if _, ts, err := s.admin.Tokens(s.ctx, s.org, "carol"); err != nil || len(ts) != 1 || ts[0].Serial != "987654321" || ts[0].State != store.TokenActive {
+			t.Errorf("carol's tokens = %+v, %v", ts, err)
+		}
+
 		// The export.
 		r = s.get(c, "/o/acme/admin/users.csv")
-		if !strings.HasPrefix(r.body, "username,email,display name,language,role,status") || !strings.Contains(r.body, "\ncarol,,Carol,,user,active,0,,\n") ||
+		if !strings.HasPrefix(r.body, "username,email,display name,language,role,status") || !strings.Contains(r.body, "\ncarol,,Carol,,user,active,1,,\n") ||
 			r.header.Get("Content-Disposition") != `attachment; filename="acme-users.csv"` {
 			t.Errorf("export: %v\n%s", r.header, r.body)
 		}

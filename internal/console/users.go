@@ -252,7 +252,10 @@ type UserView struct {
 	Shown
 	// Push: the policy allows push, so a push token may be assigned.
 	Push bool
-	Now  time.Time
+	// Stock: the organization has unassigned (imported hardware) tokens
+	// to give out.
+	Stock bool
+	Now   time.Time
 }
 
 // Shown is what a user's page shows this once, right after it was made:
@@ -300,6 +303,14 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, stat
 	}
 	if pol, err := policy.Parse(v.org.Policy); err == nil {
 		view.Push = pol.Allows(policy.MethodPush)
+	}
+	if view.Can[string(admin.TokensWrite)] {
+		stock, err := v.admin.Inventory(r.Context(), v.org, "", 1)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		view.Stock = len(stock) > 0
 	}
 	for _, t := range d.Tokens {
 		view.Tokens = append(view.Tokens, TokenView{t})
