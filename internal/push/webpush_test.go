@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
@@ -442,5 +443,19 @@ func TestParseVAPIDKey(t *testing.T) {
 	const openssl = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIICAb/1MD5T/6Fs14iL5E6URu7eyNSHNL9+LpQcgCKJpoAoGCCqGSM49\nAwEHoUQDQgAEf6mgQ+PJbIq57u8M5ozTU3E0ZWczy5DfG65f1DwmcRmAAoqPEz3z\nDRqgnCLLWtAqKWtKfsbI7syWE3LtGpuzKg==\n-----END EC PRIVATE KEY-----\n"
 	if _, err := push.ParseVAPIDKey([]byte(openssl)); err != nil {
 		t.Errorf("openssl's key: %v", err)
+	}
+}
+
+// told records the requests it is told of.
+type told struct{ ids []string }
+
+func (t *told) PushWaiting(_ context.Context, n auth.PushNotice) { t.ids = append(t.ids, n.RequestID) }
+
+// The webhook and Web Push, both on, are each told of every request.
+func TestNotifiersTellEach(t *testing.T) {
+	a, b := &told{}, &told{}
+	push.Notifiers{a, b}.PushWaiting(context.Background(), auth.PushNotice{RequestID: "r1"})
+	if len(a.ids) != 1 || len(b.ids) != 1 || a.ids[0] != "r1" || b.ids[0] != "r1" {
+		t.Errorf("told %v and %v, want r1 each", a.ids, b.ids)
 	}
 }
