@@ -33,7 +33,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
-		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(), c.oidcCmd(),
 		c.auditCmd(),
 	)
 	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())

@@ -20,6 +20,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
+	"github.com/twofold-mfa/twofold/internal/oidc"
 	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
@@ -92,8 +93,16 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Admin: a.admin, Mailer: mailer, Render: consoleRender,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
+	oidcRender, err := oidc.NewRenderer()
+	if err != nil {
+		return err
+	}
+	provider := oidc.New(oidc.Config{
+		Store: a.store, Portal: pages, Keys: a.keys, Render: oidcRender,
+		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log, PublicURL: a.cfg.PublicURL,
+	})
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
-		Console: ops.Handler(), Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
+		Console: ops.Handler(), OIDC: provider.Handler(), OIDCPaths: oidc.Paths, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
 		Push: &push.Handler{Store: a.store, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
 		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")

@@ -38,7 +38,11 @@ type Parts struct {
 	// Push serves the Twofold Authenticator's device endpoints, mounted
 	// at /push/v1/; nil serves none.
 	Push http.Handler
-	Log  *slog.Logger
+	// OIDC is the OpenID Connect provider, mounted at OIDCPaths (each
+	// organization's issuer is /o/{org}); nil serves none.
+	OIDC      http.Handler
+	OIDCPaths []string
+	Log       *slog.Logger
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log and the per-address login throttle.
 	TrustedProxies []netip.Prefix
@@ -72,6 +76,11 @@ func Handler(p Parts) http.Handler {
 	if p.Console != nil {
 		mux.Handle("/admin/", p.Console)
 		mux.Handle("/o/{org}/admin/", p.Console)
+	}
+	if p.OIDC != nil {
+		for _, path := range p.OIDCPaths {
+			mux.Handle(path, p.OIDC)
+		}
 	}
 	if len(p.TrustedProxies) == 0 {
 		return mux

@@ -504,15 +504,21 @@ func (s *Store) OIDCKeys(ctx context.Context, orgID int64, now time.Time) ([]OID
 	return ks, rows.Err()
 }
 
-// AddOIDCKey stores a new signing key, recording e. When the organization
-// has a key from the same ActiveFrom already (another instance made it a
-// moment ago) it stores nothing and returns ErrExists.
-func (s *Store) AddOIDCKey(ctx context.Context, k OIDCKey, e Event) error {
+// AddOIDCKey stores a new signing key, and retires the keys it succeeds
+// keepOld after it begins to sign, recording e. When the organization has
+// a key from the same ActiveFrom already (another instance made it a
+// moment ago) it changes nothing and returns ErrExists.
+func (s *Store) AddOIDCKey(ctx context.Context, k OIDCKey, keepOld time.Duration, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.insertNoID(ctx, tx, "add oidc key",
 			`INSERT INTO oidc_keys (id, org_id, algorithm, private_key, created_at, active_from, retire_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, k.OrgID, k.Algorithm, k.PrivateKey, ms(k.CreatedAt), ms(k.ActiveFrom), ms(k.RetireAt)); err != nil {
 			return err
+		}
+		retire := ms(k.ActiveFrom.Add(keepOld))
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE oidc_keys SET retire_at = ? WHERE org_id = ? AND active_from < ? AND retire_at > ?`),
+			retire, k.OrgID, ms(k.ActiveFrom), retire); err != nil {
+			return fmt.Errorf("store: retire oidc keys: %w", err)
 		}
 		return s.addEvent(ctx, tx, e)
 	})

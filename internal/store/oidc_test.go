@@ -260,22 +260,27 @@ func TestOIDCKeys(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, b)
 		ev := store.Event{OrgID: f.org.ID, At: t0, Actor: "twofold", Action: "oidc.key.add", Result: "ok"}
-		k1 := store.OIDCKey{ID: "k1", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("sealed1"), CreatedAt: t0, ActiveFrom: t0, RetireAt: t0.Add(40 * 24 * time.Hour)}
-		if err := f.s.AddOIDCKey(ctx, k1, ev); err != nil {
+		forever := t0.Add(100 * 365 * 24 * time.Hour)
+		k1 := store.OIDCKey{ID: "k1", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("sealed1"), CreatedAt: t0, ActiveFrom: t0, RetireAt: forever}
+		if err := f.s.AddOIDCKey(ctx, k1, 0, ev); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.s.AddOIDCKey(ctx, store.OIDCKey{ID: "k1b", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("x"), CreatedAt: t0, ActiveFrom: t0, RetireAt: t0}, ev); !errors.Is(err, store.ErrExists) {
+		if err := f.s.AddOIDCKey(ctx, store.OIDCKey{ID: "k1b", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("x"), CreatedAt: t0, ActiveFrom: t0, RetireAt: t0}, 0, ev); !errors.Is(err, store.ErrExists) {
 			t.Fatalf("a second key from the same time: %v, want ErrExists", err)
 		}
-		k2 := store.OIDCKey{ID: "k2", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("sealed2"), CreatedAt: t0, ActiveFrom: t0.Add(30 * 24 * time.Hour), RetireAt: t0.Add(70 * 24 * time.Hour)}
-		if err := f.s.AddOIDCKey(ctx, k2, ev); err != nil {
+		// k2 signs from day 30; k1 is kept for ten days more.
+		k2 := store.OIDCKey{ID: "k2", OrgID: f.org.ID, Algorithm: "RS256", PrivateKey: []byte("sealed2"), CreatedAt: t0, ActiveFrom: t0.Add(30 * 24 * time.Hour), RetireAt: forever}
+		if err := f.s.AddOIDCKey(ctx, k2, 10*24*time.Hour, ev); err != nil {
 			t.Fatal(err)
 		}
 		ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0)
 		if err != nil || len(ks) != 2 || ks[0].ID != "k1" || ks[1].ID != "k2" || string(ks[0].PrivateKey) != "sealed1" || !ks[1].ActiveFrom.Equal(k2.ActiveFrom) {
 			t.Fatalf("OIDCKeys = %+v, %v; want k1 then k2", ks, err)
 		}
-		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0.Add(50*24*time.Hour)); err != nil || len(ks) != 1 || ks[0].ID != "k2" {
+		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0.Add(39*24*time.Hour)); err != nil || len(ks) != 2 {
+			t.Fatalf("OIDCKeys on day 39 = %+v, %v; want k1 still published", ks, err)
+		}
+		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0.Add(40*24*time.Hour)); err != nil || len(ks) != 1 || ks[0].ID != "k2" {
 			t.Fatalf("OIDCKeys after k1 retired = %+v, %v; want k2", ks, err)
 		}
 		if ks, err := f.s.OIDCKeys(ctx, f.org.ID+1000, t0); err != nil || len(ks) != 0 {
