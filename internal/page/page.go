@@ -62,7 +62,7 @@ type Page struct {
 	// Content-Security-Policy form-action does not hold to this site
 	// (the OpenID Connect provider's way back to an application).
 	RefreshURL string
-	Data    any // the page's own view model
+	Data       any // the page's own view model
 }
 
 // LangLink is one entry of the language switcher.
