@@ -92,13 +92,20 @@ func (s *Service) AddOIDCClient(ctx context.Context, org store.Org, n NewOIDCCli
 	}
 	c := store.OIDCClient{OrgID: org.ID, Name: name, Public: n.Public, FirstParty: n.FirstParty, CreatedAt: s.Clock.Now()}
 	for _, list := range []struct {
-		in  []string
-		out *[]string
-	}{{n.RedirectURIs, &c.RedirectURIs}, {n.LogoutURIs, &c.LogoutURIs}} {
+		in   []string
+		out  *[]string
+		what string
+	}{{n.RedirectURIs, &c.RedirectURIs, ""}, {n.LogoutURIs, &c.LogoutURIs, "post-logout "}} {
 		for _, raw := range list.in {
 			uri, err := ParseRedirectURI(strings.TrimSpace(raw))
 			if err != nil {
+				if list.what != "" {
+					err = invalid("post-logout redirect URI: %s", strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+				}
 				return OIDCClientAdded{}, err
+			}
+			if n.Public && strings.HasPrefix(uri, "http:") {
+				return OIDCClientAdded{}, invalid("a public application's %sredirect URIs must use https: %q", list.what, uri)
 			}
 			if !slices.Contains(*list.out, uri) {
 				*list.out = append(*list.out, uri)

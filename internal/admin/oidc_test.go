@@ -29,7 +29,7 @@ func TestAddOIDCClient(t *testing.T) {
 		if evs := e.events(t, e.org.ID); strings.Contains(evs[0].Target+evs[0].Detail, got.Secret) {
 			t.Fatal("the audit event holds the secret")
 		}
-		pub, err := e.svc.AddOIDCClient(e.ctx, e.org, admin.NewOIDCClient{Name: "SPA", Public: true, RedirectURIs: []string{"http://127.0.0.1:8080/cb"}, Scopes: []string{"openid"}})
+		pub, err := e.svc.AddOIDCClient(e.ctx, e.org, admin.NewOIDCClient{Name: "SPA", Public: true, RedirectURIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}})
 		if err != nil || pub.Secret != "" || len(pub.Client.SecretHash) != 0 || !pub.Client.Public {
 			t.Fatalf("a public client: %+v, %v; want no secret", pub, err)
 		}
@@ -40,6 +40,7 @@ func TestAddOIDCClient(t *testing.T) {
 			{Name: "Bad scope", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid", "admin"}},
 			{Name: "No openid", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"email"}},
 			{Name: "Bad logout", RedirectURIs: []string{"https://a.example/cb"}, LogoutURIs: []string{"javascript:alert(1)"}},
+			{Name: "Public over http", Public: true, RedirectURIs: []string{"http://127.0.0.1:8080/cb"}},
 		} {
 			if _, err := e.svc.AddOIDCClient(e.ctx, e.org, n); !errors.Is(err, admin.ErrInvalid) {
 				t.Errorf("AddOIDCClient(%+v) = %v, want ErrInvalid", n, err)
