@@ -648,6 +648,21 @@ func TestRelyingParty(t *testing.T) {
 		}
 	})
 
+	t.Run("a third-party application asks the user first", func(t *testing.T) {
+		tr := newRP(t, o, acme)
+		tr.connect(o, acme, o.client(acme, "Partner", tr.srv.URL, false, false))
+		u, _ := tr.authURL(false)
+		do(t, tab, goTo(u), waitFor(o.srv.URL+"/o/acme/oidc/continue"), click(`button[value=deny]`), waitFor(tr.srv.URL+"/cb"))
+		if res := tr.result(t); res.err != "access_denied" {
+			t.Fatalf("consent refused: %q, want access_denied", res.err)
+		}
+		u, _ = tr.authURL(false)
+		do(t, tab, goTo(u), waitFor(o.srv.URL+"/o/acme/oidc/continue"), click(`button[value=allow]`), waitFor(tr.srv.URL+"/cb"))
+		if res := tr.result(t); res.err != "" || res.claims.AuthTime == 0 {
+			t.Fatalf("consent given: %q", res.err)
+		}
+	})
+
 	t.Run("end_session ends the portal session, and goes only to a registered address", func(t *testing.T) {
 		raw, _ := first.token.Extra("id_token").(string)
 		endURL := o.srv.URL + "/o/acme/end_session"
