@@ -668,7 +668,11 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r, a.admin.Keys.NewestID())
+	k, err := a.admin.ResealOIDCKeys(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+k, a.admin.Keys.NewestID())
 	return nil
 }
 

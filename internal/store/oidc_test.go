@@ -286,5 +286,20 @@ func TestOIDCKeys(t *testing.T) {
 		if ks, err := f.s.OIDCKeys(ctx, f.org.ID+1000, t0); err != nil || len(ks) != 0 {
 			t.Fatalf("another organization's keys = %+v, %v; want none", ks, err)
 		}
+		n, err := f.s.ResealOIDCKeys(ctx, func(k store.OIDCKey) ([]byte, bool, error) {
+			return []byte("resealed " + k.ID), k.ID == "k2", nil
+		}, store.Event{At: t0, Action: "keys.rotate"})
+		if err != nil || n != 1 {
+			t.Fatalf("ResealOIDCKeys = %d, %v; want 1", n, err)
+		}
+		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0); err != nil || string(ks[0].PrivateKey) != "sealed1" || string(ks[1].PrivateKey) != "resealed k2" {
+			t.Fatalf("after reseal: %+v, %v", ks, err)
+		}
+		if _, err := f.s.PurgeOIDC(ctx, t0.Add(45*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0); err != nil || len(ks) != 1 || ks[0].ID != "k2" {
+			t.Fatalf("after the purge of retired keys: %+v, %v; want k2 alone", ks, err)
+		}
 	})
 }
