@@ -221,11 +221,22 @@ func (r *rp) connect(o *op, org store.Org, c admin.OIDCClientAdded) {
 // authURL starts an authorization with extra parameters.
 func (r *rp) authURL(wrongVerifier bool, extra ...oauth2.AuthCodeOption) (string, string) {
 	r.t.Helper()
-	state, nonce, verifier := rand(r.t), rand(r.t), oauth2.GenerateVerifier()
+	return r.start(wrongVerifier, true, extra...)
+}
+
+// start starts an authorization, with a nonce or without.
+func (r *rp) start(wrongVerifier, nonce bool, extra ...oauth2.AuthCodeOption) (string, string) {
+	r.t.Helper()
+	state, verifier := rand(r.t), oauth2.GenerateVerifier()
+	f := flow{verifier: verifier, wrongVerifier: wrongVerifier}
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}, extra...)
+	if nonce {
+		f.nonce = rand(r.t)
+		opts = append(opts, gooidc.Nonce(f.nonce))
+	}
 	r.mu.Lock()
-	r.pending[state] = flow{verifier: verifier, nonce: nonce, wrongVerifier: wrongVerifier}
+	r.pending[state] = f
 	r.mu.Unlock()
-	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)}, extra...)
 	return r.conf.AuthCodeURL(state, opts...), state
 }
 
@@ -645,6 +656,46 @@ func TestRelyingParty(t *testing.T) {
 		res := r.result(t)
 		if res.err != "" || strings.Join(res.claims.AMR, " ") != "pwd otp mfa" {
 			t.Fatalf("after forced enrollment: %q, amr %v; want pwd otp mfa", res.err, res.claims.AMR)
+		}
+	})
+
+	t.Run("prompt=none, no nonce, an unknown parameter, client_secret_post, userinfo by POST", func(t *testing.T) {
+		u, _ := r.authURL(false, oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("x-unknown", "1"))
+		do(t, tab, goTo(u), waitFor(r.srv.URL+"/cb"))
+		if res := r.result(t); res.err != "" {
+			t.Fatalf("prompt=none signed in, with an unknown parameter: %q", res.err)
+		}
+		u, _ = r.start(false, false)
+		do(t, tab, goTo(u), waitFor(r.srv.URL+"/cb"))
+		if res := r.result(t); res.err != "" || res.claims.Nonce != "" {
+			t.Fatalf("without a nonce: %q, nonce %q", res.err, res.claims.Nonce)
+		}
+		post := newRP(t, o, acme)
+		post.connect(o, acme, o.client(acme, "Posting", post.srv.URL, false, true))
+		post.conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		u, _ = post.authURL(false)
+		do(t, tab, goTo(u), waitFor(post.srv.URL+"/cb"))
+		res := post.result(t)
+		if res.err != "" {
+			t.Fatalf("client_secret_post: %q", res.err)
+		}
+		req, _ := http.NewRequest("POST", post.provider.UserInfoEndpoint(), nil)
+		req.Header.Set("Authorization", "Bearer "+res.token.AccessToken)
+		resp, err := o.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"sub":"`+res.idToken.Subject+`"`) {
+			t.Fatalf("userinfo by POST: %d %s", resp.StatusCode, body)
+		}
+		// Nobody signed in: prompt=none answers login_required.
+		fresh := pagetest.Browser(t, chromedp.IgnoreCertErrors)
+		u, _ = r.authURL(false, oauth2.SetAuthURLParam("prompt", "none"))
+		do(t, fresh, goTo(u), waitFor(r.srv.URL+"/cb"))
+		if res := r.result(t); res.err != "login_required" {
+			t.Fatalf("prompt=none signed out: %q, want login_required", res.err)
 		}
 	})
 
