@@ -71,6 +71,10 @@ email, offline_access; offline_access gives refresh tokens).`,
 			if err != nil {
 				return err
 			}
+			if len(cs) == 0 {
+				fmt.Fprintf(c.stderr, "no applications registered for %s (add one with: twofold oidc client add %s --name NAME --redirect-uri URI)\n", org.Slug, org.Slug)
+				return nil
+			}
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "CLIENT ID\tNAME\tTYPE\tREDIRECT URIS\tSCOPES\tADDED")
 			for _, cl := range cs {
