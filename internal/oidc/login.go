@@ -21,7 +21,7 @@ import (
 // acr_values asked for (OpenID Connect Core, errata set 2).
 func errUnmet() *oidc.Error {
 	return &oidc.Error{ErrorType: "unmet_authentication_requirements",
-		Description: "the sign-in could not use two factors: the user has no second factor to sign in with"}
+		Description: "the sign-in could not use two factors"}
 }
 
 // continueSignIn is where op sends the browser with a new authorization
