@@ -41,7 +41,6 @@ type Store interface {
 	OrgBySlug(ctx context.Context, slug string) (store.Org, error)
 	UserByID(ctx context.Context, orgID, id int64) (store.User, error)
 	Ping(ctx context.Context) error
-	Audit(ctx context.Context, e store.Event) error
 
 	OIDCClient(ctx context.Context, orgID int64, clientID string) (store.OIDCClient, error)
 	CreateOIDCAuthRequest(ctx context.Context, a store.OIDCAuthRequest) error

@@ -145,11 +145,9 @@ type refreshRequest struct {
 	grant  store.OIDCGrant
 	in     signedIn
 	scopes []string
-	token  string // the refresh token presented
 }
 
 func (r *refreshRequest) GetAMR() []string                 { return r.in.AMR }
-func (r *refreshRequest) GetACR() string                   { return r.in.ACR }
 func (r *refreshRequest) GetAudience() []string            { return []string{r.grant.ClientID} }
 func (r *refreshRequest) GetAuthTime() time.Time           { return r.in.AuthTime }
 func (r *refreshRequest) GetClientID() string              { return r.grant.ClientID }

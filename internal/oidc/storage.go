@@ -195,7 +195,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err := s.userActive(ctx, g.UserID); err != nil {
 		return nil, err
 	}
-	r := &refreshRequest{grant: g, scopes: g.Scopes, token: token}
+	r := &refreshRequest{grant: g, scopes: g.Scopes}
 	if err := json.Unmarshal([]byte(g.SignIn), &r.in); err != nil {
 		return nil, fmt.Errorf("oidc: grant %s: %w", g.ID, err)
 	}
