@@ -403,7 +403,11 @@ func signIn(t *testing.T, ctx context.Context, o *op, org store.Org, user string
 }
 
 func TestRelyingParty(t *testing.T) {
-	o := newOP(t, storetest.SQLite(t))
+	storetest.Each(t, relyingParty)
+}
+
+func relyingParty(t *testing.T, b storetest.Backend) {
+	o := newOP(t, b)
 	acme := o.org("acme", nil)
 	beta := o.org("beta", map[string]string{"mfa_required": "false"})
 	o.user(acme, "alice")
