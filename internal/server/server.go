@@ -38,6 +38,9 @@ type Parts struct {
 	// Push serves the Twofold Authenticator's device endpoints, mounted
 	// at /push/v1/; nil serves none.
 	Push http.Handler
+	// App serves the Twofold Authenticator web app, mounted at /app/;
+	// nil serves none.
+	App http.Handler
 	// OIDC is the OpenID Connect provider, mounted at OIDCPaths (each
 	// organization's issuer is /o/{org}); nil serves none.
 	OIDC      http.Handler
@@ -72,6 +75,9 @@ func Handler(p Parts) http.Handler {
 	mux.Handle("/", p.Pages)
 	if p.Push != nil {
 		mux.Handle("/push/v1/", p.Push)
+	}
+	if p.App != nil {
+		mux.Handle("/app/", p.App)
 	}
 	if p.Console != nil {
 		mux.Handle("/admin/", p.Console)
