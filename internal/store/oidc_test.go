@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -300,6 +301,25 @@ func TestOIDCKeys(t *testing.T) {
 		}
 		if ks, err := f.s.OIDCKeys(ctx, f.org.ID, t0); err != nil || len(ks) != 1 || ks[0].ID != "k2" {
 			t.Fatalf("after the purge of retired keys: %+v, %v; want k2 alone", ks, err)
+		}
+	})
+}
+
+// TestMigrationBelowTheNewest: a database that ran a higher-numbered
+// migration first (0028, landed before 0026) still gets 0026.
+func TestMigrationBelowTheNewest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		db := b.DB(t)
+		for _, q := range []string{`DROP TABLE oidc_keys`, `DROP TABLE oidc_refresh_tokens`, `DROP TABLE oidc_access_tokens`,
+			`DROP TABLE oidc_grants`, `DROP TABLE oidc_auth_requests`, `DROP TABLE oidc_clients`, `DELETE FROM schema_migrations WHERE version = 26`} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s := b.Open(t, clock.NewFake(t0))
+		if _, err := s.OIDCClients(context.Background(), f.org.ID); err != nil {
+			t.Fatalf("after reopening, migration 0026 is not applied: %v", err)
 		}
 	})
 }
