@@ -33,7 +33,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
-		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(), c.oidcCmd(),
 		c.auditCmd(),
 	)
 	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())
@@ -674,7 +674,11 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+inv, a.admin.Keys.NewestID())
+	k, err := a.admin.ResealOIDCKeys(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+inv+k, a.admin.Keys.NewestID())
 	return nil
 }
 

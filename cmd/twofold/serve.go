@@ -21,6 +21,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/authapp"
 	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
+	"github.com/twofold-mfa/twofold/internal/oidc"
 	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
@@ -93,6 +94,14 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Admin: a.admin, Mailer: mailer, Render: consoleRender,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
+	oidcRender, err := oidc.NewRenderer()
+	if err != nil {
+		return err
+	}
+	provider := oidc.New(oidc.Config{
+		Store: a.store, Portal: pages, Keys: a.keys, Render: oidcRender,
+		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log, PublicURL: a.cfg.PublicURL,
+	})
 	// Closed when the server begins to shut down, to end the long polls.
 	draining := make(chan struct{})
 	phone, err := authapp.New()
@@ -100,7 +109,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return fmt.Errorf("the authenticator web app: %w", err)
 	}
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
-		Console: ops.Handler(), App: phone, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
+		Console: ops.Handler(), App: phone, OIDC: provider.Handler(), OIDCPaths: oidc.Paths, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
 		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL,
 			Draining: draining}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {

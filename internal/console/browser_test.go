@@ -101,6 +101,9 @@ func seedConsole(t *testing.T, s *site) *person {
 	if _, err := s.admin.AddRadiusClient(s.ctx, s.org, admin.NewRadiusClient{Name: "vpn-gateway", Address: "192.0.2.0/24"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.admin.AddOIDCClient(s.ctx, s.org, admin.NewOIDCClient{Name: "Wiki", RedirectURIs: []string{"https://wiki.acme.example/oauth2/callback"}, FirstParty: true}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.admin.CreateAPIKey(s.ctx, s.org, "intranet"); err != nil {
 		t.Fatal(err)
 	}

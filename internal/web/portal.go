@@ -102,7 +102,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	s.rememberLanguage(w, r, v.user)
 	if combined {
-		s.signInDone(w, r, v, usedDone(out))
+		s.signInDone(w, r, v, usedDone(out), MethodPassword, out.Method)
 		return
 	}
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
@@ -133,7 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.noWayIn(w, r, v, "login.suspended", "login.suspended_next")
 		return
 	case !pol.MFARequired:
-		s.signIn(w, r, v)
+		s.signInDone(w, r, v, "", MethodPassword)
 		return
 	case standing == admin.MayEnrollFirst:
 		en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "totp", "")
@@ -217,20 +217,17 @@ func (s *Server) hasActive(r *http.Request, v *visit, typ string) (bool, error) 
 	return false, nil
 }
 
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.signInDone(w, r, v, "")
-}
-
-// signInDone completes a sign-in and shows the dashboard with the notice
-// of done; under a server PIN policy a user who must choose a PIN does so
-// first.
-func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, done string) {
+// signInDone completes a sign-in that used methods (MethodPassword, then
+// the second factor's) and shows the dashboard with the notice of done;
+// under a server PIN policy a user who must choose a PIN does so first.
+func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, done string, methods ...string) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return
 	}
+	signIn := s.signedInWith(methods...)
 	if needsPIN(pol, v.user) {
-		s.advance(w, r, v, stagePIN, sessionData{Done: done}, loginURL(v.org)+"/pin")
+		s.advance(w, r, v, stagePIN, sessionData{Done: done, SignIn: signIn}, loginURL(v.org)+"/pin")
 		return
 	}
 	if done == "backup_used" || done == "temp_used" {
@@ -243,7 +240,7 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 			return
 		}
 		if !has {
-			if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+			if err := s.startSession(w, r, v, stageFull, sessionData{SignIn: signIn}); err != nil {
 				s.unavailable(w, r, err)
 				return
 			}
@@ -255,7 +252,7 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 	if done != "" {
 		to += "?done=" + done
 	}
-	s.advance(w, r, v, stageFull, sessionData{}, to)
+	s.advance(w, r, v, stageFull, sessionData{SignIn: signIn}, to)
 }
 
 // userAdmin is the operator actions, done on the signed-in user's behalf.
@@ -373,6 +370,10 @@ func tokenLabel(t store.Token) string {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
+	if to, ok := continuation(w, r, v.org); ok {
+		redirect(w, r, to)
+		return
+	}
 	p := s.page(w, r, "dashboard.title", &v.org, nil)
 	p.Flash = flashKey(r.URL.Query().Get("done"))
 	if p.Flash == "flash.backup_used" {
@@ -675,6 +676,7 @@ func (s *Server) withAdd(step string, h handler) http.HandlerFunc {
 
 // setData stores the session's changed state.
 func (s *Server) setData(r *http.Request, v *visit) error {
+	v.keepSignIn(&v.data, v.ses.Stage)
 	raw, err := json.Marshal(v.data)
 	if err != nil {
 		return err

@@ -255,7 +255,8 @@ func (s *Server) setupEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 // completes, or the invitation page says all is ready.
 func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.data.Setup == setupSignIn {
-		s.signInDone(w, r, v, "added")
+		// The first sign-in's authenticator is an app (firstEnroll).
+		s.signInDone(w, r, v, "added", MethodPassword, policy.MethodApp)
 		return
 	}
 	s.endSession(w, r, store.Event{})
