@@ -40,12 +40,12 @@ type Report struct {
 
 // Summary is the report in one line.
 func (r Report) Summary() string {
-	s := fmt.Sprintf("%d found: %d created, %d updated, %d disabled, %d enabled, %d unchanged, %d skipped",
-		r.Found, r.Created, r.Updated, r.Disabled, r.Enabled, r.Unchanged, len(r.Skipped))
 	if r.DryRun {
-		s = "dry run, nothing changed; " + s
+		return fmt.Sprintf("dry run, nothing changed; %d found: would create %d, update %d, disable %d, enable %d; %d unchanged, %d skipped",
+			r.Found, r.Created, r.Updated, r.Disabled, r.Enabled, r.Unchanged, len(r.Skipped))
 	}
-	return s
+	return fmt.Sprintf("%d found: %d created, %d updated, %d disabled, %d enabled, %d unchanged, %d skipped",
+		r.Found, r.Created, r.Updated, r.Disabled, r.Enabled, r.Unchanged, len(r.Skipped))
 }
 
 // leaseFor is how long a sync holds its lease: longer than any sync

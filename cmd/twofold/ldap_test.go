@@ -1,0 +1,50 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twofold-mfa/twofold/internal/directory/ldaptest"
+	"github.com/twofold-mfa/twofold/internal/store/storetest"
+)
+
+func TestDirectoryCommands(t *testing.T) {
+	srv := ldaptest.Start(t)
+	ann := srv.Person(t, "ann", "ann-pass", "ann@example.org", "Ann Example", nil)
+	srv.Person(t, "bob", "bob-pass", "bob@example.org", "Bob Example", nil)
+	admins := srv.Group(t, "twofold-admins", ann)
+
+	in := newInstallation(t, storetest.SQLite(t))
+	in.ok("", "org", "create", "acme")
+	wantRows(t, "directory show before any", in.ok("", "directory", "show", "acme"), `organization acme has no directory.*`, `url\s+-`)
+
+	code, _, errs := in.run("", "directory", "set", "acme", "url=http://dc", "page_size=0")
+	if code == 0 || !strings.Contains(errs, "url: must be ldaps://") || !strings.Contains(errs, "page_size: must be a whole number") {
+		t.Fatalf("bad settings: exit %d, %s; want both refusals", code, errs)
+	}
+	out := in.ok(ldaptest.ServicePassword+"\n", "directory", "set", "acme", "url="+srv.LDAPSURL, "ca_file="+srv.CAFile,
+		"bind_dn="+ldaptest.ServiceDN, "base_dn="+ldaptest.PeopleDN, "roles=admin:"+admins, "--bind-password-stdin")
+	wantRows(t, "directory set", out, `url\s+`+srv.LDAPSURL, `bind password\s+set \(sealed; never shown\)`, `last sync\s+never`)
+	if show := in.ok("", "directory", "show", "acme"); strings.Contains(show, ldaptest.ServicePassword) {
+		t.Fatalf("directory show prints the bind password:\n%s", show)
+	}
+
+	out = in.ok("", "directory", "sync", "acme", "--dry-run")
+	wantRows(t, "dry run", out, `would create\s+ann\s+from uid=ann,.*`, `would create\s+bob\s+.*`,
+		`dry run, nothing changed; 2 found: would create 2, update 0, disable 0, enable 0; 0 unchanged, 0 skipped`)
+	if code, _, _ := in.run("", "user", "show", "acme/ann"); code == 0 {
+		t.Fatal("a dry run created ann")
+	}
+	wantRows(t, "sync", in.ok("", "directory", "sync", "acme"), `2 found: 2 created, 0 updated, 0 disabled, 0 enabled, 0 unchanged, 0 skipped`)
+	wantRows(t, "user show ann", in.ok("", "user", "show", "acme/ann"), `role:\s+admin`)
+	srv.Replace(t, ann, "mail", "ann@new.example.org")
+	wantRows(t, "sync after a change", in.ok("", "directory", "sync", "acme"),
+		`update\s+ann\s+email: "ann@example.org" -> "ann@new.example.org"`, `2 found: 0 created, 1 updated, .*`)
+	wantRows(t, "directory show after syncs", in.ok("", "directory", "show", "acme"), `last sync\s+\S+ \S+: 2 found: 0 created, 1 updated.*`)
+	wantRows(t, "audit", in.ok("", "audit", "acme"), `.*directory\.sync.*`, `.*directory\.user\.create.*`, `.*directory\.set.*`)
+
+	code, _, errs = in.run("", "directory", "sync", "nosuch")
+	if code == 0 || !strings.Contains(errs, `no organization "nosuch"`) {
+		t.Fatalf("sync of an unknown organization: exit %d, %s", code, errs)
+	}
+}
