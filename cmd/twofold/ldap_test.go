@@ -43,6 +43,12 @@ func TestDirectoryCommands(t *testing.T) {
 	wantRows(t, "directory show after syncs", in.ok("", "directory", "show", "acme"), `last sync\s+\S+ \S+: 2 found: 0 created, 1 updated.*`)
 	wantRows(t, "audit", in.ok("", "audit", "acme"), `.*directory\.sync.*`, `.*directory\.user\.create.*`, `.*directory\.set.*`)
 
+	// A new master key re-seals the bind password too, which still opens.
+	if out := in.ok("", "keys", "rotate"); !strings.Contains(out, "re-sealed 1 secrets") {
+		t.Fatalf("keys rotate: %s; want the bind password re-sealed", out)
+	}
+	wantRows(t, "sync after keys rotate", in.ok("", "directory", "sync", "acme"), `2 found: 0 created, 0 updated, .*`)
+
 	code, _, errs = in.run("", "directory", "sync", "nosuch")
 	if code == 0 || !strings.Contains(errs, `no organization "nosuch"`) {
 		t.Fatalf("sync of an unknown organization: exit %d, %s", code, errs)

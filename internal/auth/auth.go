@@ -133,6 +133,9 @@ type Directory interface {
 	// organization whose passwords are checked here, against their hash.
 	// An error means the password could not be checked.
 	CheckPassword(ctx context.Context, orgID int64, username, password string) (handled, ok bool, err error)
+	// ChecksPasswords reports whether the organization orgID has its
+	// passwords checked in its directory.
+	ChecksPasswords(ctx context.Context, orgID int64) (bool, error)
 }
 
 // Verifier checks codes. It is safe for concurrent use.
@@ -868,6 +871,20 @@ func (v *Verifier) userPassword(ctx context.Context, orgID int64, username, hash
 		}
 	}
 	return v.passwordMatches(ctx, hash, password)
+}
+
+// PasswordsInDirectory reports whether the organization orgID has its
+// users' passwords checked in its directory: they then have one to prove,
+// whether or not a hash is stored, and cannot change it here.
+func (v *Verifier) PasswordsInDirectory(ctx context.Context, orgID int64) (bool, error) {
+	if v.directory == nil {
+		return false, nil
+	}
+	ok, err := v.directory.ChecksPasswords(ctx, orgID)
+	if err != nil {
+		return false, fmt.Errorf("auth: %w", err)
+	}
+	return ok, nil
 }
 
 // passwordMatches checks a password (or PIN) against its stored hash,

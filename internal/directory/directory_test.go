@@ -374,4 +374,8 @@ func TestSyncRefusesAnEmptyResult(t *testing.T) {
 	if u := e.user(t, "ann"); u.Status != store.UserActive {
 		t.Fatalf("ann after a refused sync: %s", u.Status)
 	}
+	evs, err := e.store.Events(e.ctx, e.org.ID, 1)
+	if err != nil || evs[0].Action != "directory.sync" || evs[0].Result != "error" || !strings.Contains(evs[0].Detail, "no entries") {
+		t.Fatalf("the refused sync's audit event: %+v, %v", evs, err)
+	}
 }

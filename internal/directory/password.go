@@ -10,6 +10,23 @@ import (
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
+// ChecksPasswords reports whether the organization has its passwords
+// checked in its directory (password_auth on).
+func (s *Service) ChecksPasswords(ctx context.Context, orgID int64) (bool, error) {
+	d, err := s.Store.Directory(ctx, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	set, err := decode(d.Settings)
+	if err != nil {
+		return false, err
+	}
+	return set.PasswordAuth, nil
+}
+
 // CheckPassword checks username's password by binding as the user: the
 // service account finds the user's entry (the username escaped into the
 // filter), then a second bind as that entry's DN with password decides.

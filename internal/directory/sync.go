@@ -108,6 +108,12 @@ func (s *Service) syncHeld(ctx context.Context, org store.Org, set Settings, pas
 	result := r.Summary()
 	if err != nil {
 		result = "failed: " + err.Error()
+		// A failed sync changed nothing; the audit log says it was tried.
+		e := s.event(org, "directory.sync", org.Slug)
+		e.Result, e.Detail = "error", result
+		if aerr := s.Store.Audit(context.WithoutCancel(ctx), e); aerr != nil {
+			s.log().Error("directory: a failed sync not audited", "org", org.Slug, "err", aerr)
+		}
 	}
 	// The lease goes back even when ctx has ended, or the next sync
 	// waits for it to run out.
