@@ -20,8 +20,8 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
-	"github.com/twofold-mfa/twofold/internal/directory"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/directory"
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	twomail "github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
