@@ -13,14 +13,13 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
-
-	"encoding/json"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/clock"
@@ -119,6 +118,11 @@ func (s *Service) Set(ctx context.Context, org store.Org, changes map[string]str
 		if err := to.Set(k, changes[k]); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", admin.ErrInvalid, err))
 		}
+	}
+	if err := to.Ready(); err != nil && to.PasswordAuth {
+		// Every password would be refused: the check could not be made.
+		errs = append(errs, fmt.Errorf("%w: %w", admin.ErrInvalid, &KeyError{Key: "password_auth",
+			Err: fmt.Errorf("needs the directory's url and base_dn first (%v)", err)}))
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)

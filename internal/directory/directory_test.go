@@ -268,6 +268,7 @@ func TestSettings(t *testing.T) {
 			{"username_attr", "", "empty"},
 			{"ca_file", "/nonexistent/ca.pem", "CA file"},
 			{"colour", "blue", "unknown directory setting"},
+			{"password_auth", "true", "needs the directory's url and base_dn"},
 		} {
 			_, err := e.svc.Set(e.ctx, e.org, map[string]string{"url": "ldaps://dc.example.org", tc.key: tc.value}, nil)
 			if !errors.Is(err, admin.ErrInvalid) && !strings.Contains(fmt.Sprint(err), "unknown") || !strings.Contains(fmt.Sprint(err), tc.says) {
