@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twofold-mfa/twofold/internal/directory/ldaptest"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -52,5 +53,39 @@ func TestDirectoryCommands(t *testing.T) {
 	code, _, errs = in.run("", "directory", "sync", "nosuch")
 	if code == 0 || !strings.Contains(errs, `no organization "nosuch"`) {
 		t.Fatalf("sync of an unknown organization: exit %d, %s", code, errs)
+	}
+}
+
+// TestDirectoryPasswordsOnEveryChannel: with password_auth, the password
+// RADIUS and twofold check take is the directory's, through the one core.
+func TestDirectoryPasswordsOnEveryChannel(t *testing.T) {
+	srv := ldaptest.Start(t)
+	srv.Person(t, "ann", "ann-directory-pass", "ann@example.org", "Ann Example", nil)
+	in := newInstallation(t, storetest.SQLite(t))
+	in.ok("", "org", "create", "acme")
+	in.ok(ldaptest.ServicePassword+"\n", "directory", "set", "acme", "url="+srv.URL, "ca_file="+srv.CAFile,
+		"bind_dn="+ldaptest.ServiceDN, "base_dn="+ldaptest.PeopleDN, "password_auth=true", "--bind-password-stdin")
+	in.ok("", "directory", "sync", "acme")
+	serial, hotp, _ := generator(t, in.ok("", "token", "enroll", "acme/ann", "--type", "hotp", "--show-secret", "--no-email"))
+	in.ok(hotp.Code(0)+"\n", "token", "activate", "acme/ann", serial)
+
+	if code, out, _ := in.run("wrong\n"+hotp.Code(1)+"\n", "check", "acme/ann", "--password-stdin"); code == 0 {
+		t.Fatalf("check with a wrong password: exit 0\n%s", out)
+	}
+	in.ok("ann-directory-pass\n"+hotp.Code(2)+"\n", "check", "acme/ann", "--password-stdin")
+
+	in.ok("", "policy", "set", "acme", "radius_mode=password")
+	rs := startRadiusServer(t, in)
+	secret := strings.TrimSpace(in.ok("", "radius", "client", "add", "acme", "--name", "vpn", "--cidr", "127.0.0.1"))
+	time.Sleep(1100 * time.Millisecond) // the server reloads on a miss at most once a second
+	if got, out := radclient(t, rs.addr, secret, pap("ann", "wrong")...); got != "Access-Reject" {
+		t.Fatalf("RADIUS with a wrong password: %q, want Access-Reject\n%s", got, out)
+	}
+	if got, out := radclient(t, rs.addr, secret, pap("ann", "ann-directory-pass")...); got != "Access-Challenge" {
+		t.Fatalf("RADIUS with the directory's password: %q, want Access-Challenge for the code\n%s", got, out)
+	}
+	srv.Stop()
+	if got, out := radclient(t, rs.addr, secret, pap("ann", "ann-directory-pass")...); got == "Access-Challenge" || got == "Access-Accept" {
+		t.Fatalf("RADIUS with the directory down: %q, want no pass\n%s", got, out)
 	}
 }
