@@ -155,8 +155,8 @@ func (s *Service) sync(ctx context.Context, org store.Org, set Settings, passwor
 		c.Event.Target = org.Slug + "/" + c.Username
 	}
 	if err := s.Store.ApplyAccountChanges(ctx, org.ID, changes, s.summaryEvent(org, r)); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return Report{}, fmt.Errorf("a user was added meanwhile under a name the sync was creating; nothing changed, sync again: %w", err)
+		if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrChanged) {
+			return Report{}, fmt.Errorf("a user was added, deleted or disabled meanwhile; nothing changed, sync again: %w", err)
 		}
 		return Report{}, err
 	}
@@ -185,9 +185,9 @@ func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool
 	}
 	seen := make(map[string]bool, len(entries))
 	var cs []store.AccountChange
-	add := func(kind string, a store.Account, detail string, emailChanged bool) {
+	add := func(kind string, a store.Account, was, detail string, emailChanged bool) {
 		action := "directory.user." + kind
-		cs = append(cs, store.AccountChange{Account: a, EmailChanged: emailChanged, Event: store.Event{Action: action, Detail: detail}})
+		cs = append(cs, store.AccountChange{Account: a, WasStatus: was, EmailChanged: emailChanged, Event: store.Event{Action: action, Detail: detail}})
 		r.Changes = append(r.Changes, Change{Kind: kind, Username: a.Username, Detail: detail})
 		switch kind {
 		case Create:
@@ -214,7 +214,7 @@ func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool
 			if mapRoles {
 				a.Role = e.role
 			}
-			add(Create, a, fmt.Sprintf("from %s", e.dn), false)
+			add(Create, a, "", fmt.Sprintf("from %s", e.dn), false)
 			continue
 		}
 		to := cur
@@ -249,7 +249,7 @@ func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool
 		if why != "" {
 			diff = append([]string{why}, diff...)
 		}
-		add(kind, to, strings.Join(diff, "; "), to.Email != cur.Email)
+		add(kind, to, cur.Status, strings.Join(diff, "; "), to.Email != cur.Email)
 	}
 	for _, a := range accounts {
 		if !a.FromDirectory || seen[a.Username] {
@@ -260,7 +260,7 @@ func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool
 			continue
 		}
 		a.Status, a.DirectoryDisabled = store.UserDisabled, true
-		add(Disable, a, "gone from the directory", false)
+		add(Disable, a, store.UserActive, "gone from the directory", false)
 	}
 	return cs
 }

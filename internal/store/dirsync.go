@@ -207,14 +207,19 @@ type AccountChange struct {
 	// EmailChanged expires the user's pending challenges, which went to
 	// the old address.
 	EmailChanged bool
-	CreatedAt    time.Time
-	Event        Event
+	// WasStatus is the user's status as the sync read it: a user whose
+	// status changed since (an operator disabled them) fails the whole
+	// sync with ErrChanged rather than being put back.
+	WasStatus string
+	CreatedAt time.Time
+	Event     Event
 }
 
 // ApplyAccountChanges makes every change of a directory sync of org and
 // records each change's event and then summary, all in one transaction:
 // the sync happens whole or not at all. A user created under a name taken
-// meanwhile fails the whole with ErrExists.
+// meanwhile fails the whole with ErrExists, one deleted or whose status
+// changed meanwhile with ErrChanged.
 func (s *Store) ApplyAccountChanges(ctx context.Context, orgID int64, cs []AccountChange, summary Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, c := range cs {
@@ -229,17 +234,17 @@ func (s *Store) ApplyAccountChanges(ctx context.Context, orgID int64, cs []Accou
 				}
 				a.ID = id
 			} else {
-				var was string
-				if err := tx.QueryRowContext(ctx, s.d.q(`SELECT status FROM users WHERE id = ? AND org_id = ?`), a.ID, orgID).Scan(&was); err != nil {
-					return one("sync user "+a.Username, err)
-				}
-				if err := s.exec(ctx, tx, "sync user "+a.Username,
+				err := s.exec(ctx, tx, "sync user "+a.Username,
 					`UPDATE users SET email = ?, display_name = ?, language = ?, role = ?, status = ?, from_directory = ?, directory_disabled = ?
-					 WHERE id = ? AND org_id = ?`,
-					a.Email, a.DisplayName, a.Language, a.Role, a.Status, boolInt(a.FromDirectory), boolInt(a.DirectoryDisabled), a.ID, orgID); err != nil {
+					 WHERE id = ? AND org_id = ? AND status = ?`,
+					a.Email, a.DisplayName, a.Language, a.Role, a.Status, boolInt(a.FromDirectory), boolInt(a.DirectoryDisabled), a.ID, orgID, c.WasStatus)
+				if errors.Is(err, ErrNotFound) {
+					return fmt.Errorf("store: sync user %s: %w", a.Username, ErrChanged)
+				}
+				if err != nil {
 					return err
 				}
-				if was == UserActive && a.Status != UserActive {
+				if c.WasStatus == UserActive && a.Status != UserActive {
 					if err := s.signOut(ctx, tx, a.ID); err != nil {
 						return err
 					}

@@ -91,8 +91,8 @@ func TestApplyAccountChanges(t *testing.T) {
 		bob.Status, bob.FromDirectory, bob.DirectoryDisabled = store.UserDisabled, true, true
 		carol := store.Account{Username: "carol", Email: "carol@example.org", DisplayName: "Carol", Language: "nl", Role: store.RoleUser, Status: store.UserActive, FromDirectory: true}
 		changes := []store.AccountChange{
-			{Account: alice, EmailChanged: true, Event: ev("directory.user.update")},
-			{Account: bob, Event: ev("directory.user.disable")},
+			{Account: alice, WasStatus: store.UserActive, EmailChanged: true, Event: ev("directory.user.update")},
+			{Account: bob, WasStatus: store.UserActive, Event: ev("directory.user.disable")},
 			{Account: carol, CreatedAt: t0, Event: ev("directory.user.create")},
 		}
 		// A name taken fails the whole.
@@ -102,6 +102,12 @@ func TestApplyAccountChanges(t *testing.T) {
 		}
 		if u, _ := f.s.UserByName(ctx, f.org.ID, "alice"); u.Email != "" {
 			t.Fatalf("a failed sync changed alice: %+v", u)
+		}
+		// A user whose status changed since the sync read it fails the whole.
+		stale := append([]store.AccountChange{}, changes...)
+		stale[1].WasStatus = store.UserDisabled
+		if err := f.s.ApplyAccountChanges(ctx, f.org.ID, stale, ev("directory.sync")); !errors.Is(err, store.ErrChanged) {
+			t.Fatalf("a sync from a stale status: %v, want ErrChanged", err)
 		}
 		if err := f.s.ApplyAccountChanges(ctx, f.org.ID, changes, ev("directory.sync")); err != nil {
 			t.Fatal(err)
