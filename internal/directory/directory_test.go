@@ -380,3 +380,27 @@ func TestSyncRefusesAnEmptyResult(t *testing.T) {
 		t.Fatalf("the refused sync's audit event: %+v, %v", evs, err)
 	}
 }
+
+func TestSyncKeepsAnAddressAnEmailTokenNeeds(t *testing.T) {
+	srv := ldaptest.Start(t)
+	ann := srv.Person(t, "ann", "ann-pass", "ann@example.org", "Ann", nil)
+	bob := srv.Person(t, "bob", "bob-pass", "bob@example.org", "Bob", nil)
+	e := newEnv(t, storetest.SQLite(t))
+	e.connect(t, srv, nil)
+	e.sync(t, false)
+	if _, err := e.admin.EnrollToken(e.ctx, e.org, "ann", "email", ""); err != nil {
+		t.Fatal(err)
+	}
+	srv.Replace(t, ann, "mail")
+	srv.Replace(t, bob, "mail")
+	r := e.sync(t, false)
+	if u := e.user(t, "ann"); u.Email != "ann@example.org" {
+		t.Errorf("ann, whose email authenticator needs it, lost her address: %q", u.Email)
+	}
+	if u := e.user(t, "bob"); u.Email != "" {
+		t.Errorf("bob's address %q, want it gone as from the directory", u.Email)
+	}
+	if len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0], "ann: email address kept") {
+		t.Errorf("skipped %q, want ann's address kept, with why", r.Skipped)
+	}
+}

@@ -140,7 +140,26 @@ func (s *Service) sync(ctx context.Context, org store.Org, set Settings, passwor
 	}
 	_, mapRoles := set.rolesMapped()
 	r := Report{DryRun: dryRun, Found: found, Skipped: skipped}
-	changes := plan(entries, accounts, set, mapRoles, &r)
+	// The admin rule that a user whose sign-in depends on the address
+	// keeps it holds for the sync too.
+	var lookupErr error
+	needsEmail := func(a store.Account) bool {
+		ts, err := s.Store.Tokens(ctx, org.ID, a.ID)
+		if err != nil {
+			lookupErr = err
+			return true
+		}
+		for _, t := range ts {
+			if t.Type == "email" && t.State != store.TokenRevoked {
+				return true
+			}
+		}
+		return false
+	}
+	changes := plan(entries, accounts, set, mapRoles, needsEmail, &r)
+	if lookupErr != nil {
+		return Report{}, lookupErr
+	}
 	if dryRun || len(changes) == 0 {
 		if !dryRun {
 			return r, s.Store.Audit(ctx, s.summaryEvent(org, r))
@@ -177,8 +196,9 @@ func (s Settings) rolesMapped() ([]RoleGroup, bool) {
 }
 
 // plan compares the directory's entries with the organization's users
-// and returns the changes to make, counting them in r.
-func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool, r *Report) []store.AccountChange {
+// and returns the changes to make, counting them in r. needsEmail says
+// whether a user's address may not be taken away.
+func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool, needsEmail func(store.Account) bool, r *Report) []store.AccountChange {
 	byName := make(map[string]store.Account, len(accounts))
 	for _, a := range accounts {
 		byName[a.Username] = a
@@ -226,7 +246,11 @@ func plan(entries []entry, accounts []store.Account, set Settings, mapRoles bool
 				*dst = value
 			}
 		}
-		field("email", set.EmailAttr != "", cur.Email, &to.Email, e.email)
+		keepEmail := e.email == "" && cur.Email != "" && set.EmailAttr != "" && needsEmail(cur)
+		if keepEmail {
+			r.Skipped = append(r.Skipped, fmt.Sprintf("%s: email address kept though the directory has none: the user's email authenticator needs it (revoke it first)", e.username))
+		}
+		field("email", set.EmailAttr != "" && !keepEmail, cur.Email, &to.Email, e.email)
 		field("display_name", set.DisplayAttr != "", cur.DisplayName, &to.DisplayName, e.displayName)
 		field("language", set.LanguageAttr != "", cur.Language, &to.Language, e.language)
 		field("role", mapRoles, cur.Role, &to.Role, e.role)
