@@ -41,6 +41,16 @@ func TestDirectoryPasswords(t *testing.T) {
 	if u, _ := s.store.UserByName(s.ctx, s.org.ID, "dora"); u.PasswordHash != "" {
 		t.Fatal("a password was stored for a directory user")
 	}
+	// No reset link: the password is reset in the directory.
+	before := len(s.mails())
+	s.post(s.browser(), "/o/acme/login/forgot", url.Values{"username": {"dora"}})
+	s.web.Wait()
+	if n := len(s.mails()); n != before {
+		t.Fatalf("a reset link was mailed for a directory password (%d mails, had %d)", n, before)
+	}
+	if evs, _ := s.store.Events(s.ctx, s.org.ID, 1); evs[0].Action != "password.reset" || evs[0].Result != "directory" {
+		t.Fatalf("the refused reset's event: %+v", evs[0])
+	}
 	// Backup codes ask for the password, the directory's.
 	if p := s.post(c, "/o/acme/backup", url.Values{"password": {"wrong"}}); !strings.Contains(p.body, `aria-invalid="true"`) {
 		t.Fatalf("backup codes with a wrong directory password: %d", p.status)
