@@ -10,6 +10,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/cmd/twofold-authenticator/vault"
 	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/push"
 )
 
 // newToken is how a command that adds a token (import, enroll) gets its
@@ -58,10 +59,29 @@ func (c *cli) askName(v *vault.Vault, suggested string) (string, error) {
 	}
 }
 
-// pinFor returns the new token's PIN as n says, or asks for it; "" is no
-// PIN.
-func (c *cli) pinFor(n newToken) (string, error) {
+// pinRules is what a new token's PIN must be: required or optional, of
+// at least min characters.
+type pinRules struct {
+	required bool
+	min      int
+}
+
+// ownRules leave the PIN to the user: an imported token has no
+// organization to ask.
+var ownRules = pinRules{min: minPIN}
+
+// orgRules are the rules an organization sent with an activation, never
+// weaker than the app's own.
+func orgRules(p push.PIN) pinRules {
+	return pinRules{required: p.Required, min: max(p.MinLength, minPIN)}
+}
+
+// pinFor returns the new token's PIN as n says, or asks for it, under
+// rules; "" is no PIN.
+func (c *cli) pinFor(n newToken, rules pinRules) (string, error) {
 	switch {
+	case n.noPIN && rules.required:
+		return "", errors.New("your organization requires a PIN for this token: run enroll again without --no-pin (ask for a new invitation: this activation is used)")
 	case n.noPIN:
 		return "", nil
 	case n.pinStdin:
@@ -69,12 +89,15 @@ func (c *cli) pinFor(n newToken) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if len([]rune(pin)) < minPIN {
-			return "", fmt.Errorf("the PIN must have at least %d characters", minPIN)
+		if pin == "" && !rules.required {
+			return "", nil
+		}
+		if len([]rune(pin)) < rules.min {
+			return "", fmt.Errorf("the PIN must have at least %d characters", rules.min)
 		}
 		return pin, nil
 	}
-	return c.newPIN()
+	return c.newPIN(rules)
 }
 
 func (c *cli) importCmd() *cobra.Command {
@@ -120,7 +143,7 @@ and the process list.`,
 			if err != nil {
 				return err
 			}
-			pin, err := c.pinFor(n)
+			pin, err := c.pinFor(n, ownRules)
 			if err != nil {
 				return err
 			}

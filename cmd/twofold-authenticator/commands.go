@@ -104,18 +104,21 @@ func (c *cli) open(v *vault.Vault, name string, p pinInput) (vault.Token, vault.
 const minPIN = 4
 
 // newPIN asks for a new token PIN twice. An empty answer means no PIN.
-func (c *cli) newPIN() (string, error) {
-	question := fmt.Sprintf("PIN for this token (at least %d characters; empty for none)", minPIN)
+func (c *cli) newPIN(rules pinRules) (string, error) {
+	question := fmt.Sprintf("PIN for this token (at least %d characters; empty for none)", rules.min)
+	if rules.required {
+		question = fmt.Sprintf("PIN for this token (your organization requires one, at least %d characters)", rules.min)
+	}
 	for {
 		pin, err := c.prompts().secret(question)
 		if err != nil {
 			return "", err
 		}
-		if pin == "" {
+		if pin == "" && !rules.required {
 			fmt.Fprintln(c.stderr, "no PIN: the token is protected only by the store file's mode")
 			return "", nil
 		}
-		if len([]rune(pin)) < minPIN {
+		if len([]rune(pin)) < rules.min {
 			fmt.Fprintln(c.stderr, "that PIN is too short; try again")
 			continue
 		}

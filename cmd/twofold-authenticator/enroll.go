@@ -63,16 +63,13 @@ first one-time code. An activation string works once.`,
 			if err != nil {
 				return err
 			}
-			// Everything asked before activating: the activation string
-			// works once, so a failure after it would lose the token.
+			// What can be checked is checked before activating: the
+			// activation string works once. The PIN is asked after, as
+			// the organization's rules for it come with the token.
 			if n.name != "" {
 				if err := c.freeName(v, n.name); err != nil {
 					return err
 				}
-			}
-			pin, err := c.pinFor(n)
-			if err != nil {
-				return err
 			}
 			pub, priv, err := ed25519.GenerateKey(c.rand)
 			if err != nil {
@@ -110,6 +107,11 @@ first one-time code. An activation string works once.`,
 				}
 			}
 			tok.Name = name
+			tok.PINLimit = resp.PIN.MaxAttempts
+			pin, err := c.pinFor(n, orgRules(resp.PIN))
+			if err != nil {
+				return err
+			}
 			s := vault.Secrets{OTP: secret, DeviceKey: priv.Seed()}
 			if tok, err = v.Add(tok, s, pin); err != nil {
 				return err

@@ -41,6 +41,8 @@ type deviceServer struct {
 	// server does; the approve test leaves it offered to answer it again.
 	once   bool
 	closed bool
+	// pin is the organization's token PIN rules the activation tells.
+	pin push.PIN
 }
 
 const (
@@ -80,6 +82,7 @@ func (s *deviceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(push.ActivateResponse{
 			Serial: testSerial, Org: push.Org{Slug: "acme", Name: "Acme"}, Username: "alice",
 			TOTP: push.TOTP{Secret: otp.EncodeSecret(s.secret), Algorithm: "SHA1", Digits: 6, Period: 30},
+			PIN:  s.pin,
 		})
 		return
 	}
@@ -194,8 +197,8 @@ func TestEnrollAndApproveWithSignedRequests(t *testing.T) {
 		t.Fatalf("enroll without --ca-file: exit %d, %q", code, errs)
 	}
 
-	// Interactive: PIN twice, then the name suggested from the answer.
-	out := app.ok("4711\n4711\n\n", "enroll", activation.AppLink(), "--ca-file", ca)
+	// Interactive: the name suggested from the answer, then the PIN twice.
+	out := app.ok("\n4711\n4711\n", "enroll", activation.AppLink(), "--ca-file", ca)
 	g, _ := otp.NewGenerator(ds.secret, otp.SHA1, 6)
 	if want := g.Code(uint64(otp.Step(now, 30*time.Second))); strings.TrimSpace(out) != want {
 		t.Fatalf("first code %q, want the token's %q", out, want)
@@ -236,6 +239,56 @@ func TestEnrollAndApproveWithSignedRequests(t *testing.T) {
 		if ds.answers[i] != want[i] {
 			t.Errorf("answer %d = %+v, want %+v", i, ds.answers[i], want[i])
 		}
+	}
+}
+
+func TestEnrollKeepsTheOrganizationsPINRules(t *testing.T) {
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	ds, srv, ca := startDeviceServer(t, now)
+	ds.pin = push.PIN{Required: true, MinLength: 6, MaxAttempts: 3}
+	app := &appTest{t: t, store: filepath.Join(t.TempDir(), "tokens"), now: now}
+	activation := push.Activation{URL: srv.URL, Code: testCode}.String()
+
+	// An empty PIN is no way out, and one too short is asked again.
+	_, _, errs := app.run("work\n\n4711\n471147\n471147\n", "enroll", activation, "--ca-file", ca)
+	for _, want := range []string{"requires one, at least 6 characters", "too short", "added work"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("enroll under pin_mode=token lacks %q:\n%s", want, errs)
+		}
+	}
+	// Three wrong PINs, the organization's limit, wipe the token.
+	for range 2 {
+		if code, _, errs := app.run("000000\n", "code", "work", "--pin-stdin"); code == 0 || !strings.Contains(errs, "wipe the token") {
+			t.Fatalf("a wrong PIN: exit %d, %q", code, errs)
+		}
+	}
+	if code, _, errs := app.run("000000\n", "code", "work", "--pin-stdin"); code == 0 || !strings.Contains(errs, "has been wiped") {
+		t.Fatalf("the third wrong PIN: exit %d, %q", code, errs)
+	}
+}
+
+func TestEnrollWithoutAPINTheOrganizationRequiresSaysWhatToDo(t *testing.T) {
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	ds, srv, ca := startDeviceServer(t, now)
+	ds.pin = push.PIN{Required: true, MinLength: 4, MaxAttempts: 5}
+	app := &appTest{t: t, store: filepath.Join(t.TempDir(), "tokens"), now: now}
+	for _, tc := range []struct {
+		stdin, want string
+		args        []string
+	}{
+		{"", "without --no-pin", []string{"--no-pin"}},
+		{"\n", "at least 4 characters", []string{"--pin-stdin"}},
+	} {
+		ds.mu.Lock()
+		ds.key = nil // a new activation code each time
+		ds.mu.Unlock()
+		args := append([]string{"enroll", push.Activation{URL: srv.URL, Code: testCode}.String(), "--ca-file", ca, "--name", "work"}, tc.args...)
+		if code, _, errs := app.run(tc.stdin, args...); code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("enroll %v: exit %d, %q; want a refusal saying %q", tc.args, code, errs, tc.want)
+		}
+	}
+	if out := app.ok("", "list"); strings.Contains(out, "work") {
+		t.Errorf("a refused enrollment kept a token:\n%s", out)
 	}
 }
 

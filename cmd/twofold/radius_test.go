@@ -53,7 +53,9 @@ func startRadiusServer(t *testing.T, in *installation) *radiusServer {
 func radclient(t *testing.T, addr, secret string, attrs ...string) (string, string) {
 	t.Helper()
 	path := testenv.Command(t, "radclient", "freeradius-utils")
-	cmd := exec.Command(path, "-x", "-r", "1", "-t", "1", addr, "auth", secret)
+	// Three seconds: an answer can take more than one on a busy machine
+	// (a password is an argon2id hash), and only "no answer" waits it out.
+	cmd := exec.Command(path, "-x", "-r", "1", "-t", "3", addr, "auth", secret)
 	cmd.Stdin = strings.NewReader(strings.Join(attrs, ", ") + "\n")
 	out, _ := cmd.CombinedOutput()
 	m := regexp.MustCompile(`Received (Access-\w+)`).FindStringSubmatch(string(out))

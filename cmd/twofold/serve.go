@@ -94,7 +94,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	})
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
 		Console: ops.Handler(), Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
-		Push: &push.Handler{Store: a.store, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL}})
+		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
 		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")
 	}

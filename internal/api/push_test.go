@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -69,7 +70,8 @@ func (f *fixture) answerPush(t *testing.T, txid, decision string, number int) {
 	if r.Application != "vpn" {
 		t.Errorf("the push names the application %q, want the API key's name vpn", r.Application)
 	}
-	if _, err := f.st.AnswerPushRequest(f.ctx, r.ID, r.UserID, decision, number, f.clk.Now(), store.Event{OrgID: f.org.ID, Action: "push.answer"}); err != nil {
+	if _, err := f.v.AnswerPush(f.ctx, auth.PushAnswer{OrgID: f.org.ID, UserID: r.UserID, RequestID: r.ID, Decision: decision, Number: number,
+		Event: store.Event{OrgID: f.org.ID, Action: "push.answer"}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -100,7 +100,8 @@ type Store interface {
 	UserByID(ctx context.Context, orgID, id int64) (store.User, error)
 	CreatePushRequest(ctx context.Context, r store.PushRequest, lim store.PushLimit, e store.Event) (store.PushRequest, error)
 	PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error)
-	CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, l store.Lockout, e store.Event) (store.PushCollection, error)
+	AnswerPushRequest(ctx context.Context, id string, userID int64, decision string, number int, now time.Time, l store.Lockout, e store.Event) (store.PushAnswered, error)
+	CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, e store.Event) (store.PushCollection, error)
 }
 
 // Keys opens sealed token secrets and makes keyed hashes of short codes.

@@ -13,10 +13,11 @@ import (
 )
 
 // Push requests: the user approves a sign-in in the Twofold Authenticator.
-// StartPush asks; CheckPush collects the answer once. A push is no guess
-// when it is started, but its answer counts like one: an approval resets
-// the failures as a right code does, a denial counts one failure, and a
-// lock refuses both the start and an approval collected while it lasts.
+// StartPush asks; AnswerPush records the device's answer; CheckPush
+// collects it once. A push is no guess when it is started, but its answer
+// counts like one: an approval resets the failures as a right code does
+// when collected, a denial counts one failure as soon as it is given, and
+// a lock refuses both the start and an approval collected while it lasts.
 
 // ErrPushWithheld means the user was sent as many pushes as the
 // fatigue limits allow (the policy's push_rate, or maxOpenPush waiting at
@@ -62,6 +63,45 @@ func Refused(err error) bool {
 		}
 	}
 	return false
+}
+
+// PushAnswer is a device's answer to one of its user's push requests.
+type PushAnswer struct {
+	OrgID, UserID int64
+	RequestID     string
+	// Decision is store.PushApprove (with Number, the one picked),
+	// store.PushDeny or store.PushReport.
+	Decision string
+	Number   int
+	// Event is the answer's audit event: actor, target, detail, source.
+	Event store.Event
+}
+
+// AnswerPush records a device's answer, once, and returns the request's
+// new status. A refusal — a denial, a wrong number, a fraud report —
+// counts one failure against the user's lockout right away, so a sign-in
+// left waiting cannot hide it, and a lock it sets is mailed as any lock
+// is; a fraud report also mails the user. Errors are the store's:
+// store.ErrNotFound for a request that is not the user's,
+// store.ErrNotConsumed for one answered or expired.
+func (v *Verifier) AnswerPush(ctx context.Context, a PushAnswer) (string, error) {
+	pol, err := v.OrgPolicy(ctx, a.OrgID)
+	if err != nil {
+		return "", err
+	}
+	now := v.clock.Now()
+	a.Event.At = now
+	res, err := v.store.AnswerPushRequest(ctx, a.RequestID, a.UserID, a.Decision, a.Number, now, lockout(pol), a.Event)
+	if err != nil {
+		return "", err
+	}
+	if !res.LockedUntil.IsZero() {
+		v.tellLocked(ctx, a.OrgID, a.UserID, now, res.LockedUntil)
+	}
+	if res.Request.Status == store.PushFraud {
+		v.tellFraud(ctx, res.Request)
+	}
+	return res.Request.Status, nil
 }
 
 // StartPush sends a push request to the app of r's user, which shows
@@ -180,8 +220,8 @@ func (v *Verifier) refusePush(ctx context.Context, ev store.Event, reason error)
 // caller or instance comes first, exactly one — and later calls are
 // refused with ErrNoChallenge: an approval is Accepted once (the lockout
 // reset and the token marked used, as for a code); a denial, a wrong
-// number or a fraud report is refused and counted as one failure, and a
-// fraud report mails the user; an expired request is refused. When
+// number or a fraud report is refused (AnswerPush counted it); an expired
+// request is refused. When
 // r.Username is set, the request must be that user's.
 func (v *Verifier) CheckPush(ctx context.Context, r Request) (Outcome, error) {
 	now := v.clock.Now()
@@ -210,11 +250,7 @@ func (v *Verifier) CheckPush(ctx context.Context, r Request) (Outcome, error) {
 		// Polling is no event: nothing is written while the user decides.
 		return Outcome{Pending: true, Method: methodPush}, nil
 	}
-	pol, err := v.OrgPolicy(ctx, r.OrgID)
-	if err != nil {
-		return v.fail(err)
-	}
-	c, err := v.store.CollectPushRequest(ctx, r.OrgID, hash, now, lockout(pol), ev)
+	c, err := v.store.CollectPushRequest(ctx, r.OrgID, hash, now, ev)
 	if err != nil {
 		return v.fail(err)
 	}
@@ -223,9 +259,6 @@ func (v *Verifier) CheckPush(ctx context.Context, r Request) (Outcome, error) {
 		// polling after the answer is harmless.
 		v.outcomes[reasonName[ErrNoChallenge]].Inc()
 		return Outcome{Reason: ErrNoChallenge, Method: methodPush}, nil
-	}
-	if !c.LockedUntil.IsZero() {
-		v.tellLocked(ctx, r.OrgID, p.UserID, now, c.LockedUntil)
 	}
 	switch {
 	case c.Locked:
@@ -238,9 +271,6 @@ func (v *Verifier) CheckPush(ctx context.Context, r Request) (Outcome, error) {
 	reason, ok := pushReason[c.Request.Status]
 	if !ok {
 		return v.fail(fmt.Errorf("push request has the unknown status %q", c.Request.Status))
-	}
-	if reason == ErrPushFraud {
-		v.tellFraud(ctx, p)
 	}
 	v.outcomes[reasonName[reason]].Inc()
 	return Outcome{Reason: reason, Method: methodPush}, nil

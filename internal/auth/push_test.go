@@ -46,8 +46,8 @@ func (e *env) answer(p auth.PushStart, decision string, number int) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.store.AnswerPushRequest(e.ctx, r.ID, r.UserID, decision, number, e.clock.Now(),
-		store.Event{OrgID: e.org.ID, At: e.clock.Now(), Action: "push.answer"}); err != nil {
+	if _, err := e.v.AnswerPush(e.ctx, auth.PushAnswer{OrgID: e.org.ID, UserID: r.UserID, RequestID: r.ID, Decision: decision, Number: number,
+		Event: store.Event{OrgID: e.org.ID, Action: "push.answer"}}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -126,6 +126,34 @@ func TestPushOutcomes(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A "no" counts, and a fraud report is mailed, when the user gives it:
+// the sign-in that asked may have been abandoned and never collect it.
+func TestPushRefusalCountsWithoutTheSignIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.activePush()
+		e.setPolicy(map[string]string{"lockout_threshold": "2"})
+		e.answer(e.startPush(), store.PushDeny, 0)
+		if got := e.failures(); got != 1 {
+			t.Fatalf("failures after a denial nobody collected = %d, want 1", got)
+		}
+		e.answer(e.startPush(), store.PushReport, 0)
+		e.v.Wait()
+		if got := e.failures(); got != 2 {
+			t.Errorf("failures after a fraud report nobody collected = %d, want 2", got)
+		}
+		if len(e.mail.frauds) != 1 {
+			t.Errorf("fraud notices %v, want one", e.mail.frauds)
+		}
+		if len(e.mail.locks) != 1 {
+			t.Errorf("lock notices %v, want the one of the second refusal", e.mail.locks)
+		}
+		if _, err := e.v.StartPush(e.ctx, e.request(""), "VPN"); !errors.Is(err, auth.ErrLocked) {
+			t.Errorf("a push to a user the refusals locked: %v, want ErrLocked", err)
+		}
+	})
 }
 
 // An approval resets the failures as a right code does; the failures of

@@ -61,3 +61,27 @@ func TestInvitePushShowsTheActivationOnce(t *testing.T) {
 		}
 	})
 }
+
+// Users' "this wasn't me" reports reach the admins on the dashboard, with
+// a link to the audit events that hold them; a day without one shows none.
+func TestDashboardShowsFraudReports(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		s := newSite(t, b)
+		ann := s.person(s.org, "ann", store.RoleAdmin)
+		c := s.signIn(ann)
+		const link = `href="/o/acme/admin/audit?action=push.answer&amp;result=fraud"`
+		if r := s.get(c, "/o/acme/admin/"); strings.Contains(r.body, link) {
+			t.Error("the dashboard shows fraud reports where there are none")
+		}
+		for _, result := range []string{"fraud", "denied", "fraud"} {
+			if err := s.store.Audit(s.ctx, store.Event{OrgID: s.org.ID, At: s.clock.Now(), Actor: "dave", Action: "push.answer", Target: "acme/dave", Result: result}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := s.get(c, "/o/acme/admin/")
+		has(t, r, link)
+		if got := figure(t, r, "console.dashboard.fraud"); got != 2 {
+			t.Errorf("the dashboard counts %d fraud reports, want 2", got)
+		}
+	})
+}

@@ -85,6 +85,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
 	if admin.Allowed(v.op.Role, admin.AuditRead) {
 		links["signins"] = h + "audit?action=validate&result=accept"
 		links["failures"] = h + "audit?action=validate"
+		links["fraud"] = h + "audit?action=push.answer&result=fraud"
 	}
 	p := s.page(w, r, v, "console.dashboard.title", DashboardView{Stats: stats, Links: links})
 	p.Flash = flash(r)

@@ -94,13 +94,18 @@ type Policy struct {
 	// PINMode is PINNone, PINServer (a PIN typed before every code,
 	// checked by the server) or PINToken (the PIN is kept by the app).
 	PINMode string `json:"pin_mode" choices:"none,server,token" help:"none, server (PIN typed before the code) or token (PIN kept by the app)"`
-	// PINMinLength and PINMaxLength bound a server PIN (4–16).
-	PINMinLength int `json:"pin_min_length" help:"shortest server PIN (4 to 16)"`
+	// PINMinLength and PINMaxLength bound a server PIN (4–16); the
+	// shortest also bounds a token PIN, which the app keeps.
+	PINMinLength int `json:"pin_min_length" help:"shortest PIN, checked by the server or kept by the app (4 to 16)"`
 	PINMaxLength int `json:"pin_max_length" help:"longest server PIN (4 to 16)"`
 	// PINDigitsOnly limits server PINs to digits; otherwise letters are allowed too.
 	PINDigitsOnly bool `json:"pin_digits_only" help:"server PINs are digits only (true) or letters and digits (false)"`
 	// PINChangeOnFirstUse makes a user change a PIN the operator assigned.
 	PINChangeOnFirstUse bool `json:"pin_change_on_first_use" help:"a PIN assigned by the operator must be changed at the next sign-in"`
+	// TokenPINAttempts is how many wrong token PINs in a row make the
+	// Twofold Authenticator wipe the token, as a hardware token does; the
+	// app learns it at activation.
+	TokenPINAttempts int `json:"token_pin_attempts" help:"wrong token PINs in a row after which the Twofold Authenticator wipes the token (3 to 10)"`
 
 	// EmailCodeDigits and EmailCodeLifetime shape emailed codes.
 	EmailCodeDigits   int      `json:"email_code_digits" help:"digits of an emailed code (6 to 8)"`
@@ -244,6 +249,7 @@ func Default() Policy {
 		PINMaxLength:         16,
 		PINDigitsOnly:        true,
 		PINChangeOnFirstUse:  true,
+		TokenPINAttempts:     5,
 		EmailCodeDigits:      6,
 		EmailCodeLifetime:    Duration(10 * time.Minute),
 		EmailResendEvery:     Duration(30 * time.Second),
@@ -287,6 +293,8 @@ func (p Policy) Validate() error {
 	check("methods", len(p.Methods) > 0, "methods must name at least one method")
 	check("pin_mode", p.PINMode == PINNone || p.PINMode == PINServer || p.PINMode == PINToken,
 		"pin_mode must be none, server or token, not %q", p.PINMode)
+	check("token_pin_attempts", p.TokenPINAttempts >= 3 && p.TokenPINAttempts <= 10,
+		"token_pin_attempts must be 3 to 10, not %d", p.TokenPINAttempts)
 	check("pin_min_length", p.PINMinLength >= 4 && p.PINMinLength <= p.PINMaxLength && p.PINMaxLength <= 16,
 		"pin_min_length and pin_max_length must satisfy 4 <= min <= max <= 16, not %d and %d", p.PINMinLength, p.PINMaxLength)
 	check("email_code_digits", p.EmailCodeDigits >= 6 && p.EmailCodeDigits <= 8,

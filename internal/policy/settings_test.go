@@ -37,6 +37,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"pin_max_length", "16"},
 		{"pin_digits_only", "true"},
 		{"pin_change_on_first_use", "true"},
+		{"token_pin_attempts", "5"},
 		{"email_code_digits", "6"},
 		{"email_code_lifetime", "10m"},
 		{"email_resend_every", "30s"},

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -29,8 +30,14 @@ type Store interface {
 	ActivatePushToken(ctx context.Context, codeHash []byte, d store.PushDevice, now time.Time, e store.Event) error
 	PushDeviceBySerial(ctx context.Context, serial string) (store.PushDeviceView, error)
 	PendingPushRequests(ctx context.Context, userID int64, now time.Time) ([]store.PushRequest, error)
-	AnswerPushRequest(ctx context.Context, id string, userID int64, decision string, number int, now time.Time, e store.Event) (string, error)
 	Audit(ctx context.Context, e store.Event) error
+}
+
+// Answerer records a device's answer through the verification core, which
+// counts a refusal against the lockout and mails a fraud report
+// (auth.Verifier).
+type Answerer interface {
+	AnswerPush(ctx context.Context, a auth.PushAnswer) (string, error)
 }
 
 // Keyring opens a token's sealed TOTP secret (see secret.Keyring).
@@ -66,8 +73,9 @@ const (
 // Handler serves the device endpoints of the push protocol under
 // /push/v1/. Every field but PollEvery must be set.
 type Handler struct {
-	Store Store
-	Keys  Keyring
+	Store   Store
+	Answers Answerer
+	Keys    Keyring
 	// Notifier tells the user that a device was added to their account.
 	Notifier  Notifier
 	Clock     clock.Clock
@@ -158,6 +166,11 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		refuse("account disabled")
 		return
 	}
+	pol, err := policy.Parse(v.Org.Policy)
+	if err != nil {
+		h.fail(w, "push activation: organization "+v.Org.Slug, err)
+		return
+	}
 	// Opened before the code is spent, so a key problem leaves the
 	// activation to be tried again.
 	key, err := h.Keys.Open(v.Token.Secret, store.SecretAD(v.Token))
@@ -181,6 +194,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		Serial: v.Token.Serial, Org: Org{Slug: v.Org.Slug, Name: v.Org.Name}, Username: v.User.Username, URL: h.PublicURL,
 		TOTP: TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(key),
 			Algorithm: v.Token.Algorithm, Digits: v.Token.Digits, Period: v.Token.Period},
+		PIN: PIN{Required: pol.PINMode == policy.PINToken, MinLength: pol.PINMinLength, MaxAttempts: pol.TokenPINAttempts},
 	})
 }
 
@@ -346,11 +360,11 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, v store.PushDev
 		writeError(w, http.StatusBadRequest, `decision must be "approve", "deny" or "fraud"`)
 		return
 	}
-	now := h.Clock.Now()
-	event := store.Event{OrgID: v.Org.ID, At: now, Actor: v.User.Username, Action: "push.answer",
+	event := store.Event{OrgID: v.Org.ID, Actor: v.User.Username, Action: "push.answer",
 		Target: v.Org.Slug + "/" + v.User.Username + " " + v.Token.Serial, Detail: "request " + id + ", " + a.Decision,
 		Source: remoteIP(r.RemoteAddr)}
-	status, err := h.Store.AnswerPushRequest(r.Context(), id, v.User.ID, a.Decision, a.Number, now, event)
+	status, err := h.Answers.AnswerPush(r.Context(), auth.PushAnswer{OrgID: v.Org.ID, UserID: v.User.ID, RequestID: id,
+		Decision: a.Decision, Number: a.Number, Event: event})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, refuseRequest)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/admin"
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
@@ -87,7 +88,9 @@ func (e *env) serve(s *store.Store) *httptest.Server {
 	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
-	h.Notifier = &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
+	mailer := &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
+	h.Notifier = mailer
+	h.Answers = auth.NewVerifier(auth.Config{Store: s, Keys: e.keys, Clock: e.clock, Sender: compose.CodeSender{Store: s, Mailer: mailer}})
 	e.t.Cleanup(srv.Close)
 	return srv
 }
@@ -201,6 +204,23 @@ func (e *env) request(s *store.Store, username, id string) store.PushRequest {
 	return r
 }
 
+// The organization's token PIN rules reach the app with the token.
+func TestActivationTellsTheTokenPINRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		var err error
+		if _, err := e.admin.SetPolicy(e.ctx, e.org, map[string]string{"pin_mode": "token", "pin_min_length": "6", "token_pin_attempts": "3"}); err != nil {
+			t.Fatal(err)
+		}
+		if e.org, err = e.store.OrgBySlug(e.ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if pin := newDevice(9).mustActivate(t, e, e.enroll("alice", "push")).PIN; pin != (push.PIN{Required: true, MinLength: 6, MaxAttempts: 3}) {
+			t.Errorf("activation under pin_mode=token: PIN %+v", pin)
+		}
+	})
+}
+
 func TestActivate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
@@ -213,7 +233,8 @@ func TestActivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := push.ActivateResponse{Serial: en.Token.Serial, Org: push.Org{Slug: "acme", Name: "Acme Corp"}, Username: "alice", URL: e.srv.URL,
-			TOTP: push.TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(k.Secret), Algorithm: "SHA1", Digits: 6, Period: 30}}
+			TOTP: push.TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(k.Secret), Algorithm: "SHA1", Digits: 6, Period: 30},
+			PIN:  push.PIN{Required: false, MinLength: 4, MaxAttempts: 5}}
 		if got != want {
 			t.Errorf("activation answer %+v\nwant %+v", got, want)
 		}
@@ -433,6 +454,11 @@ func TestAnswers(t *testing.T) {
 		}
 		if status, body := alice.answer(t, e, e.srv.URL, "fraud", "fraud", 0); status != 200 || !strings.Contains(body, `"fraud"`) {
 			t.Errorf("fraud: %d %s", status, body)
+		}
+		// The wrong number, the denial and the report count against the
+		// lockout as they are given, before any sign-in collects them.
+		if u, err := e.store.UserByName(e.ctx, e.org.ID, "alice"); err != nil || u.Failures != 3 {
+			t.Errorf("alice's failures after three refusals: %d, %v; want 3", u.Failures, err)
 		}
 		if tx, err := e.store.PushRequestByTxHash(e.ctx, e.org.ID, []byte("tx-right")); err != nil || tx.Status != store.PushAccepted {
 			t.Errorf("the sign-in reads %+v, %v", tx, err)

@@ -50,6 +50,16 @@ type ActivateResponse struct {
 	Username string `json:"username"`
 	URL      string `json:"url"`
 	TOTP     TOTP   `json:"totp"`
+	PIN      PIN    `json:"pin"`
+}
+
+// PIN is what the organization asks of the token PIN the app keeps: the
+// app asks for one when Required, of at least MinLength characters, and
+// wipes the token after MaxAttempts wrong ones in a row.
+type PIN struct {
+	Required    bool `json:"required"`
+	MinLength   int  `json:"min_length"`
+	MaxAttempts int  `json:"max_attempts"`
 }
 
 // Org names the organization a token belongs to.

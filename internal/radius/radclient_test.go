@@ -55,6 +55,7 @@ type pushEnv struct {
 	ctx   context.Context
 	addr  string
 	st    *store.Store
+	v     *auth.Verifier
 	svc   *admin.Service
 	org   store.Org
 	alice store.User
@@ -88,6 +89,7 @@ func newPushEnv(t *testing.T, b storetest.Backend) *pushEnv {
 	e.setPolicy(map[string]string{"radius_mode": "password", "methods": "app,push", "push_number_matching": "false"})
 
 	v := auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap})
+	e.v = v
 	en, err := e.svc.EnrollToken(ctx, e.org, "alice", "totp", "")
 	must(err)
 	k, err := otp.ParseURI(en.URI)
@@ -158,8 +160,8 @@ func (e *pushEnv) answerPush(decision string, after time.Duration) (store.PushRe
 		if len(pending) > 0 && time.Since(pending[len(pending)-1].CreatedAt) < time.Second {
 			p := pending[len(pending)-1]
 			time.Sleep(after)
-			if _, err := e.st.AnswerPushRequest(e.ctx, p.ID, p.UserID, decision, p.Number, time.Now(),
-				store.Event{OrgID: e.org.ID, At: time.Now(), Action: "push.answer"}); err != nil {
+			if _, err := e.v.AnswerPush(e.ctx, auth.PushAnswer{OrgID: e.org.ID, UserID: p.UserID, RequestID: p.ID, Decision: decision, Number: p.Number,
+				Event: store.Event{OrgID: e.org.ID, Action: "push.answer"}}); err != nil {
 				e.t.Error(err)
 			}
 			return p, len(pending)

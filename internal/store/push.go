@@ -218,14 +218,26 @@ func (s *Store) PendingPushRequests(ctx context.Context, userID int64, now time.
 	return out, nil
 }
 
-// AnswerPushRequest settles the user's request id with a device's
-// decision, in one conditional update from pending before expiry:
-// approving with the right number accepts it, with another number makes it
-// wrong_number; deny denies; fraud reports it. It records e with the
-// outcome as its result and returns the new status. It returns
-// ErrNotFound when no such request is the user's, ErrNotConsumed when it is
-// no longer pending or has expired: of concurrent answers exactly one wins.
-func (s *Store) AnswerPushRequest(ctx context.Context, id string, userID int64, decision string, number int, now time.Time, e Event) (string, error) {
+// PushAnswered is what answering a push request did.
+type PushAnswered struct {
+	// Request is the request as answered.
+	Request PushRequest
+	// LockedUntil is the lock that the failure this answer counted set,
+	// zero when it set none.
+	LockedUntil time.Time
+}
+
+// AnswerPushRequest records, once, the decision of the device of user
+// userID on its pending, unexpired push request id: an approval with the
+// number the sign-in shows is accepted, with another number it is a
+// wrong number; a denial is denied and a report is fraud. In the same
+// transaction, a refusal counts one failure under l — at the answer, not
+// when the sign-in collects it, so that a sign-in left waiting does not
+// hide a "no" from the lockout — and e is recorded with the status. It
+// returns ErrNotFound for a request that is not the user's, and
+// ErrNotConsumed for one answered before or expired: of concurrent
+// answers exactly one wins.
+func (s *Store) AnswerPushRequest(ctx context.Context, id string, userID int64, decision string, number int, now time.Time, l Lockout, e Event) (PushAnswered, error) {
 	right, wrong := "", ""
 	switch decision {
 	case PushApprove:
@@ -235,13 +247,14 @@ func (s *Store) AnswerPushRequest(ctx context.Context, id string, userID int64, 
 	case PushReport:
 		right, wrong = PushFraud, PushFraud
 	default:
-		return "", fmt.Errorf("store: push decision %q", decision)
+		return PushAnswered{}, fmt.Errorf("store: push decision %q", decision)
 	}
-	var status string
+	var a PushAnswered
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.d.q(`UPDATE push_requests SET status = CASE WHEN number = ? THEN ? ELSE ? END, answered_at = ?
-			WHERE id = ? AND user_id = ? AND status = 'pending' AND expires_at > ? RETURNING status`),
-			number, right, wrong, ms(now), id, userID, ms(now)).Scan(&status)
+		a = PushAnswered{}
+		r, err := scanPushRequest(tx.QueryRowContext(ctx, s.d.q(`UPDATE push_requests SET status = CASE WHEN number = ? THEN ? ELSE ? END, answered_at = ?
+			WHERE id = ? AND user_id = ? AND status = 'pending' AND expires_at > ? RETURNING `+pushRequestColumns),
+			number, right, wrong, ms(now), id, userID, ms(now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			var owner int64
 			err := tx.QueryRowContext(ctx, s.d.q(`SELECT user_id FROM push_requests WHERE id = ?`), id).Scan(&owner)
@@ -256,10 +269,20 @@ func (s *Store) AnswerPushRequest(ctx context.Context, id string, userID int64, 
 		if err != nil {
 			return fmt.Errorf("store: answer push request: %w", err)
 		}
-		e.Result = status
+		a.Request = r
+		if r.Status != PushAccepted {
+			// A user locked already gets no failure counted: the lock
+			// refuses whatever comes next anyway.
+			res, _, err := reserve(ctx, tx.StmtContext(ctx, s.reserve), userID, now, l)
+			if err != nil {
+				return fmt.Errorf("store: count push refusal: %w", err)
+			}
+			a.LockedUntil = res.LockedUntil
+		}
+		e.Result = r.Status
 		return s.addEvent(ctx, tx, e)
 	})
-	return status, err
+	return a, err
 }
 
 // PushRequestByTxHash finds an organization's push request by the hash of
@@ -280,9 +303,6 @@ type PushCollection struct {
 	// Locked says an approval was refused because the user was locked
 	// meanwhile: it is collected as denied.
 	Locked bool
-	// LockedUntil is the lock that the failure this collection counted
-	// set, zero when it set none.
-	LockedUntil time.Time
 }
 
 // errCollectedMeanwhile rolls back a collection that another caller won.
@@ -292,12 +312,12 @@ var errCollectedMeanwhile = errors.New("store: push request collected meanwhile"
 // push request whose transaction hash is hash, in one transaction with
 // what the outcome means for the user: an approval resets the failure
 // count, as an accepted code does, and marks the push tokens used —
-// unless the user is locked, which refuses it (collected as denied); a
-// denial, a wrong number or a fraud report counts one failure under l; an
+// unless the user is locked, which refuses it (collected as denied). A
+// refusal was counted when the device answered (AnswerPushRequest) and an
 // expiry counts nothing. e is recorded with the result (accept, locked,
 // or the status). The conditional update of consumed_at decides, so of
 // concurrent collectors on any instance exactly one collects.
-func (s *Store) CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, l Lockout, e Event) (PushCollection, error) {
+func (s *Store) CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, e Event) (PushCollection, error) {
 	var c PushCollection
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c = PushCollection{}
@@ -331,14 +351,6 @@ func (s *Store) CollectPushRequest(ctx context.Context, orgID int64, hash []byte
 				ms(now), r.UserID, r.TokenID, r.TokenID); err != nil {
 				return err
 			}
-		case PushDenied, PushWrongNumber, PushFraud:
-			// A user locked already gets no failure counted: the lock
-			// refuses whatever comes next anyway.
-			res, _, err := reserve(ctx, tx.StmtContext(ctx, s.reserve), r.UserID, now, l)
-			if err != nil {
-				return fmt.Errorf("store: count push refusal: %w", err)
-			}
-			c.LockedUntil = res.LockedUntil
 		}
 		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE push_requests SET consumed_at = ?, status = ? WHERE id = ? AND consumed_at = 0`),
 			ms(now), status, r.ID)

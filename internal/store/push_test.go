@@ -183,17 +183,27 @@ func TestAnswerPushRequest(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := store.Event{OrgID: f.org.ID, At: now, Action: "push.answer"}
-				if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID+1, tc.decision, tc.number, now, ev); !errors.Is(err, store.ErrNotFound) {
+				lock := store.Lockout{Threshold: 1, LockFor: 10 * time.Minute, HardLimit: 100}
+				if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID+1, tc.decision, tc.number, now, lock, ev); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("another user's answer: %v, want ErrNotFound", err)
 				}
-				if _, err := f.s.AnswerPushRequest(ctx, "nope", f.user.ID, tc.decision, tc.number, now, ev); !errors.Is(err, store.ErrNotFound) {
+				if _, err := f.s.AnswerPushRequest(ctx, "nope", f.user.ID, tc.decision, tc.number, now, lock, ev); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("an unknown id: %v, want ErrNotFound", err)
 				}
-				status, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, tc.decision, tc.number, now, ev)
-				if err != nil || status != tc.want {
-					t.Fatalf("AnswerPushRequest = %q, %v; want %q", status, err, tc.want)
+				a, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, tc.decision, tc.number, now, lock, ev)
+				if err != nil || a.Request.Status != tc.want {
+					t.Fatalf("AnswerPushRequest = %+v, %v; want %q", a, err, tc.want)
 				}
-				if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, store.PushApprove, 42, now, ev); !errors.Is(err, store.ErrNotConsumed) {
+				// A refusal counts at once, here up to the threshold of 1:
+				// the sign-in that asked may never collect it.
+				u, err := f.s.UserByName(ctx, f.org.ID, f.user.Username)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if refused := tc.want != store.PushAccepted; (u.Failures == 1) != refused || a.LockedUntil.IsZero() == refused || (refused && !u.LockedUntil.Equal(a.LockedUntil)) {
+					t.Errorf("after %s: %d failures, locked until %v (answer says %v)", tc.want, u.Failures, u.LockedUntil, a.LockedUntil)
+				}
+				if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, store.PushApprove, 42, now, lock, ev); !errors.Is(err, store.ErrNotConsumed) {
 					t.Errorf("a second answer: %v, want ErrNotConsumed", err)
 				}
 				r, err := f.s.PushRequestByTxHash(ctx, f.org.ID, []byte("tx-r"))
@@ -217,7 +227,7 @@ func TestAnswerAfterExpiryRefused(t *testing.T) {
 		if _, err := f.s.CreatePushRequest(ctx, r, store.PushLimit{MaxOpen: 3}, store.Event{OrgID: f.org.ID, Action: "push.request"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, store.PushApprove, 42, r.ExpiresAt, store.Event{}); !errors.Is(err, store.ErrNotConsumed) {
+		if _, err := f.s.AnswerPushRequest(ctx, "r", f.user.ID, store.PushApprove, 42, r.ExpiresAt, store.Lockout{Threshold: 5, LockFor: time.Minute, HardLimit: 100}, store.Event{}); !errors.Is(err, store.ErrNotConsumed) {
 			t.Fatalf("an answer at expiry: %v, want ErrNotConsumed", err)
 		}
 	})
@@ -278,7 +288,7 @@ func TestConcurrentAnswers(t *testing.T) {
 			next <- decisions[i%3]
 		}
 		won := hammer(t, 60, stores, func(s *store.Store) (bool, error) {
-			_, err := s.AnswerPushRequest(ctx, "r", f.user.ID, <-next, 42, t0.Add(time.Second), store.Event{OrgID: f.org.ID, Action: "push.answer"})
+			_, err := s.AnswerPushRequest(ctx, "r", f.user.ID, <-next, 42, t0.Add(time.Second), store.Lockout{Threshold: 5, LockFor: time.Minute, HardLimit: 100}, store.Event{OrgID: f.org.ID, Action: "push.answer"})
 			if errors.Is(err, store.ErrNotConsumed) {
 				return false, nil
 			}

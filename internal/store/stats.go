@@ -18,6 +18,9 @@ type OrgStats struct {
 	// a second factor that let someone in and the sign-in attempts that
 	// were refused (see signInActions).
 	SignIns, Failures int
+	// FraudReports counts, since the same time, the push requests users
+	// answered "this wasn't me": someone else has their password.
+	FraudReports int
 }
 
 // A sign-in, on every channel (portal, REST, RADIUS, twofold check), is
@@ -33,7 +36,8 @@ const statsSQL = `SELECT
 	(SELECT COUNT(*) FROM enrollments WHERE org_id = ? AND status = 'pending' AND expires_at > ?),
 	(SELECT COUNT(*) FROM users WHERE org_id = ? AND locked_until > ?),
 	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'validate' AND at >= ? AND result = 'accept'),
-	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action IN ('validate', 'login.password') AND at >= ? AND result <> 'accept')`
+	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action IN ('validate', 'login.password') AND at >= ? AND result <> 'accept'),
+	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'push.answer' AND at >= ? AND result = 'fraud')`
 
 // OrgStats counts an organization's figures for its dashboard: the
 // users, tokens, invitations and locks as they are now (by the store's
@@ -43,8 +47,8 @@ const statsSQL = `SELECT
 func (s *Store) OrgStats(ctx context.Context, orgID int64, since time.Time) (OrgStats, error) {
 	now := ms(s.clock.Now())
 	var st OrgStats
-	err := s.r.QueryRowContext(ctx, s.d.q(statsSQL), orgID, orgID, orgID, now, orgID, now, orgID, ms(since), orgID, ms(since)).
-		Scan(&st.Users, &st.ActiveTokens, &st.PendingEnrollments, &st.Locked, &st.SignIns, &st.Failures)
+	err := s.r.QueryRowContext(ctx, s.d.q(statsSQL), orgID, orgID, orgID, now, orgID, now, orgID, ms(since), orgID, ms(since), orgID, ms(since)).
+		Scan(&st.Users, &st.ActiveTokens, &st.PendingEnrollments, &st.Locked, &st.SignIns, &st.Failures, &st.FraudReports)
 	if err != nil {
 		return OrgStats{}, fmt.Errorf("store: organization figures: %w", err)
 	}

@@ -79,11 +79,14 @@ func TestOrgStats(t *testing.T) {
 			{f.org.ID, t0, "portal.login", "ok"},
 			{f.org.ID, t0, "token.activate", "accept"},
 			{f.org.ID, t0, "token.activate", "bad_code"},
+			{f.org.ID, t0, "push.answer", "fraud"},
+			{f.org.ID, t0, "push.answer", "denied"},
 			// Before since, or elsewhere.
 			{f.org.ID, since.Add(-time.Millisecond), "validate", "accept"},
 			{f.org.ID, since.Add(-time.Millisecond), "validate", "bad_code"},
 			{other.ID, t0, "validate", "accept"},
 			{other.ID, t0, "validate", "bad_code"},
+			{other.ID, t0, "push.answer", "fraud"},
 		} {
 			if err := f.s.Audit(ctx, store.Event{OrgID: e.orgID, At: e.at, Actor: "test", Action: e.action, Target: "x", Result: e.result}); err != nil {
 				t.Fatal(err)
@@ -94,11 +97,11 @@ func TestOrgStats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.OrgStats{Users: 6, ActiveTokens: 2, PendingEnrollments: 1, Locked: 1, SignIns: 2, Failures: 3}
+		want := store.OrgStats{Users: 6, ActiveTokens: 2, PendingEnrollments: 1, Locked: 1, SignIns: 2, Failures: 3, FraudReports: 1}
 		if got != want {
 			t.Errorf("OrgStats = %+v\nwant %+v", got, want)
 		}
-		if got, err := f.s.OrgStats(ctx, other.ID, since); err != nil || got != (store.OrgStats{Users: 2, ActiveTokens: 1, PendingEnrollments: 1, SignIns: 1, Failures: 1}) {
+		if got, err := f.s.OrgStats(ctx, other.ID, since); err != nil || got != (store.OrgStats{Users: 2, ActiveTokens: 1, PendingEnrollments: 1, SignIns: 1, Failures: 1, FraudReports: 1}) {
 			t.Errorf("other's OrgStats = %+v, %v", got, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -37,7 +38,8 @@ func (s *site) pending(user string) store.PushRequest {
 func (s *site) answer(user, decision string, number int) {
 	s.t.Helper()
 	r := s.pending(user)
-	if _, err := s.store.AnswerPushRequest(s.ctx, r.ID, r.UserID, decision, number, s.clock.Now(), store.Event{OrgID: s.org.ID, Action: "push.answer"}); err != nil {
+	if _, err := s.verifier.AnswerPush(s.ctx, auth.PushAnswer{OrgID: s.org.ID, UserID: r.UserID, RequestID: r.ID, Decision: decision, Number: number,
+		Event: store.Event{OrgID: s.org.ID, Action: "push.answer"}}); err != nil {
 		s.t.Fatal(err)
 	}
 }
