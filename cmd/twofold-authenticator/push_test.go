@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"encoding/pem"
 	"image/png"
@@ -35,7 +34,7 @@ type deviceServer struct {
 	secret []byte
 
 	mu      sync.Mutex
-	key     ed25519.PublicKey
+	key     push.DeviceKey
 	answers []push.AnswerRequest
 	// once withdraws the request after its first answer, as the real
 	// server does; the approve test leaves it offered to answer it again.
@@ -64,13 +63,13 @@ func (s *deviceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusNotFound, "unknown activation code")
 			return
 		}
-		key, err := push.DecodePublicKey(a.PublicKey)
+		key, err := push.ParseDeviceKey(a.Alg, a.PublicKey)
 		if err != nil {
 			fail(http.StatusBadRequest, err.Error())
 			return
 		}
 		s.mu.Lock()
-		used := s.key != nil
+		used := s.key.Public != nil
 		if !used {
 			s.key = key
 		}
@@ -280,7 +279,7 @@ func TestEnrollWithoutAPINTheOrganizationRequiresSaysWhatToDo(t *testing.T) {
 		{"\n", "at least 4 characters", []string{"--pin-stdin"}},
 	} {
 		ds.mu.Lock()
-		ds.key = nil // a new activation code each time
+		ds.key = push.DeviceKey{} // a new activation code each time
 		ds.mu.Unlock()
 		args := append([]string{"enroll", push.Activation{URL: srv.URL, Code: testCode}.String(), "--ca-file", ca, "--name", "work"}, tc.args...)
 		if code, _, errs := app.run(tc.stdin, args...); code == 0 || !strings.Contains(errs, tc.want) {

@@ -254,6 +254,7 @@ with "twofold token enroll".`,
 	cmd.AddCommand(add, c.userEditCmd(), passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
 	cmd.AddCommand(c.userRoleCmd())
 	cmd.AddCommand(c.userDirectoryCmds()...)
+	cmd.AddCommand(c.userImportCmd(), c.userExportCmd())
 	return cmd
 }
 
@@ -464,6 +465,7 @@ that is printed and mailed with the link.`,
 		change("resume", "Resume a suspended token"),
 		change("revoke", "Revoke a token for good"),
 		unlock, activate, resync, c.tokenFindCmd(), c.tokenDeleteCmd())
+	cmd.AddCommand(c.tokenImportCmd(), c.tokenInventoryCmd(), c.tokenAssignCmd())
 	return cmd
 }
 
@@ -668,12 +670,16 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
+	inv, err := a.admin.ResealInventory(cmd.Context())
+	if err != nil {
+		return err
+	}
 	a.directory.Keys = a.admin.Keys
 	d, err := a.directory.Reseal(cmd.Context())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+d, a.admin.Keys.NewestID())
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+inv+d, a.admin.Keys.NewestID())
 	return nil
 }
 

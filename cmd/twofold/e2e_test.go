@@ -241,13 +241,21 @@ var (
 // and what it logs.
 func startServer(t *testing.T, in *installation, publicURL string) (stdout, stderr *syncBuffer) {
 	t.Helper()
+	stdout, stderr, _ = startStoppableServer(t, in, publicURL)
+	return stdout, stderr
+}
+
+// startStoppableServer is startServer whose server the test may also stop
+// before its end: stop waits for it to exit, and may be called again.
+func startStoppableServer(t *testing.T, in *installation, publicURL string) (stdout, stderr *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = new(syncBuffer), new(syncBuffer)
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, strings.NewReader(""), stdout, stderr, func(k string) string { return in.env[k] })
 	}()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		select {
 		case code := <-done:
@@ -261,10 +269,11 @@ func startServer(t *testing.T, in *installation, publicURL string) (stdout, stde
 			t.Logf("server log:\n%s", stderr.String())
 		}
 	})
+	t.Cleanup(stop)
 	if base := waitForServer(t, stdout, stderr); base != publicURL {
 		t.Fatalf("serve runs at %s, want %s", base, publicURL)
 	}
-	return stdout, stderr
+	return stdout, stderr, stop
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.

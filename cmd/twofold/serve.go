@@ -18,6 +18,7 @@ import (
 
 	"github.com/twofold-mfa/twofold/internal/api"
 	"github.com/twofold-mfa/twofold/internal/auth"
+	"github.com/twofold-mfa/twofold/internal/authapp"
 	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
 	"github.com/twofold-mfa/twofold/internal/push"
@@ -92,9 +93,16 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		Store: a.store, Verifier: v, Admin: a.admin, Directory: a.directory, Mailer: mailer, Render: consoleRender,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
+	// Closed when the server begins to shut down, to end the long polls.
+	draining := make(chan struct{})
+	phone, err := authapp.New()
+	if err != nil {
+		return fmt.Errorf("the authenticator web app: %w", err)
+	}
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
-		Console: ops.Handler(), Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
-		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL}})
+		Console: ops.Handler(), App: phone, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
+		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL,
+			Draining: draining}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
 		a.log.Warn("plain HTTP behind a proxy that is not named in trusted_proxies: every request seems to come from the proxy, so the audit log shows its address and password attempts are not limited per client; set TWOFOLD_TRUSTED_PROXIES to the proxy's address")
 	}
@@ -114,6 +122,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	// others stop too instead of running on without it.
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
+	context.AfterFunc(ctx, func() { close(draining) })
 	radiusAddr, err := c.startRadius(ctx, a, v)
 	if err != nil {
 		ln.Close()

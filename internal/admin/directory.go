@@ -156,6 +156,10 @@ type RolloutOptions struct {
 	Type        string        // "totp" (default) or "email"
 	RemindAfter time.Duration // a pending invitation sent longer ago is sent again; 0: 72h
 	DryRun      bool          // plan and report only
+	// Users, when not nil, limits the rollout to these users (canonical
+	// usernames), for instance the ones an import just added; the others
+	// are left out of the report too.
+	Users []string
 	// Progress, when not nil, is told after each user how many of the
 	// users to invite or remind are done.
 	Progress func(done, total int)
@@ -227,7 +231,17 @@ func (s *Service) Rollout(ctx context.Context, org store.Org, inv Inviter, opt R
 
 	var r RolloutReport
 	var invite, remind []store.Unenrolled
+	var only map[string]bool
+	if opt.Users != nil {
+		only = make(map[string]bool, len(opt.Users))
+		for _, u := range opt.Users {
+			only[u] = true
+		}
+	}
 	for _, u := range users {
+		if only != nil && !only[u.Username] {
+			continue
+		}
 		entry := RolloutEntry{Username: u.Username, Email: u.Email}
 		en, pending := open[u.ID]
 		if pending {

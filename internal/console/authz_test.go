@@ -128,7 +128,8 @@ func helpdeskMay(rt route) bool {
 	method, path, _ := strings.Cut(rt.pattern, " ")
 	if method == http.MethodGet {
 		return !strings.HasPrefix(path, "/policy") && !strings.HasPrefix(path, "/settings") && !strings.HasPrefix(path, "/directory") &&
-			!strings.HasPrefix(path, "/integrations") && path != "/users/new" && !strings.HasPrefix(path, "/enrollments/rollout")
+			!strings.HasPrefix(path, "/integrations") && path != "/users/new" && !strings.HasPrefix(path, "/enrollments/rollout") &&
+			!strings.HasPrefix(path, "/import")
 	}
 	switch path {
 	case "/users/{user}/unlock", "/users/{user}/reset-mfa", "/users/{user}/temp-code",

@@ -15,6 +15,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/i18n"
+	"github.com/twofold-mfa/twofold/internal/importer"
 	"github.com/twofold-mfa/twofold/internal/page/pagetest"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -124,6 +125,11 @@ func TestConsolePassesAxe(t *testing.T) {
 	shotDir := os.Getenv("TWOFOLD_SCREENSHOTS")
 
 	ann := seedConsole(t, s)
+	// A hardware token in stock, so that a user's page offers it.
+	if _, err := (&importer.Importer{Admin: s.admin}).ImportTokens(s.ctx, s.org,
+		strings.NewReader("HW-0001,3132333435363738393031323334353637383930,totp,6,30\n"), importer.TokenOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	root := s.provider()
 	if _, err := s.admin.CreateOrg(s.ctx, "globex", "Globex Ltd"); err != nil {
 		t.Fatal(err)
@@ -274,6 +280,10 @@ func TestConsolePassesAxe(t *testing.T) {
 	}
 	check(ctx, "user-added", "en")
 
+	usersCSV := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(usersCSV, []byte("username,email,display name,language\nolga,olga.nowak@acme.example,Olga Nowak,nl\nnadia,,Nadia again,\nPeter,peter@acme.example,Peter Paulsen,de\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, lang := range langs {
 		base := "/o/acme/admin/"
 		visit("dashboard", lang, base+"?lang="+lang, http.StatusOK)
@@ -294,6 +304,16 @@ func TestConsolePassesAxe(t *testing.T) {
 		ctx = step("directory sync", http.StatusBadGateway, chromedp.Click(chromedp.CSS(`form[action$="/directory/sync"] button`)))
 		check(ctx, "directory-error", lang)
 		visit("reauth", lang, base+"reauth?next="+base+"users/carol", http.StatusOK)
+		visit("import", lang, base+"import", http.StatusOK)
+
+		// A preview of a CSV of users, one row refused, uploaded through
+		// the form.
+		ctx = step("import", http.StatusOK, chromedp.Navigate(s.srv.URL+base+"import"))
+		if err := chromedp.Do(ctx, chromedp.SetUploadFiles(`#file-users`, []string{usersCSV})); err != nil {
+			t.Fatalf("import form: %v", err)
+		}
+		ctx = step("import preview", http.StatusOK, chromedp.Click(chromedp.CSS(`form[action$="/import/users/preview"] button[type="submit"]`)))
+		check(ctx, "import-preview", lang)
 
 		// A page with an error: a new password for carol that its
 		// confirmation does not repeat, typed into the user's page.
@@ -310,6 +330,20 @@ func TestConsolePassesAxe(t *testing.T) {
 			t.Errorf("bad password change (%s): the error summary has not the focus", lang)
 		}
 		check(ctx, "user-error", lang)
+	}
+
+	// The import itself, the good rows only: its page once done.
+	ctx = step("import", http.StatusOK, chromedp.Navigate(s.srv.URL+"/o/acme/admin/import?lang=en"))
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(`#file-users`, []string{usersCSV}), chromedp.Click(chromedp.CSS(`#skip_bad`))); err != nil {
+		t.Fatalf("import form: %v", err)
+	}
+	ctx = step("import users", http.StatusOK, chromedp.Click(chromedp.CSS(`form[action$="/import/users/preview"] button[formaction$="/import/users"]`)))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('meta[http-equiv="refresh"]')`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the import did not finish: %v", err)
+	}
+	check(ctx, "import-done", "en")
+	if _, err := s.admin.User(s.ctx, s.org, "olga"); err != nil {
+		t.Errorf("after the import through the page: %v", err)
 	}
 
 	// The provider's console, signed in as root through its form.

@@ -113,6 +113,7 @@ type Server struct {
 	site     page.Site
 	sessions page.Sessions
 	routes   []route
+	imports  importJobs
 }
 
 // New returns a Server.
@@ -207,14 +208,25 @@ func (s *Server) Handler() http.Handler {
 		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
 	})
 	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if page.TooLarge(r) {
-			// The only large post is a logo.
+		switch {
+		case page.TooLarge(r) && isUpload(r.URL.Path):
+			s.fail(w, r, nil, http.StatusRequestEntityTooLarge, "console.import.too_large", "console.import.too_large_next")
+		case page.TooLarge(r):
+			// The other large post is a logo.
 			s.fail(w, r, nil, http.StatusRequestEntityTooLarge, "console.error.too_large", "console.error.too_large_next")
+		default:
+			s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
+		}
+	})
+	// An import's file may be far larger than any other post.
+	posts, uploads := page.Guard(mux, deny, maxBody), page.Guard(mux, deny, maxUpload)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpload(r.URL.Path) {
+			uploads.ServeHTTP(w, r)
 			return
 		}
-		s.fail(w, r, nil, http.StatusForbidden, "error.csrf", "error.csrf_next")
+		posts.ServeHTTP(w, r)
 	})
-	return page.Guard(mux, deny, maxBody)
 }
 
 // consoleOrg resolves whose console a request is for: the organization

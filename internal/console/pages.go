@@ -32,6 +32,7 @@ var sections = map[scope][]section{
 	orgScope: {
 		{"console.nav.dashboard", "", "GET /{$}", ""},
 		{"console.nav.users", "users", "GET /users", ""},
+		{"console.nav.import", "import", "GET /import", ""},
 		{"console.nav.enrollments", "enrollments", "GET /enrollments", ""},
 		{"console.nav.tokens", "tokens", "GET /tokens", ""},
 		{"console.nav.policy", "policy", "GET /policy", ""},

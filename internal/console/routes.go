@@ -36,6 +36,7 @@ func (s *Server) table() []route {
 		org("POST /users/{user}/tokens/{serial}/revoke", admin.TokensWrite, s.tokenChange("revoke")),
 		fresh(org("POST /users/{user}/tokens/{serial}/delete", admin.TokensWrite, s.deleteToken())),
 		org("POST /users/{user}/tokens/{serial}/resync", admin.TokensWrite, s.resync()),
+		org("POST /users/{user}/tokens/assign", admin.TokensWrite, s.assignToken()),
 		org("POST /users/{user}/enrollments/{serial}/resend", admin.EnrollmentsResend, s.resendEnrollment()),
 		org("POST /users/{user}/enrollments/{serial}/extend", admin.TokensWrite, s.extendEnrollment()),
 		org("POST /users/{user}/enrollments/{serial}/cancel", admin.TokensWrite, s.cancelEnrollment()),
@@ -48,13 +49,14 @@ func (s *Server) table() []route {
 	rts = append(rts, s.policyRoutes()...)
 	rts = append(rts, s.settingsRoutes()...)
 	rts = append(rts, s.directoryRoutes()...)
+	rts = append(rts, s.importRoutes()...)
 	return rts
 }
 
 // userForms: every form on a user's page is on the user's page.
 func init() {
 	for _, post := range []string{"edit", "disable", "enable", "role", "delete", "password", "unlock", "reset-mfa", "temp-code", "invite",
-		"tokens/{serial}/suspend", "tokens/{serial}/resume", "tokens/{serial}/revoke", "tokens/{serial}/delete", "tokens/{serial}/resync",
+		"tokens/{serial}/suspend", "tokens/{serial}/resume", "tokens/{serial}/revoke", "tokens/{serial}/delete", "tokens/{serial}/resync", "tokens/assign",
 		"enrollments/{serial}/resend", "enrollments/{serial}/extend", "enrollments/{serial}/cancel"} {
 		forms["POST /o/{org}/admin/users/{user}/"+post] = pageForm("/o/{org}/admin/users/{user}")
 	}

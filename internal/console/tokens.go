@@ -22,6 +22,15 @@ func (s *Server) deleteToken() handler {
 	})
 }
 
+// assignToken gives the user an unassigned token from the inventory (an
+// imported hardware token) by its serial, active at once.
+func (s *Server) assignToken() handler {
+	return s.change("console.user.tokens", "serial", func(r *http.Request, v *visit, u string) (string, error) {
+		_, err := v.admin.AssignToken(r.Context(), v.org, u, r.PostFormValue("serial"))
+		return "console.flash.token_assigned", err
+	})
+}
+
 // resync takes two consecutive codes of a token whose clock or counter
 // has drifted, through the verification core.
 func (s *Server) resync() handler {

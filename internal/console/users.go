@@ -28,6 +28,9 @@ type UsersView struct {
 	Next    string // the next page, or empty
 	First   string // the first page, when this is a later one
 	NewURL  string // the form that adds a user, when the operator may
+	// ImportURL is the import page, when the operator may import;
+	// ExportURL the directory as CSV.
+	ImportURL, ExportURL string
 }
 
 // UserRowView is one user in the directory.
@@ -44,8 +47,9 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request, v *visit) {
 	q := r.URL.Query()
 	query := admin.UserQuery{Search: q.Get("q"), Filter: q.Get("filter"), After: q.Get("after")}
 	view := UsersView{Action: v.home() + "users", Search: query.Search, Filter: query.Filter, Filters: admin.Filters}
+	view.ExportURL = v.home() + "users.csv"
 	if admin.Allowed(v.op.Role, admin.UsersWrite) {
-		view.NewURL = v.home() + "users/new"
+		view.NewURL, view.ImportURL = v.home()+"users/new", v.home()+"import"
 	}
 	p := s.page(w, r, v, "console.users.title", nil)
 	res, err := v.admin.Users(r.Context(), v.org, query)
@@ -248,7 +252,10 @@ type UserView struct {
 	Shown
 	// Push: the policy allows push, so a push token may be assigned.
 	Push bool
-	Now  time.Time
+	// Stock: the organization has unassigned (imported hardware) tokens
+	// to give out.
+	Stock bool
+	Now   time.Time
 }
 
 // Shown is what a user's page shows this once, right after it was made:
@@ -296,6 +303,14 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, v *visit, stat
 	}
 	if pol, err := policy.Parse(v.org.Policy); err == nil {
 		view.Push = pol.Allows(policy.MethodPush)
+	}
+	if view.Can[string(admin.TokensWrite)] {
+		stock, err := v.admin.Inventory(r.Context(), v.org, "", 1)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		view.Stock = len(stock) > 0
 	}
 	for _, t := range d.Tokens {
 		view.Tokens = append(view.Tokens, TokenView{t})

@@ -54,9 +54,13 @@ func FuzzParseActivationLink(f *testing.F) {
 // a signature forged from fuzzed bytes never verifies for the test key.
 func FuzzParseSignature(f *testing.F) {
 	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	pub := priv.Public().(ed25519.PublicKey)
+	pub := DeviceKey{Public: priv.Public().(ed25519.PublicKey)}
+	p256 := testP256Key(f)
+	es256 := DeviceKey{Alg: AlgES256, Public: point(f, p256)}
 	now := time.Unix(1_800_000_000, 0)
 	f.Add(Sign(priv, "PUSHABC", "GET", "/push/v1/requests", nil, now))
+	es256Header := signES256(f, p256, "PUSHABC", "GET", "/push/v1/requests", nil, now)
+	f.Add(es256Header)
 	f.Add("serial=P, ts=1, sig=")
 	f.Add("serial=P,,ts=1")
 	f.Add("ts=00, sig=AA, serial==")
@@ -73,6 +77,35 @@ func FuzzParseSignature(f *testing.F) {
 		}
 		if s.Verify(pub, "GET", "/push/v1/requests", nil, time.Unix(s.Timestamp, 0)) == nil {
 			t.Fatalf("a fuzzed header verifies: %q", h)
+		}
+		if h != es256Header && s.Verify(es256, "GET", "/push/v1/requests", nil, time.Unix(s.Timestamp, 0)) == nil {
+			t.Fatalf("a fuzzed header verifies for the P-256 key: %q", h)
+		}
+	})
+}
+
+// FuzzParseDeviceKey: any algorithm and key parse or are refused without
+// panicking; what parses has a known algorithm and the length it needs,
+// and verifies no signature of zeros.
+func FuzzParseDeviceKey(f *testing.F) {
+	f.Add("", EncodePublicKey(make([]byte, 32)))
+	f.Add(AlgEd25519, "AAAA")
+	f.Add(AlgES256, b64(point(f, testP256Key(f))...))
+	f.Add(AlgES256, b64(append([]byte{4}, make([]byte, 64)...)...))
+	f.Add("RS256", "")
+	f.Fuzz(func(t *testing.T, alg, public string) {
+		k, err := ParseDeviceKey(alg, public)
+		if err != nil {
+			return
+		}
+		switch {
+		case k.Alg == AlgEd25519 && len(k.Public) == 32:
+		case k.Alg == AlgES256 && len(k.Public) == 65 && k.Public[0] == 4:
+		default:
+			t.Fatalf("ParseDeviceKey(%q, %q) accepted %+v", alg, public, k)
+		}
+		if k.verify([]byte("message"), make([]byte, 64)) {
+			t.Fatalf("%+v verifies a signature of zeros", k)
 		}
 	})
 }

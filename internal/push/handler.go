@@ -3,7 +3,6 @@ package push
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -84,9 +83,28 @@ type Handler struct {
 	// PollEvery is how often a long poll re-reads pending requests;
 	// zero means every 500 ms.
 	PollEvery time.Duration
+	// Draining, once closed, ends every long poll at once with what it
+	// has: a server shutting down gracefully waits for requests in
+	// flight, and would otherwise wait out each device's poll. Nil never
+	// drains.
+	Draining <-chan struct{}
 }
 
+// ServeHTTP answers the device endpoints to any origin (CORS), so that
+// the web app served by one Twofold server can hold tokens of others. That
+// opens nothing: no endpoint reads a cookie or any credential a browser
+// adds by itself — an activation is authorized by its single-use code and
+// every later request by the device key's signature, which a page of
+// another origin has no more than any other client does.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, "+SignatureHeader)
+		w.Header().Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	path := r.URL.Path
 	switch {
 	case path == PathActivate:
@@ -116,10 +134,10 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	pub, err := DecodePublicKey(req.PublicKey)
+	key, err := ParseDeviceKey(req.Alg, req.PublicKey)
 	name := strings.TrimSpace(req.DeviceName)
 	if err != nil || req.ActivationCode == "" || !validCode(req.ActivationCode) || !validName(name) {
-		writeError(w, http.StatusBadRequest, "activation_code, public_key (32 bytes, base64url) and a device_name of at most 64 characters are required")
+		writeError(w, http.StatusBadRequest, `activation_code, public_key (base64url: Ed25519, 32 bytes, or with "alg": "ES256" an uncompressed P-256 point, 65 bytes) and a device_name of at most 64 characters are required`)
 		return
 	}
 	now := h.Clock.Now()
@@ -138,7 +156,8 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := v.Org.Slug + "/" + v.User.Username + " " + v.Token.Serial
-	event := store.Event{OrgID: v.Org.ID, At: now, Actor: v.User.Username, Action: "push.activate", Target: target, Source: source}
+	event := store.Event{OrgID: v.Org.ID, At: now, Actor: v.User.Username, Action: "push.activate", Target: target, Source: source,
+		Detail: "device key " + key.Alg}
 	refuse := func(reason string) {
 		event.Result = reason
 		if err := h.Store.Audit(r.Context(), event); err != nil {
@@ -173,14 +192,14 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	}
 	// Opened before the code is spent, so a key problem leaves the
 	// activation to be tried again.
-	key, err := h.Keys.Open(v.Token.Secret, store.SecretAD(v.Token))
+	otpKey, err := h.Keys.Open(v.Token.Secret, store.SecretAD(v.Token))
 	if err != nil {
 		h.fail(w, "push activation: open the token secret", err)
 		return
 	}
-	defer clear(key)
+	defer clear(otpKey)
 	event.Result = "ok"
-	err = h.Store.ActivatePushToken(r.Context(), hash, store.PushDevice{TokenID: v.Token.ID, PublicKey: pub, Name: name, CreatedAt: now}, now, event)
+	err = h.Store.ActivatePushToken(r.Context(), hash, store.PushDevice{TokenID: v.Token.ID, PublicKey: key.Public, Alg: key.Alg, Name: name, CreatedAt: now}, now, event)
 	if errors.Is(err, store.ErrNotConsumed) {
 		refuse("used meanwhile")
 		return
@@ -192,7 +211,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	h.tellAdded(r.Context(), v, name, now)
 	writeJSON(w, http.StatusOK, ActivateResponse{
 		Serial: v.Token.Serial, Org: Org{Slug: v.Org.Slug, Name: v.Org.Name}, Username: v.User.Username, URL: h.PublicURL,
-		TOTP: TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(key),
+		TOTP: TOTP{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(otpKey),
 			Algorithm: v.Token.Algorithm, Digits: v.Token.Digits, Period: v.Token.Period},
 		PIN: PIN{Required: pol.PINMode == policy.PINToken, MinLength: pol.PINMinLength, MaxAttempts: pol.TokenPINAttempts},
 	})
@@ -265,7 +284,7 @@ func (h *Handler) verify(r *http.Request, body []byte) (store.PushDeviceView, st
 	if err != nil {
 		return v, "", err
 	}
-	if err := sig.Verify(ed25519.PublicKey(v.Device.PublicKey), r.Method, r.URL.RequestURI(), body, h.Clock.Now()); err != nil {
+	if err := sig.Verify(DeviceKey{Alg: v.Device.Alg, Public: v.Device.PublicKey}, r.Method, r.URL.RequestURI(), body, h.Clock.Now()); err != nil {
 		return v, err.Error() + " (" + sig.Serial + ")", nil
 	}
 	if v.Token.State != store.TokenActive || v.User.Status != store.UserActive || v.Org.Status != store.OrgActive {
@@ -306,6 +325,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, v store.PushDevic
 		}
 		select {
 		case <-ctx.Done():
+			writeJSON(w, http.StatusOK, RequestsResponse{Requests: []Request{}})
+			return
+		case <-h.Draining:
 			writeJSON(w, http.StatusOK, RequestsResponse{Requests: []Request{}})
 			return
 		case <-tick.C:

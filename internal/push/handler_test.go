@@ -3,8 +3,12 @@ package push_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -46,11 +50,13 @@ type env struct {
 	srv   *httptest.Server
 	// outbox holds the mails the handler sends.
 	outbox string
+	// draining, closed, ends the handlers' long polls (Handler.Draining).
+	draining chan struct{}
 }
 
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), outbox: t.TempDir()}
+	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), outbox: t.TempDir(), draining: make(chan struct{})}
 	e.store = b.Open(t, e.clock)
 	var err error
 	if e.keys, err = secret.NewKeyring([][]byte{bytes.Repeat([]byte{7}, 32)}, nil); err != nil {
@@ -85,7 +91,7 @@ func (e *env) serve(s *store.Store) *httptest.Server {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond}
+	h := &push.Handler{Store: s, Keys: e.keys, Clock: e.clock, Log: slog.New(slog.DiscardHandler), PollEvery: 20 * time.Millisecond, Draining: e.draining}
 	srv := httptest.NewServer(h)
 	h.PublicURL = srv.URL
 	mailer := &compose.Mailer{Render: render, Sender: sender, PublicURL: srv.URL}
@@ -105,10 +111,34 @@ func (e *env) enroll(username, typ string) admin.Enrolled {
 	return en
 }
 
-// device is an app holding a key, and once activated its token's serial.
+// device is an app holding a key — Ed25519 as the command-line app's, or
+// with p256 set ECDSA P-256 as the web app's — and once activated its
+// token's serial.
 type device struct {
 	priv   ed25519.PrivateKey
+	p256   *ecdsa.PrivateKey
 	serial string
+}
+
+// newWebDevice is a device with a P-256 key, as a browser makes one.
+func newWebDevice(t *testing.T) *device {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &device{p256: k}
+}
+
+// publicKey is what d's activation carries: its key and algorithm.
+func (d *device) publicKey(t *testing.T) (string, string) {
+	if d.p256 == nil {
+		return push.EncodePublicKey(d.priv.Public().(ed25519.PublicKey)), ""
+	}
+	b, err := d.p256.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), push.AlgES256
 }
 
 func newDevice(seed byte) *device {
@@ -135,7 +165,8 @@ func call(t *testing.T, req *http.Request) (int, []byte) {
 // activate posts an activation of code for d to base.
 func (d *device) activate(t *testing.T, base, code string) (int, []byte) {
 	t.Helper()
-	body, _ := json.Marshal(push.ActivateRequest{ActivationCode: code, PublicKey: push.EncodePublicKey(d.priv.Public().(ed25519.PublicKey)), DeviceName: "Alice's laptop"})
+	key, alg := d.publicKey(t)
+	body, _ := json.Marshal(push.ActivateRequest{ActivationCode: code, PublicKey: key, Alg: alg, DeviceName: "Alice's laptop"})
 	req, _ := http.NewRequest(http.MethodPost, base+push.PathActivate, bytes.NewReader(body))
 	return call(t, req)
 }
@@ -163,7 +194,11 @@ func (d *device) mustActivate(t *testing.T, e *env, en admin.Enrolled) push.Acti
 func (d *device) do(t *testing.T, base, method, uri string, body []byte, at time.Time) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+uri, bytes.NewReader(body))
-	req.Header.Set(push.SignatureHeader, push.Sign(d.priv, d.serial, method, uri, body, at))
+	if d.p256 != nil {
+		req.Header.Set(push.SignatureHeader, push.SignES256(t, d.p256, d.serial, method, uri, body, at))
+	} else {
+		req.Header.Set(push.SignatureHeader, push.Sign(d.priv, d.serial, method, uri, body, at))
+	}
 	return call(t, req)
 }
 
@@ -317,6 +352,75 @@ func (e *env) mailedAdded(to, device string) {
 	}
 }
 
+// A web app's P-256 key is registered as ES256, its signed requests are
+// served, and a signature of the other algorithm over the same request is
+// not: the server verifies with what the activation registered.
+func TestActivateWebAppKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		d := newWebDevice(t)
+		d.mustActivate(t, e, e.enroll("alice", "push"))
+		v, err := e.store.PushDeviceBySerial(e.ctx, d.serial)
+		if err != nil || v.Device.Alg != push.AlgES256 || len(v.Device.PublicKey) != 65 {
+			t.Fatalf("device after activation: %+v, %v", v.Device, err)
+		}
+		events, err := e.store.Events(e.ctx, e.org.ID, 1)
+		if err != nil || events[0].Action != "push.activate" || events[0].Detail != "device key ES256" {
+			t.Errorf("newest event %+v, %v", events, err)
+		}
+		r := e.request(e.store, "alice", "req-web")
+		got := d.poll(t, e, e.srv.URL, "")
+		if len(got) != 1 || got[0].ID != r.ID {
+			t.Fatalf("poll: %+v", got)
+		}
+		impostor := &device{priv: newDevice(9).priv, serial: d.serial}
+		if status, body := impostor.do(t, e.srv.URL, http.MethodGet, push.PathRequests, nil, e.clock.Now()); status != http.StatusUnauthorized {
+			t.Errorf("an Ed25519 signature for the ES256 device: %d %s", status, body)
+		}
+		if status, body := d.answer(t, e, e.srv.URL, r.ID, push.DecisionApprove, 42); status != http.StatusOK || !strings.Contains(body, push.StatusAccepted) {
+			t.Errorf("approve: %d %s", status, body)
+		}
+
+		// The command-line app's activation, without alg, registers
+		// Ed25519 as before.
+		cli := newDevice(3)
+		cli.mustActivate(t, e, e.enroll("bob", "push"))
+		if v, err := e.store.PushDeviceBySerial(e.ctx, cli.serial); err != nil || v.Device.Alg != push.AlgEd25519 {
+			t.Errorf("the CLI's device: %+v, %v", v.Device, err)
+		}
+	})
+}
+
+// Any origin may call the device endpoints: the web app of one server
+// holds tokens of others. Nothing there is authorized by a cookie.
+func TestCrossOrigin(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+push.PathRequests+"/r1", nil)
+	req.Header.Set("Origin", "https://other.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type, twofold-signature")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), push.SignatureHeader) ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+push.PathRequests, nil)
+	req.Header.Set("Origin", "https://other.example")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("an unsigned poll from another origin: %d %v, want 401 that the page may read", resp.StatusCode, resp.Header)
+	}
+}
+
 func TestActivateMalformed(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	pub := push.EncodePublicKey(newDevice(1).priv.Public().(ed25519.PublicKey))
@@ -328,6 +432,8 @@ func TestActivateMalformed(t *testing.T) {
 		{"two values", `{"activation_code":"abc","public_key":"` + pub + `"} {}`, http.StatusBadRequest},
 		{"no code", `{"public_key":"` + pub + `"}`, http.StatusBadRequest},
 		{"short key", `{"activation_code":"abc","public_key":"AAAA"}`, http.StatusBadRequest},
+		{"an Ed25519 key named ES256", `{"activation_code":"abc","alg":"ES256","public_key":"` + pub + `"}`, http.StatusBadRequest},
+		{"an unknown algorithm", `{"activation_code":"abc","alg":"RS256","public_key":"` + pub + `"}`, http.StatusBadRequest},
 		{"long name", `{"activation_code":"abc","public_key":"` + pub + `","device_name":"` + strings.Repeat("x", 65) + `"}`, http.StatusBadRequest},
 		{"too large", `{"activation_code":"` + strings.Repeat("a", 17<<10) + `"}`, http.StatusRequestEntityTooLarge},
 	} {
@@ -492,6 +598,25 @@ func TestLongPoll(t *testing.T) {
 			t.Fatalf("long poll answered %+v", got)
 		}
 	})
+}
+
+// A server shutting down ends the long polls at once, rather than wait
+// for each to run out.
+func TestLongPollEndsWhenDraining(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	d := newDevice(1)
+	d.mustActivate(t, e, e.enroll("alice", "push"))
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(e.draining)
+	}()
+	start := time.Now()
+	if got := d.poll(t, e, e.srv.URL, "?wait=20"); len(got) != 0 {
+		t.Fatalf("a drained poll answered %+v", got)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the poll took %v after the drain began", took)
+	}
 }
 
 func TestTwoInstances(t *testing.T) {

@@ -1,11 +1,14 @@
 package push
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"math/big"
 )
 
 // Paths of the device endpoints, below the server's base URL.
@@ -35,11 +38,28 @@ const (
 	StatusExpired     = "expired"
 )
 
+// Algorithms of a device key. A device names its key's algorithm in the
+// activation, and the server verifies its signatures with that one only.
+const (
+	// AlgEd25519 is the command-line app's key, and what an activation
+	// without "alg" registers.
+	AlgEd25519 = "Ed25519"
+	// AlgES256 is ECDSA on P-256 with SHA-256, as WebCrypto makes it in
+	// every browser: the public key is the 65-byte uncompressed point
+	// (WebCrypto's "raw" export), a signature the 64 bytes r || s (IEEE
+	// P1363), not ASN.1.
+	AlgES256 = "ES256"
+)
+
 // ActivateRequest is the body of POST PathActivate.
 type ActivateRequest struct {
 	ActivationCode string `json:"activation_code"`
-	PublicKey      string `json:"public_key"` // EncodePublicKey of the device's new key
-	DeviceName     string `json:"device_name"`
+	// PublicKey is the device's new public key in unpadded base64url:
+	// EncodePublicKey of an Ed25519 key, or an uncompressed P-256 point.
+	PublicKey string `json:"public_key"`
+	// Alg is the key's algorithm, AlgEd25519 when empty.
+	Alg        string `json:"alg,omitempty"`
+	DeviceName string `json:"device_name"`
 }
 
 // ActivateResponse tells the device which token it now holds and, for
@@ -108,21 +128,59 @@ type ErrorResponse struct {
 	Error string `json:"error"`
 }
 
-// ErrPublicKey reports a public key that is not base64url of 32 bytes.
-var ErrPublicKey = errors.New("push: public key is not an Ed25519 key in unpadded base64url")
+// ErrPublicKey reports a public key that is not one of its algorithm in
+// unpadded base64url, or an algorithm the protocol does not know.
+var ErrPublicKey = errors.New(`push: public key is not an Ed25519 key (32 bytes) or, with "alg": "ES256", an uncompressed P-256 point (65 bytes), in unpadded base64url`)
 
-// EncodePublicKey writes a device key as ActivateRequest carries it.
+// DeviceKey is a device's public key as its activation registered it.
+type DeviceKey struct {
+	Alg    string // AlgEd25519 (also when empty) or AlgES256
+	Public []byte
+}
+
+// EncodePublicKey writes an Ed25519 device key as ActivateRequest carries it.
 func EncodePublicKey(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(pub)
 }
 
-// DecodePublicKey reads ActivateRequest.PublicKey.
-func DecodePublicKey(s string) (ed25519.PublicKey, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != ed25519.PublicKeySize {
-		return nil, ErrPublicKey
+// ParseDeviceKey reads ActivateRequest.Alg and PublicKey. An ES256 key
+// must be a point on the curve; the returned key's Alg is never empty.
+func ParseDeviceKey(alg, public string) (DeviceKey, error) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(public)
+	if err != nil {
+		return DeviceKey{}, ErrPublicKey
 	}
-	return ed25519.PublicKey(b), nil
+	switch alg {
+	case "", AlgEd25519:
+		if len(b) != ed25519.PublicKeySize {
+			return DeviceKey{}, ErrPublicKey
+		}
+		return DeviceKey{Alg: AlgEd25519, Public: b}, nil
+	case AlgES256:
+		if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), b); err != nil {
+			return DeviceKey{}, ErrPublicKey
+		}
+		return DeviceKey{Alg: AlgES256, Public: b}, nil
+	}
+	return DeviceKey{}, ErrPublicKey
+}
+
+// verify reports whether sig is k's signature of msg. A key that does not
+// parse verifies nothing.
+func (k DeviceKey) verify(msg, sig []byte) bool {
+	switch k.Alg {
+	case "", AlgEd25519:
+		return len(k.Public) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k.Public), msg, sig)
+	case AlgES256:
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Public)
+		if err != nil || len(sig) != 64 {
+			return false
+		}
+		digest := sha256.Sum256(msg)
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(pub, digest[:], r, s)
+	}
+	return false
 }
 
 // Choices returns the three numbers a device offers for a request whose

@@ -40,7 +40,7 @@ var (
 type Signature struct {
 	Serial    string // the push token's serial, naming the device key
 	Timestamp int64  // unix seconds when the device signed
-	Sig       []byte // Ed25519 signature, 64 bytes
+	Sig       []byte // 64 bytes: Ed25519, or ES256's r || s
 }
 
 // Sign returns the Twofold-Signature header value for a request: serial,
@@ -102,13 +102,13 @@ func ParseSignature(header string) (Signature, error) {
 	return s, nil
 }
 
-// Verify checks that s was made by the holder of pub for this request, at a
-// time within MaxSkew of now.
-func (s Signature) Verify(pub ed25519.PublicKey, method, uri string, body []byte, now time.Time) error {
+// Verify checks that s was made by the holder of key for this request, at a
+// time within MaxSkew of now, with the algorithm key was registered with.
+func (s Signature) Verify(key DeviceKey, method, uri string, body []byte, now time.Time) error {
 	if d := now.Sub(time.Unix(s.Timestamp, 0)); d > MaxSkew || d < -MaxSkew {
 		return ErrSignatureStale
 	}
-	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, signedBytes(method, uri, s.Timestamp, body), s.Sig) {
+	if !key.verify(signedBytes(method, uri, s.Timestamp, body), s.Sig) {
 		return ErrSignatureBad
 	}
 	return nil

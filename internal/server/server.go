@@ -38,7 +38,10 @@ type Parts struct {
 	// Push serves the Twofold Authenticator's device endpoints, mounted
 	// at /push/v1/; nil serves none.
 	Push http.Handler
-	Log  *slog.Logger
+	// App serves the Twofold Authenticator web app, mounted at /app/;
+	// nil serves none.
+	App http.Handler
+	Log *slog.Logger
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log and the per-address login throttle.
 	TrustedProxies []netip.Prefix
@@ -68,6 +71,9 @@ func Handler(p Parts) http.Handler {
 	mux.Handle("/", p.Pages)
 	if p.Push != nil {
 		mux.Handle("/push/v1/", p.Push)
+	}
+	if p.App != nil {
+		mux.Handle("/app/", p.App)
 	}
 	if p.Console != nil {
 		mux.Handle("/admin/", p.Console)

@@ -40,7 +40,8 @@ func TestPublicHandlerOverTLS(t *testing.T) {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
 	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "page "+r.URL.Path, http.StatusNotFound) })
 	push := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "push "+r.URL.Path) })
-	h := Handler(Parts{DB: db, API: api, Pages: pages, Push: push, Log: slog.New(slog.DiscardHandler)})
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app "+r.URL.Path) })
+	h := Handler(Parts{DB: db, API: api, Pages: pages, Push: push, App: app, Log: slog.New(slog.DiscardHandler)})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,6 +83,8 @@ func TestPublicHandlerOverTLS(t *testing.T) {
 		{"/debug/pprof/", 404, "page /debug/pprof/"},
 		{"/api/v1/validate", 200, "api /api/v1/validate"},
 		{"/push/v1/requests", 200, "push /push/v1/requests"},
+		{"/app/", 200, "app /app/"},
+		{"/app/sw.js", 200, "app /app/sw.js"},
 		{"/nowhere", 404, "page /nowhere"},
 	}
 	for _, tt := range tests {

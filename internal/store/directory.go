@@ -46,6 +46,7 @@ type UserRow struct {
 	Email       string
 	Status      string
 	Role        string
+	Language    string // the language of the user's mail; empty: not known yet
 	// Authenticators counts the active tokens.
 	Authenticators int
 	// Enrollment is the state of the user's invitation that matters most
@@ -229,7 +230,7 @@ func (s *Store) userRows(ctx context.Context, q UserQuery, after string, limit i
 	const pick = `FROM enrollments e JOIN tokens t ON t.id = e.token_id
 		WHERE t.user_id = u.id AND e.org_id = u.org_id
 		ORDER BY CASE WHEN e.status = 'pending' THEN 0 ELSE 1 END, e.id DESC LIMIT 1`
-	query = `SELECT u.id, u.username, u.display_name, u.email, u.status, u.role, u.locked_until,
+	query = `SELECT u.id, u.username, u.display_name, u.email, u.status, u.role, u.language, u.locked_until,
 		(SELECT COUNT(*) FROM tokens a WHERE a.user_id = u.id AND a.state = 'active'),
 		COALESCE((SELECT CASE WHEN e.status = 'pending' AND e.expires_at <= ? THEN 'expired' ELSE e.status END ` + pick + `), ''),
 		COALESCE((SELECT e.expires_at ` + pick + `), 0)
@@ -245,7 +246,7 @@ func (s *Store) userRows(ctx context.Context, q UserQuery, after string, limit i
 	for rows.Next() {
 		var r UserRow
 		var locked, expires int64
-		if err := rows.Scan(&r.ID, &r.Username, &r.DisplayName, &r.Email, &r.Status, &r.Role, &locked,
+		if err := rows.Scan(&r.ID, &r.Username, &r.DisplayName, &r.Email, &r.Status, &r.Role, &r.Language, &locked,
 			&r.Authenticators, &r.Enrollment, &expires); err != nil {
 			return nil, err
 		}

@@ -46,7 +46,8 @@ type PushLimit struct {
 // PushDevice is the device that holds an activated push token.
 type PushDevice struct {
 	TokenID   int64
-	PublicKey []byte // Ed25519
+	PublicKey []byte
+	Alg       string // the key's algorithm (push.AlgEd25519, push.AlgES256)
 	Name      string
 	CreatedAt time.Time
 }
@@ -110,8 +111,8 @@ func (s *Store) ActivatePushToken(ctx context.Context, codeHash []byte, d PushDe
 		}
 		// A token activated again after a reset would have been revoked
 		// and replaced, so a device row for it is always new.
-		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO push_devices (token_id, public_key, name, created_at) VALUES (?, ?, ?, ?)`),
-			d.TokenID, d.PublicKey, d.Name, ms(d.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO push_devices (token_id, public_key, key_alg, name, created_at) VALUES (?, ?, ?, ?, ?)`),
+			d.TokenID, d.PublicKey, d.Alg, d.Name, ms(d.CreatedAt)); err != nil {
 			return fmt.Errorf("store: store push device: %w", err)
 		}
 		return s.addEvent(ctx, tx, e)
@@ -127,8 +128,8 @@ func (s *Store) PushDeviceBySerial(ctx context.Context, serial string) (PushDevi
 		return v, err
 	}
 	var created int64
-	err = s.r.QueryRowContext(ctx, s.d.q(`SELECT public_key, name, created_at FROM push_devices WHERE token_id = ?`), t.ID).
-		Scan(&v.Device.PublicKey, &v.Device.Name, &created)
+	err = s.r.QueryRowContext(ctx, s.d.q(`SELECT public_key, key_alg, name, created_at FROM push_devices WHERE token_id = ?`), t.ID).
+		Scan(&v.Device.PublicKey, &v.Device.Alg, &v.Device.Name, &created)
 	if err := one("push device", err); err != nil {
 		return v, err
 	}

@@ -37,7 +37,7 @@ func TestActivatePushToken(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, b)
 		tok := pushToken(t, f, "PUSH0001", "code1")
-		dev := store.PushDevice{TokenID: tok.ID, PublicKey: []byte("0123456789abcdef0123456789abcdef"), Name: "phone", CreatedAt: t0}
+		dev := store.PushDevice{TokenID: tok.ID, PublicKey: []byte("0123456789abcdef0123456789abcdef"), Alg: "ES256", Name: "phone", CreatedAt: t0}
 		ev := store.Event{OrgID: f.org.ID, At: t0, Action: "push.activate", Result: "ok"}
 
 		if _, err := f.s.PushDeviceBySerial(ctx, "PUSH0001"); !errors.Is(err, store.ErrNotFound) {
@@ -68,7 +68,7 @@ func TestActivatePushToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		if v.Token.State != store.TokenActive || !v.Token.ActivatedAt.Equal(t0) || string(v.Device.PublicKey) != string(dev.PublicKey) ||
-			v.Device.Name != "phone" || v.User.ID != f.user.ID || v.Org.ID != f.org.ID {
+			v.Device.Alg != "ES256" || v.Device.Name != "phone" || v.User.ID != f.user.ID || v.Org.ID != f.org.ID {
 			t.Errorf("after activation: %+v", v)
 		}
 		en, err := f.s.EnrollmentByCodeHash(ctx, []byte("code1"))

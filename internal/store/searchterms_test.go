@@ -103,16 +103,16 @@ func TestSearchIndexFollowsUsers(t *testing.T) {
 	})
 }
 
-// TestSearchIndexMigration undoes migration 0022 (and those after it) on a directory and
-// opens the store again: the migration's backfill must find everyone.
+// TestSearchIndexMigration undoes migration 0022, and those after it, on a
+// directory and opens the store again: the migration's backfill must find
+// everyone.
 func TestSearchIndexMigration(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		d := newDirectory(t, b)
 		db := b.DB(t)
-		// The migrations after 0022 are undone too: only those above the
-		// highest applied run again.
-		for _, q := range []string{`DROP TABLE user_search_terms`, `DROP TABLE directories`,
-			`ALTER TABLE users DROP COLUMN from_directory`, `ALTER TABLE users DROP COLUMN directory_disabled`,
+		// Only the migrations above the highest applied run again.
+		for _, q := range []string{`DROP TABLE user_search_terms`, `DROP TABLE token_inventory`, `ALTER TABLE push_devices DROP COLUMN key_alg`,
+			`DROP TABLE directories`, `ALTER TABLE users DROP COLUMN from_directory`, `ALTER TABLE users DROP COLUMN directory_disabled`,
 			`DELETE FROM schema_migrations WHERE version >= 22`} {
 			if _, err := db.Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)

@@ -195,7 +195,7 @@ func (s *Server) showEnrollPush(w http.ResponseWriter, r *http.Request, en store
 	view := EnrollPushView{
 		Username: en.User.Username, Activation: str, QR: qr, AppLink: link,
 		Command:  "twofold-authenticator enroll " + str,
-		CheckURL: keepRefresh(r, self), StopURL: stopRefresh(self), Refresh: refreshEvery(r, enrollPushRefresh),
+		CheckURL: page.KeepRefresh(r, self), StopURL: page.StopRefresh(self), Refresh: page.RefreshEvery(r, enrollPushRefresh),
 	}
 	p := s.page(w, r, "enroll_push.title", &en.Org, view)
 	p.Refresh = view.Refresh

@@ -172,8 +172,8 @@ func (s *Server) showCode(w http.ResponseWriter, r *http.Request, v *visit, p pa
 			view.Instead = typed
 		}
 		if v.data.PushHash != nil {
-			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: keepRefresh(r, base+"/push"),
-				Refresh: refreshEvery(r, pushRefresh), StopURL: stopRefresh(base + "/code")}
+			view.Push = &PushView{Number: v.data.PushNumber, CheckAction: page.KeepRefresh(r, base+"/push"),
+				Refresh: page.RefreshEvery(r, pushRefresh), StopURL: page.StopRefresh(base + "/code")}
 			p.Refresh = view.Push.Refresh
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/page"
@@ -20,39 +19,8 @@ import (
 // pushRefresh is how often, in seconds, the push page reloads itself.
 const pushRefresh = 3
 
-// Pages that reload themselves (the push page and the push enrollment
-// page) offer to stop: WCAG 2.2.1 allows a time limit only when the person
-// can turn it off, as someone slow to read or using a screen reader needs.
-// The same page with ?refresh=off has no reload and keeps "Check now".
-
-// refreshOff reports whether r asks for its page without the reload.
-func refreshOff(r *http.Request) bool { return r.URL.Query().Get("refresh") == "off" }
-
-// refreshEvery is how often the page r asks for reloads itself: every
-// seconds, or never once the person has stopped it.
-func refreshEvery(r *http.Request, seconds int) int {
-	if refreshOff(r) {
-		return 0
-	}
-	return seconds
-}
-
-// stopRefresh is the address of the page at u without its reload.
-func stopRefresh(u string) string {
-	if strings.Contains(u, "?") {
-		return u + "&refresh=off"
-	}
-	return u + "?refresh=off"
-}
-
-// keepRefresh is u, an address that leads back to the page r asked for,
-// without the reload when r was without it.
-func keepRefresh(r *http.Request, u string) string {
-	if refreshOff(r) {
-		return stopRefresh(u)
-	}
-	return u
-}
+// The push pages reload themselves and offer to stop (see
+// page.RefreshEvery).
 
 // pushNotSent are the errors of a push that could not be sent, by the
 // reason startPush gives.
@@ -135,6 +103,6 @@ func (s *Server) collectPush(w http.ResponseWriter, r *http.Request, v *visit) b
 // waiting page.
 func (s *Server) pushCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.data.Method != policy.MethodPush || v.data.PushHash == nil || !s.collectPush(w, r, v) {
-		page.Redirect(w, r, keepRefresh(r, loginURL(v.org)+"/code"))
+		page.Redirect(w, r, page.KeepRefresh(r, loginURL(v.org)+"/code"))
 	}
 }
