@@ -91,7 +91,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	ops := console.New(console.Config{
-		Store: a.store, Verifier: v, Admin: a.admin, Mailer: mailer, Render: consoleRender,
+		Store: a.store, Verifier: v, Admin: a.admin, Directory: a.directory, Mailer: mailer, Render: consoleRender,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
 	})
 	oidcRender, err := oidc.NewRenderer()
@@ -141,6 +141,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	defer startJanitor(ctx, a)()
+	defer startDirectorySync(ctx, a)()
 	c.welcome(a, ln.Addr(), radiusAddr, metricsLn, cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 
@@ -171,6 +172,24 @@ func startJanitor(ctx context.Context, a *app) (stop func()) {
 	go func() {
 		defer close(done)
 		janitor.New(janitor.Config{Store: a.store, Clock: a.admin.Clock, Log: a.log}).Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// startDirectorySync syncs the organizations whose directory has a
+// sync_interval, until ctx is done or the returned stop is called; stop
+// returns once no sync runs, so the store is not closed under one.
+func startDirectorySync(ctx context.Context, a *app) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	svc := *a.directory
+	svc.Actor = "directory sync"
+	go func() {
+		defer close(done)
+		svc.Run(ctx)
 	}()
 	return func() {
 		cancel()

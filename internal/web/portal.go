@@ -511,8 +511,13 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
 		return
 	}
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	req := v.request(r, r.PostFormValue("code"))
-	req.Password, req.CheckPassword = r.PostFormValue("password"), v.user.PasswordHash != ""
+	req.Password, req.CheckPassword = r.PostFormValue("password"), has
 	out, err := s.Verifier.Verify(r.Context(), req)
 	if err != nil {
 		s.unavailable(w, r, err)
@@ -538,6 +543,14 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
 		p.Error, p.ErrorArgs, p.ErrorField, p.ErrorForm = key, args, field, "dashboard.password"
 		s.dashboardWith(w, r, v, p)
+	}
+	if _, inDirectory, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash); err != nil {
+		s.unavailable(w, r, err)
+		return
+	} else if inDirectory {
+		// A password set here would never be asked for.
+		showError("error.password_directory", "password")
+		return
 	}
 	if next != confirm {
 		showError("error.password_mismatch", "new_password_confirm")
@@ -618,10 +631,15 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 		s.unavailable(w, r, err)
 		return
 	}
+	has, inDirectory, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	base := homeURL(v.org)
 	view := DashboardView{
 		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", ReplaceAction: base + "tokens/replace", PasswordAction: base + "password",
-		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "", PasswordMinLength: pol.PasswordMinLength,
+		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: has, DirectoryPassword: inDirectory, PasswordMinLength: pol.PasswordMinLength,
 		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
 	}
 	if pol.PINMode == policy.PINServer {
@@ -790,8 +808,13 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 // made here, never by a page view; the password step is skipped for a user
 // who has none.
 func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, data sessionData) {
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	switch {
-	case data.Add == addPassword && v.user.PasswordHash == "":
+	case data.Add == addPassword && !has:
 		v.data = data
 		s.toAddChoose(w, r, v)
 		return

@@ -69,7 +69,12 @@ func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 		redirect(w, r, homeURL(v.org)+"backup")
 		return
 	}
-	if v.user.PasswordHash != "" {
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if has {
 		req := v.request(r, "")
 		req.Password = r.PostFormValue("password")
 		out, err := s.Verifier.CheckPassword(r.Context(), req)
