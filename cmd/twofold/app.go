@@ -18,6 +18,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/config"
+	"github.com/twofold-mfa/twofold/internal/directory"
 	"github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/secret"
@@ -38,7 +39,9 @@ type app struct {
 	store *store.Store
 	keys  *secret.Keyring
 	admin *admin.Service
-	log   *slog.Logger
+	// directory keeps organizations' directories and syncs them.
+	directory *directory.Service
+	log       *slog.Logger
 	// createdKey tells serve to say that it made a new master key.
 	createdKey bool
 }
@@ -87,6 +90,7 @@ func (c *cli) open(cmd *cobra.Command) (*app, error) {
 			Store: s, Keys: keys, Hasher: &secret.Hasher{Params: secret.DefaultParams, Rand: rand.Reader},
 			Clock: clock.System{}, Rand: rand.Reader, PublicURL: cfg.PublicURL, Actor: "cli",
 		},
+		directory: &directory.Service{Store: s, Keys: keys, Clock: clock.System{}, Log: log, Actor: "cli"},
 	}, nil
 }
 

@@ -33,8 +33,8 @@ environment variables and an optional YAML file (--config), in that order.`,
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		c.serveCmd(), c.migrateCmd(), c.orgCmd(), c.userCmd(), c.tokenCmd(),
-		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(),
-		c.auditCmd(), c.webpushCmd(),
+		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(), c.oidcCmd(),
+		c.auditCmd(), c.directoryCmd(), c.webpushCmd(),
 	)
 	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())
 	root.SetUsageFunc(usage)
@@ -674,7 +674,16 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+inv, a.admin.Keys.NewestID())
+	k, err := a.admin.ResealOIDCKeys(cmd.Context())
+	if err != nil {
+		return err
+	}
+	a.directory.Keys = a.admin.Keys
+	d, err := a.directory.Reseal(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "re-sealed %d secrets with key %d\n", n+r+inv+k+d, a.admin.Keys.NewestID())
 	return nil
 }
 
@@ -682,7 +691,7 @@ func (c *cli) reseal(cmd *cobra.Command, a *app) error {
 // reg, when not nil, receives its metrics.
 func (c *cli) verifier(a *app, mailer *compose.Mailer, reg prometheus.Registerer, pushWaiting auth.PushNotifier) *auth.Verifier {
 	cfg := auth.Config{Store: a.store, Keys: a.admin.Keys, Clock: a.admin.Clock, Hasher: a.admin.Hasher, Log: a.log,
-		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg), PushWaiting: pushWaiting}
+		Rand: a.admin.Rand, Registerer: reg, Throttle: loginThrottle(a.cfg), PushWaiting: pushWaiting, Directory: a.directory}
 	if mailer != nil {
 		cfg.Sender = compose.CodeSender{Store: a.store, Mailer: mailer}
 	}

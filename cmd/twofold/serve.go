@@ -21,6 +21,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/authapp"
 	"github.com/twofold-mfa/twofold/internal/console"
 	"github.com/twofold-mfa/twofold/internal/janitor"
+	"github.com/twofold-mfa/twofold/internal/oidc"
 	"github.com/twofold-mfa/twofold/internal/push"
 	"github.com/twofold-mfa/twofold/internal/selfsigned"
 	"github.com/twofold-mfa/twofold/internal/server"
@@ -103,8 +104,16 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	ops := console.New(console.Config{
-		Store: a.store, Verifier: v, Admin: a.admin, Mailer: mailer, Render: consoleRender,
+		Store: a.store, Verifier: v, Admin: a.admin, Directory: a.directory, Mailer: mailer, Render: consoleRender,
 		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log,
+	})
+	oidcRender, err := oidc.NewRenderer()
+	if err != nil {
+		return err
+	}
+	provider := oidc.New(oidc.Config{
+		Store: a.store, Portal: pages, Keys: a.keys, Render: oidcRender,
+		Clock: a.admin.Clock, Rand: a.admin.Rand, Log: a.log, PublicURL: a.cfg.PublicURL,
 	})
 	// Closed when the server begins to shut down, to end the long polls.
 	draining := make(chan struct{})
@@ -113,7 +122,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return fmt.Errorf("the authenticator web app: %w", err)
 	}
 	h := server.Handler(server.Parts{DB: a.store, API: api.New(v, a.store, a.log, api.WithClock(a.admin.Clock)), Pages: pages.Handler(),
-		Console: ops.Handler(), App: phone, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
+		Console: ops.Handler(), App: phone, OIDC: provider.Handler(), OIDCPaths: oidc.Paths, Log: a.log, TrustedProxies: a.cfg.TrustedProxies,
 		Push: &push.Handler{Store: a.store, Answers: v, Keys: a.keys, Notifier: mailer, Clock: a.admin.Clock, Log: a.log, PublicURL: a.cfg.PublicURL,
 			Draining: draining, ApplicationServerKey: appKey}})
 	if a.cfg.InsecureHTTP && len(a.cfg.TrustedProxies) == 0 && a.cfg.LoginRate > 0 {
@@ -145,6 +154,7 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 		return err
 	}
 	defer startJanitor(ctx, a)()
+	defer startDirectorySync(ctx, a)()
 	c.welcome(a, ln.Addr(), radiusAddr, metricsLn, cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 
@@ -175,6 +185,24 @@ func startJanitor(ctx context.Context, a *app) (stop func()) {
 	go func() {
 		defer close(done)
 		janitor.New(janitor.Config{Store: a.store, Clock: a.admin.Clock, Log: a.log}).Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// startDirectorySync syncs the organizations whose directory has a
+// sync_interval, until ctx is done or the returned stop is called; stop
+// returns once no sync runs, so the store is not closed under one.
+func startDirectorySync(ctx context.Context, a *app) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	svc := *a.directory
+	svc.Actor = "directory sync"
+	go func() {
+		defer close(done)
+		svc.Run(ctx)
 	}()
 	return func() {
 		cancel()

@@ -128,6 +128,24 @@ func (s *Service) CheckUser(ctx context.Context, org store.Org, n NewUser) (stor
 
 // newUser checks n and makes the user to store in org.
 func (s *Service) newUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
+	u, err := ProfileOf(n)
+	if err != nil {
+		return store.User{}, err
+	}
+	if n.Password != "" {
+		if u.PasswordHash, err = s.hashPassword(ctx, org, u.Username, n.Password, ""); err != nil {
+			return store.User{}, err
+		}
+	}
+	u.OrgID, u.CreatedAt = org.ID, s.Clock.Now()
+	return u, nil
+}
+
+// ProfileOf checks n's username, display name, email address, language
+// and role under AddUser's rules, and returns them as a user to store:
+// the username canonical, the role user when none is given. The
+// password is not looked at. The directory sync checks each entry with it.
+func ProfileOf(n NewUser) (store.User, error) {
 	// Check the input as given: lower-casing turns invalid UTF-8 into
 	// U+FFFD, which would make different names one account.
 	if !utf8.ValidString(n.Username) {
@@ -153,15 +171,9 @@ func (s *Service) newUser(ctx context.Context, org store.Org, n NewUser) (store.
 	if err := checkRole(n.Role); err != nil {
 		return store.User{}, err
 	}
-	var hash string
-	if n.Password != "" {
-		if hash, err = s.hashPassword(ctx, org, username, n.Password, ""); err != nil {
-			return store.User{}, err
-		}
-	}
 	return store.User{
-		OrgID: org.ID, Username: username, Email: n.Email, DisplayName: displayName, PasswordHash: hash,
-		Role: n.Role, Status: store.UserActive, CreatedAt: s.Clock.Now(), Language: n.Language,
+		Username: username, Email: n.Email, DisplayName: displayName,
+		Role: n.Role, Status: store.UserActive, Language: n.Language,
 	}, nil
 }
 

@@ -115,6 +115,14 @@ func (s *Service) ResealRadiusSecrets(ctx context.Context) (int, error) {
 	}, s.event(0, "keys.rotate", fmt.Sprintf("key %d", s.Keys.NewestID())))
 }
 
+// ResealOIDCKeys re-encrypts every OpenID Connect signing key not sealed
+// under the keyring's newest key and reports how many it changed.
+func (s *Service) ResealOIDCKeys(ctx context.Context) (int, error) {
+	return s.Store.ResealOIDCKeys(ctx, func(k store.OIDCKey) ([]byte, bool, error) {
+		return s.reseal(k.PrivateKey, store.OIDCKeyAD(k))
+	}, s.event(0, "keys.rotate", fmt.Sprintf("key %d", s.Keys.NewestID())))
+}
+
 // ParseClientAddress reads a RADIUS client's address: one IPv4 or IPv6
 // address, or a range in CIDR notation, returned as a masked prefix.
 func ParseClientAddress(s string) (netip.Prefix, error) {

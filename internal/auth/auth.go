@@ -126,15 +126,29 @@ type Sender interface {
 	PushFraud(ctx context.Context, orgID, userID int64, application, source string, at time.Time) error
 }
 
+// Directory checks passwords against an organization's LDAP directory,
+// for the organizations that have theirs checked there.
+type Directory interface {
+	// CheckPassword reports whether password is username's in the
+	// directory of the organization orgID. handled is false for an
+	// organization whose passwords are checked here, against their hash.
+	// An error means the password could not be checked.
+	CheckPassword(ctx context.Context, orgID int64, username, password string) (handled, ok bool, err error)
+	// ChecksPasswords reports whether the organization orgID has its
+	// passwords checked in its directory.
+	ChecksPasswords(ctx context.Context, orgID int64) (bool, error)
+}
+
 // Verifier checks codes. It is safe for concurrent use.
 type Verifier struct {
-	store  Store
-	keys   Keys
-	sender Sender
-	rand   io.Reader
-	clock  clock.Clock
-	hasher *secret.Hasher
-	log    *slog.Logger
+	store     Store
+	keys      Keys
+	sender    Sender
+	directory Directory
+	rand      io.Reader
+	clock     clock.Clock
+	hasher    *secret.Hasher
+	log       *slog.Logger
 
 	mu       sync.RWMutex
 	policies map[int64]cachedPolicy
@@ -172,12 +186,15 @@ type Config struct {
 	// PushWaiting, when not nil, is told of every push request made (the
 	// operator's webhook).
 	PushWaiting PushNotifier
+	// Directory, when not nil, checks the passwords of the organizations
+	// that have them checked in their directory.
+	Directory Directory
 }
 
 // NewVerifier returns a Verifier.
 func NewVerifier(c Config) *Verifier {
 	v := &Verifier{
-		store: c.Store, keys: c.Keys, sender: c.Sender, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
+		store: c.Store, keys: c.Keys, sender: c.Sender, directory: c.Directory, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
 		policies: make(map[int64]cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
 		throttle: newThrottle(c.Throttle), pushWaiting: c.PushWaiting,
@@ -525,7 +542,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	}
 	if r.CheckPassword {
 		w.password = false
-		if ok, err := v.passwordMatches(ctx, sub.PasswordHash, r.Password); err != nil {
+		if ok, err := v.userPassword(ctx, r.OrgID, username, sub.PasswordHash, r.Password); err != nil {
 			return v.fail(err)
 		} else if !ok {
 			return v.refuse(ctx, ev, ErrBadPassword)
@@ -838,6 +855,41 @@ func (v *Verifier) generator(t store.Token) (*otp.Generator, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnsealable, err)
 	}
 	return g, nil
+}
+
+// userPassword checks a user's password: in the organization's
+// directory when it has them checked there, against hash otherwise. An
+// error means the check could not be made.
+func (v *Verifier) userPassword(ctx context.Context, orgID int64, username, hash, password string) (bool, error) {
+	if v.directory != nil {
+		handled, ok, err := v.directory.CheckPassword(ctx, orgID, username, password)
+		if err != nil {
+			v.log.Error("password not checked: the directory did not answer", "err", err)
+			return false, err
+		}
+		if handled {
+			// The argon2id computation a local check would have made is
+			// made anyway, so that a directory's answer takes as long as
+			// the refusals decided before it, give or take the bind.
+			_ = v.hasher.VerifyDummy(ctx, password)
+			return ok, nil
+		}
+	}
+	return v.passwordMatches(ctx, hash, password)
+}
+
+// PasswordsInDirectory reports whether the organization orgID has its
+// users' passwords checked in its directory: they then have one to prove,
+// whether or not a hash is stored, and cannot change it here.
+func (v *Verifier) PasswordsInDirectory(ctx context.Context, orgID int64) (bool, error) {
+	if v.directory == nil {
+		return false, nil
+	}
+	ok, err := v.directory.ChecksPasswords(ctx, orgID)
+	if err != nil {
+		return false, fmt.Errorf("auth: %w", err)
+	}
+	return ok, nil
 }
 
 // passwordMatches checks a password (or PIN) against its stored hash,

@@ -38,6 +38,7 @@ type ResetLink struct {
 // it takes from the client's password attempts (r.Client) and from each
 // user's send allowance. Whoever asks learns nothing: an unknown name, a
 // disabled user, one without an address, a policy without resets, an
+// organization whose directory checks its passwords, an
 // address or a user asking too often — each is written to the audit log
 // and gives no link, without an error. An error means the links could not
 // be made (the database is down).
@@ -61,6 +62,13 @@ func (v *Verifier) StartReset(ctx context.Context, r Request) ([]ResetLink, erro
 	}
 	if !pol.PasswordReset {
 		return nil, v.refuseReset(ctx, ev, "not_offered")
+	}
+	// A password the directory checks is reset there: one set here would
+	// never be asked for.
+	if inDirectory, err := v.PasswordsInDirectory(ctx, r.OrgID); err != nil {
+		return nil, err
+	} else if inDirectory {
+		return nil, v.refuseReset(ctx, ev, "directory")
 	}
 	users, err := v.resetUsers(ctx, r.OrgID, typed)
 	if err != nil {

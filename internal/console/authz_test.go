@@ -127,7 +127,7 @@ func (s *site) footprint(p *person) string {
 func helpdeskMay(rt route) bool {
 	method, path, _ := strings.Cut(rt.pattern, " ")
 	if method == http.MethodGet {
-		return !strings.HasPrefix(path, "/policy") && !strings.HasPrefix(path, "/settings") &&
+		return !strings.HasPrefix(path, "/policy") && !strings.HasPrefix(path, "/settings") && !strings.HasPrefix(path, "/directory") &&
 			!strings.HasPrefix(path, "/integrations") && path != "/users/new" && !strings.HasPrefix(path, "/enrollments/rollout") &&
 			!strings.HasPrefix(path, "/import")
 	}

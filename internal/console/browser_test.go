@@ -101,6 +101,9 @@ func seedConsole(t *testing.T, s *site) *person {
 	if _, err := s.admin.AddRadiusClient(s.ctx, s.org, admin.NewRadiusClient{Name: "vpn-gateway", Address: "192.0.2.0/24"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.admin.AddOIDCClient(s.ctx, s.org, admin.NewOIDCClient{Name: "Wiki", RedirectURIs: []string{"https://wiki.acme.example/oauth2/callback"}, FirstParty: true}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.admin.CreateAPIKey(s.ctx, s.org, "intranet"); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +138,17 @@ func TestConsolePassesAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.person(s.orgNamed("globex"), "gina", store.RoleAdmin)
+	// A directory connected, synced once, and unreachable now: a sync
+	// shows the page with its error.
+	bindPassword := "service-account-secret"
+	if _, err := s.directory.Set(s.ctx, s.org, map[string]string{"url": "ldaps://127.0.0.1:1", "timeout": "1s",
+		"bind_dn": "cn=twofold,ou=services,dc=acme,dc=example", "base_dn": "ou=staff,dc=acme,dc=example",
+		"roles": "admin:cn=twofold-admins,ou=groups,dc=acme,dc=example", "sync_interval": "1h"}, &bindPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.FinishDirectorySync(s.ctx, s.org.ID, t0, "31 found: 0 created, 2 updated, 1 disabled, 0 enabled, 28 unchanged, 0 skipped"); err != nil {
+		t.Fatal(err)
+	}
 
 	checked := 0
 	// check looks at the page the tab shows, which answered with status:
@@ -289,6 +303,9 @@ func TestConsolePassesAxe(t *testing.T) {
 		visit("integrations", lang, base+"integrations", http.StatusOK)
 		visit("audit", lang, base+"audit", http.StatusOK)
 		visit("settings", lang, base+"settings", http.StatusOK)
+		ctx = visit("directory", lang, base+"directory", http.StatusOK)
+		ctx = step("directory sync", http.StatusBadGateway, chromedp.Click(chromedp.CSS(`form[action$="/directory/sync"] button`)))
+		check(ctx, "directory-error", lang)
 		visit("reauth", lang, base+"reauth?next="+base+"users/carol", http.StatusOK)
 		visit("import", lang, base+"import", http.StatusOK)
 

@@ -29,6 +29,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/directory"
 	"github.com/twofold-mfa/twofold/internal/page"
 	"github.com/twofold-mfa/twofold/internal/store"
 )
@@ -72,12 +73,15 @@ type Config struct {
 	Verifier Verifier
 	// Admin carries out the operators' changes; each request uses a copy
 	// acting as the signed-in operator.
-	Admin  *admin.Service
-	Mailer Mailer
-	Render *page.Renderer
-	Clock  clock.Clock
-	Rand   io.Reader
-	Log    *slog.Logger
+	Admin *admin.Service
+	// Directory keeps the organizations' directory connections; each
+	// request uses a copy acting as the signed-in operator.
+	Directory *directory.Service
+	Mailer    Mailer
+	Render    *page.Renderer
+	Clock     clock.Clock
+	Rand      io.Reader
+	Log       *slog.Logger
 }
 
 // Mailer mails users what operators did for them; compose.Mailer is one.

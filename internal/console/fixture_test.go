@@ -20,6 +20,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/directory"
 	twomail "github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
 	"github.com/twofold-mfa/twofold/internal/otp"
@@ -37,17 +38,18 @@ var cheap = &secret.Hasher{Params: secret.Params{Time: 1, Memory: 64, Threads: 1
 // site is a running Twofold — portal and console behind the server's
 // own routes — on a real store, mailing to an outbox.
 type site struct {
-	t        testing.TB
-	ctx      context.Context
-	clock    *clock.Fake
-	store    *store.Store
-	admin    *admin.Service
-	verifier *auth.Verifier
-	console  *Server
-	portal   *web.Server // whose Wait lets the mails it sends after an answer arrive
-	srv      *httptest.Server
-	outbox   string
-	org      store.Org // acme
+	t         testing.TB
+	ctx       context.Context
+	clock     *clock.Fake
+	store     *store.Store
+	admin     *admin.Service
+	directory *directory.Service
+	verifier  *auth.Verifier
+	console   *Server
+	portal    *web.Server // whose Wait lets the mails it sends after an answer arrive
+	srv       *httptest.Server
+	outbox    string
+	org       store.Org // acme
 }
 
 func newSite(t testing.TB, b storetest.Backend) *site {
@@ -82,7 +84,8 @@ func newSite(t testing.TB, b storetest.Backend) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.console = New(Config{Store: st, Verifier: s.verifier, Admin: s.admin, Mailer: mailer, Render: render, Clock: clk,
+	s.directory = &directory.Service{Store: st, Keys: keys, Clock: clk, Actor: "test"}
+	s.console = New(Config{Store: st, Verifier: s.verifier, Admin: s.admin, Directory: s.directory, Mailer: mailer, Render: render, Clock: clk,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	s.srv.Config.Handler = server.Handler(server.Parts{DB: st, API: http.NotFoundHandler(), Pages: s.portal.Handler(), Console: s.console.Handler()})
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {

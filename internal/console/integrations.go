@@ -10,23 +10,27 @@ import (
 	"github.com/twofold-mfa/twofold/internal/store"
 )
 
-// IntegrationsView lists the organization's API keys and RADIUS clients
-// (page "integrations"), with the forms that add and revoke them. A new
-// key's or client's secret is in Shown, this once.
+// IntegrationsView lists the organization's API keys, RADIUS clients and
+// applications that sign in with Twofold (OpenID Connect) (page
+// "integrations"), with the forms that add and revoke them. A new key's
+// or client's secret is in Shown, this once.
 type IntegrationsView struct {
 	Base    string // the page; forms post to Base + "/…"
 	Keys    []store.APIKey
 	Clients []store.RadiusClient
+	Apps    []store.OIDCClient
+	Issuer  string // the organization's OpenID Connect issuer
 	Shown   *ShownSecret
 	Form    map[string]string // the fields as typed, after a refusal
 }
 
 // ShownSecret is a secret shown once, just made.
 type ShownSecret struct {
-	Kind    string // "apikey" or "radius"
-	Name    string
-	Secret  string
-	Warning string // what the operator should know about it, in English from admin
+	Kind     string // "apikey", "radius" or "oidc"
+	Name     string
+	ClientID string // an application's client id
+	Secret   string
+	Warning  string // what the operator should know about it, in English from admin
 }
 
 func (s *Server) integrationRoutes(org func(string, admin.Action, handler) route, fresh func(route) route) []route {
@@ -36,11 +40,13 @@ func (s *Server) integrationRoutes(org func(string, admin.Action, handler) route
 		org("POST /integrations/apikeys/revoke", admin.IntegrationsWrite, s.revokeAPIKey),
 		fresh(org("POST /integrations/radius", admin.IntegrationsWrite, s.addRadiusClient)),
 		org("POST /integrations/radius/remove", admin.IntegrationsWrite, s.removeRadiusClient),
+		fresh(org("POST /integrations/oidc", admin.IntegrationsWrite, s.addOIDCClient)),
+		org("POST /integrations/oidc/remove", admin.IntegrationsWrite, s.removeOIDCClient),
 	}
 }
 
 func init() {
-	for _, post := range []string{"apikeys", "apikeys/revoke", "radius", "radius/remove"} {
+	for _, post := range []string{"apikeys", "apikeys/revoke", "radius", "radius/remove", "oidc", "oidc/remove"} {
 		forms["POST /o/{org}/admin/integrations/"+post] = pageForm("/o/{org}/admin/integrations")
 	}
 }
@@ -62,7 +68,13 @@ func (s *Server) showIntegrations(w http.ResponseWriter, r *http.Request, v *vis
 		s.unavailable(w, r, err)
 		return
 	}
-	p.Data = IntegrationsView{Base: v.home() + "integrations", Keys: keys, Clients: clients, Shown: shown, Form: form}
+	apps, err := v.admin.OIDCClients(r.Context(), v.org)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	p.Data = IntegrationsView{Base: v.home() + "integrations", Keys: keys, Clients: clients, Apps: apps,
+		Issuer: strings.TrimSuffix(v.admin.PublicURL, "/") + "/o/" + v.org.Slug, Shown: shown, Form: form}
 	s.show(w, status, "integrations", p)
 }
 
@@ -141,4 +153,41 @@ func (s *Server) removeRadiusClient(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	page.Redirect(w, r, withDone(v.home()+"integrations", "console.flash.radius_removed"))
+}
+
+func (s *Server) addOIDCClient(w http.ResponseWriter, r *http.Request, v *visit) {
+	typed := map[string]string{}
+	for _, f := range []string{"app_name", "redirect_uris", "logout_uris", "public", "first_party"} {
+		typed[f] = strings.TrimSpace(r.PostFormValue(f))
+	}
+	added, err := v.admin.AddOIDCClient(r.Context(), v.org, admin.NewOIDCClient{
+		Name: typed["app_name"], RedirectURIs: strings.Fields(typed["redirect_uris"]), LogoutURIs: strings.Fields(typed["logout_uris"]),
+		Public: typed["public"] != "", FirstParty: typed["first_party"] != "",
+	})
+	if err != nil {
+		s.integrationRefused(w, r, v, "console.integrations.oidc", oidcField(err), err, typed)
+		return
+	}
+	p := s.page(w, r, v, "console.integrations.title", nil)
+	p.Flash = "console.flash.oidc_added"
+	s.showIntegrations(w, r, v, http.StatusOK, p, &ShownSecret{Kind: "oidc", Name: added.Client.Name, ClientID: added.Client.ClientID, Secret: added.Secret}, nil)
+}
+
+// oidcField is the field a refusal of a new application is about.
+func oidcField(err error) string {
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "post-logout"):
+		return "logout_uris"
+	case strings.Contains(msg, "redirect URI"):
+		return "redirect_uris"
+	}
+	return "app_name"
+}
+
+func (s *Server) removeOIDCClient(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := v.admin.RemoveOIDCClient(r.Context(), v.org, r.PostFormValue("client_id")); err != nil {
+		s.integrationRefused(w, r, v, "console.integrations.oidc", "", err, nil)
+		return
+	}
+	page.Redirect(w, r, withDone(v.home()+"integrations", "console.flash.oidc_removed"))
 }

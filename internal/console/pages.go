@@ -37,6 +37,7 @@ var sections = map[scope][]section{
 		{"console.nav.tokens", "tokens", "GET /tokens", ""},
 		{"console.nav.policy", "policy", "GET /policy", ""},
 		{"console.nav.settings", "settings", "GET /settings", ""},
+		{"console.nav.directory", "directory", "GET /directory", ""},
 		{"console.nav.integrations", "integrations", "GET /integrations", ""},
 		{"console.nav.audit", "audit", "GET /audit", ""},
 	},

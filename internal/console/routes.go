@@ -48,6 +48,7 @@ func (s *Server) table() []route {
 	rts = append(rts, s.enrollmentRoutes()...)
 	rts = append(rts, s.policyRoutes()...)
 	rts = append(rts, s.settingsRoutes()...)
+	rts = append(rts, s.directoryRoutes()...)
 	rts = append(rts, s.importRoutes()...)
 	return rts
 }

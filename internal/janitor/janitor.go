@@ -22,6 +22,7 @@ type Store interface {
 	DeleteSpentLeftovers(ctx context.Context, now time.Time, keepReplaced time.Duration) (tempCodes, replaced int64, err error)
 	OrgPolicies(ctx context.Context) ([]store.Org, error)
 	PurgeEvents(ctx context.Context, orgID int64, before time.Time, e store.Event) (int64, error)
+	PurgeOIDC(ctx context.Context, now time.Time) (int64, error)
 }
 
 // DefaultEvery is how often a Janitor purges unless told otherwise.
@@ -97,6 +98,13 @@ func (j *Janitor) purge(ctx context.Context) {
 	}
 	if tempCodes > 0 || replaced > 0 {
 		j.c.Log.Info("janitor: removed spent rows", "temp_codes", tempCodes, "replaced_links", replaced)
+	}
+	oidc, err := j.c.Store.PurgeOIDC(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		j.c.Log.Warn("janitor: cannot remove expired single sign-on requests and tokens; trying again later", "err", err)
+	}
+	if oidc > 0 {
+		j.c.Log.Info("janitor: removed expired single sign-on rows", "oidc", oidc)
 	}
 	j.purgeAudit(ctx, now)
 }

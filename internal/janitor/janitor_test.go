@@ -200,6 +200,8 @@ func (f *fakeStore) PurgeEvents(context.Context, int64, time.Time, store.Event) 
 	return 0, f.err
 }
 
+func (f *fakeStore) PurgeOIDC(context.Context, time.Time) (int64, error) { return 0, f.err }
+
 func TestPurgeFailuresAreWarnings(t *testing.T) {
 	tests := []struct {
 		name string
@@ -210,6 +212,7 @@ func TestPurgeFailuresAreWarnings(t *testing.T) {
 			`level=WARN msg="janitor: cannot remove expired sessions; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot remove expired challenges; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot remove spent temporary codes and old replaced links; trying again later" err="database is down"`,
+			`level=WARN msg="janitor: cannot remove expired single sign-on requests and tokens; trying again later" err="database is down"`,
 			`level=WARN msg="janitor: cannot read the organizations to purge old audit events; trying again later" err="database is down"`,
 		}},
 		{"a purge cut short by the server stopping is not", func() context.Context {

@@ -57,7 +57,12 @@ type Page struct {
 	// that many seconds: a page waiting for something done elsewhere (a
 	// device activated, a push answered) follows it without JavaScript.
 	Refresh int
-	Data    any // the page's own view model
+	// RefreshURL, when set, is where the refresh goes instead, after
+	// Refresh seconds (0: at once): a new navigation, which a form post's
+	// Content-Security-Policy form-action does not hold to this site
+	// (the OpenID Connect provider's way back to an application).
+	RefreshURL string
+	Data       any // the page's own view model
 }
 
 // LangLink is one entry of the language switcher.

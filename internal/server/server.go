@@ -41,7 +41,11 @@ type Parts struct {
 	// App serves the Twofold Authenticator web app, mounted at /app/;
 	// nil serves none.
 	App http.Handler
-	Log *slog.Logger
+	// OIDC is the OpenID Connect provider, mounted at OIDCPaths (each
+	// organization's issuer is /o/{org}); nil serves none.
+	OIDC      http.Handler
+	OIDCPaths []string
+	Log       *slog.Logger
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log and the per-address login throttle.
 	TrustedProxies []netip.Prefix
@@ -78,6 +82,11 @@ func Handler(p Parts) http.Handler {
 	if p.Console != nil {
 		mux.Handle("/admin/", p.Console)
 		mux.Handle("/o/{org}/admin/", p.Console)
+	}
+	if p.OIDC != nil {
+		for _, path := range p.OIDCPaths {
+			mux.Handle(path, p.OIDC)
+		}
 	}
 	if len(p.TrustedProxies) == 0 {
 		return mux

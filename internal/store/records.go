@@ -446,7 +446,7 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID int64, ch UserChan
 func (s *Store) SetUserStatus(ctx context.Context, orgID, userID int64, status string, e Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.exec(ctx, tx, "set user status",
-			`UPDATE users SET status = ? WHERE id = ? AND org_id = ? AND status <> ?`, status, userID, orgID, status); err != nil {
+			`UPDATE users SET status = ?, directory_disabled = 0 WHERE id = ? AND org_id = ? AND status <> ?`, status, userID, orgID, status); err != nil {
 			return err
 		}
 		if status != UserActive {

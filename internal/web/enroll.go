@@ -90,8 +90,8 @@ func (s *Server) enrollVisit(r *http.Request, en store.EnrollmentView) (v *visit
 // passwordChecked reports whether this browser has proven the user's
 // password for the enrollment, when the user has one.
 func (s *Server) passwordChecked(r *http.Request, en store.EnrollmentView) (bool, error) {
-	if en.User.PasswordHash == "" {
-		return true, nil
+	if has, _, err := s.passwordOf(r.Context(), en.Org, en.User.PasswordHash); err != nil || !has {
+		return err == nil, err
 	}
 	_, ok, err := s.enrollVisit(r, en)
 	return ok, err

@@ -225,7 +225,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request, v *visit) {
 			s.Log.Warn("last method not saved", "user", v.user.Username, "err", err)
 		}
 	}
-	s.signInDone(w, r, v, usedDone(out))
+	s.signInDone(w, r, v, usedDone(out), MethodPassword, out.Method)
 }
 
 // usedDone is the ?done= notice of a sign-in with out: a backup code (the

@@ -102,7 +102,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	s.rememberLanguage(w, r, v.user)
 	if combined {
-		s.signInDone(w, r, v, usedDone(out))
+		s.signInDone(w, r, v, usedDone(out), MethodPassword, out.Method)
 		return
 	}
 	ts, err := s.Store.Tokens(r.Context(), v.org.ID, v.user.ID)
@@ -133,7 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.noWayIn(w, r, v, "login.suspended", "login.suspended_next")
 		return
 	case !pol.MFARequired:
-		s.signIn(w, r, v)
+		s.signInDone(w, r, v, "", MethodPassword)
 		return
 	case standing == admin.MayEnrollFirst:
 		en, err := s.userAdmin(v).EnrollSelf(r.Context(), v.org, v.user.Username, "totp", "")
@@ -217,20 +217,17 @@ func (s *Server) hasActive(r *http.Request, v *visit, typ string) (bool, error) 
 	return false, nil
 }
 
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.signInDone(w, r, v, "")
-}
-
-// signInDone completes a sign-in and shows the dashboard with the notice
-// of done; under a server PIN policy a user who must choose a PIN does so
-// first.
-func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, done string) {
+// signInDone completes a sign-in that used methods (MethodPassword, then
+// the second factor's) and shows the dashboard with the notice of done;
+// under a server PIN policy a user who must choose a PIN does so first.
+func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, done string, methods ...string) {
 	pol, ok := s.policy(w, r, v.org)
 	if !ok {
 		return
 	}
+	signIn := s.signedInWith(methods...)
 	if needsPIN(pol, v.user) {
-		s.advance(w, r, v, stagePIN, sessionData{Done: done}, loginURL(v.org)+"/pin")
+		s.advance(w, r, v, stagePIN, sessionData{Done: done, SignIn: signIn}, loginURL(v.org)+"/pin")
 		return
 	}
 	if done == "backup_used" || done == "temp_used" {
@@ -243,7 +240,7 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 			return
 		}
 		if !has {
-			if err := s.startSession(w, r, v, stageFull, sessionData{}); err != nil {
+			if err := s.startSession(w, r, v, stageFull, sessionData{SignIn: signIn}); err != nil {
 				s.unavailable(w, r, err)
 				return
 			}
@@ -255,7 +252,7 @@ func (s *Server) signInDone(w http.ResponseWriter, r *http.Request, v *visit, do
 	if done != "" {
 		to += "?done=" + done
 	}
-	s.advance(w, r, v, stageFull, sessionData{}, to)
+	s.advance(w, r, v, stageFull, sessionData{SignIn: signIn}, to)
 }
 
 // userAdmin is the operator actions, done on the signed-in user's behalf.
@@ -373,6 +370,10 @@ func tokenLabel(t store.Token) string {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
+	if to, ok := continuation(w, r, v.org); ok {
+		redirect(w, r, to)
+		return
+	}
 	p := s.page(w, r, "dashboard.title", &v.org, nil)
 	p.Flash = flashKey(r.URL.Query().Get("done"))
 	if p.Flash == "flash.backup_used" {
@@ -510,8 +511,13 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.fail(w, r, nil, http.StatusNotFound, "error.token_unknown", "error.token_unknown_next")
 		return
 	}
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	req := v.request(r, r.PostFormValue("code"))
-	req.Password, req.CheckPassword = r.PostFormValue("password"), v.user.PasswordHash != ""
+	req.Password, req.CheckPassword = r.PostFormValue("password"), has
 	out, err := s.Verifier.Verify(r.Context(), req)
 	if err != nil {
 		s.unavailable(w, r, err)
@@ -537,6 +543,14 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit
 		p := s.page(w, r, "dashboard.title", &v.org, nil)
 		p.Error, p.ErrorArgs, p.ErrorField, p.ErrorForm = key, args, field, "dashboard.password"
 		s.dashboardWith(w, r, v, p)
+	}
+	if _, inDirectory, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash); err != nil {
+		s.unavailable(w, r, err)
+		return
+	} else if inDirectory {
+		// A password set here would never be asked for.
+		showError("error.password_directory", "password")
+		return
 	}
 	if next != confirm {
 		showError("error.password_mismatch", "new_password_confirm")
@@ -617,10 +631,15 @@ func (s *Server) dashboardWith(w http.ResponseWriter, r *http.Request, v *visit,
 		s.unavailable(w, r, err)
 		return
 	}
+	has, inDirectory, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	base := homeURL(v.org)
 	view := DashboardView{
 		RenameAction: base + "tokens/rename", RemoveAction: base + "tokens/remove", ReplaceAction: base + "tokens/replace", PasswordAction: base + "password",
-		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: v.user.PasswordHash != "", PasswordMinLength: pol.PasswordMinLength,
+		AddAction: base + "add", LogoutAction: base + "logout", HasPassword: has, DirectoryPassword: inDirectory, PasswordMinLength: pol.PasswordMinLength,
 		BackupAction: base + "backup", BackupLeft: left, BackupTotal: admin.BackupCodeCount,
 	}
 	if pol.PINMode == policy.PINServer {
@@ -675,6 +694,7 @@ func (s *Server) withAdd(step string, h handler) http.HandlerFunc {
 
 // setData stores the session's changed state.
 func (s *Server) setData(r *http.Request, v *visit) error {
+	v.keepSignIn(&v.data, v.ses.Stage)
 	raw, err := json.Marshal(v.data)
 	if err != nil {
 		return err
@@ -788,8 +808,13 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 // made here, never by a page view; the password step is skipped for a user
 // who has none.
 func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, data sessionData) {
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	switch {
-	case data.Add == addPassword && v.user.PasswordHash == "":
+	case data.Add == addPassword && !has:
 		v.data = data
 		s.toAddChoose(w, r, v)
 		return

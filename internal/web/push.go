@@ -75,7 +75,7 @@ func (s *Server) collectPush(w http.ResponseWriter, r *http.Request, v *visit) b
 		if err := s.Store.SetLastMethod(r.Context(), v.user.ID, policy.MethodPush); err != nil {
 			s.Log.Warn("last method not saved", "user", v.user.Username, "err", err)
 		}
-		s.signInDone(w, r, v, "")
+		s.signInDone(w, r, v, "", MethodPassword, policy.MethodPush)
 		return true
 	}
 	pol, ok := s.policy(w, r, v.org)

@@ -69,7 +69,12 @@ func (s *Server) makeBackupCodes(w http.ResponseWriter, r *http.Request, v *visi
 		redirect(w, r, homeURL(v.org)+"backup")
 		return
 	}
-	if v.user.PasswordHash != "" {
+	has, _, err := s.passwordOf(r.Context(), v.org, v.user.PasswordHash)
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if has {
 		req := v.request(r, "")
 		req.Password = r.PostFormValue("password")
 		out, err := s.Verifier.CheckPassword(r.Context(), req)
@@ -255,7 +260,8 @@ func (s *Server) setupEmail(w http.ResponseWriter, r *http.Request, v *visit) {
 // completes, or the invitation page says all is ready.
 func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.data.Setup == setupSignIn {
-		s.signInDone(w, r, v, "added")
+		// The first sign-in's authenticator is an app (firstEnroll).
+		s.signInDone(w, r, v, "added", MethodPassword, policy.MethodApp)
 		return
 	}
 	s.endSession(w, r, store.Event{})

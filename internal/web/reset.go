@@ -198,8 +198,9 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.unavailable(w, r, err)
 		return
 	}
+	var out auth.Outcome
 	if factor != "" {
-		out, err := s.Verifier.Verify(r.Context(), v.request(r, r.PostFormValue("code")))
+		out, err = s.Verifier.Verify(r.Context(), v.request(r, r.PostFormValue("code")))
 		if err != nil {
 			s.unavailable(w, r, err)
 			return
@@ -233,5 +234,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		redirect(w, r, loginURL(v.org)+"?"+url.Values{"done": {"password_reset"}}.Encode())
 		return
 	}
-	s.signInDone(w, r, v, "password")
+	// The reset link proved the mailbox, the code the second factor; no
+	// password was typed that was known before.
+	s.signInDone(w, r, v, "password", methodReset, out.Method)
 }

@@ -62,6 +62,17 @@ type sessionData struct {
 	// Setup says where the setup after a first authenticator ends
 	// (setupInvited, setupSignIn).
 	Setup string `json:"setup,omitempty"`
+	// SignIn is what the sign-in used, from its completion on; every
+	// later state of the session keeps it (keepSignIn).
+	SignIn *SignIn `json:"sign_in,omitempty"`
+}
+
+// keepSignIn carries the record of the sign-in a session continues into
+// its next state at stage.
+func (v *visit) keepSignIn(data *sessionData, stage string) {
+	if data.SignIn == nil && (stage == stageFull || stage == stagePIN || stage == stageSetup) {
+		data.SignIn = v.signIn
+	}
 }
 
 // keepTx remembers the challenge txid names; "" forgets it.
@@ -107,6 +118,8 @@ type visit struct {
 	ses  store.Session
 	user store.User
 	data sessionData
+	// signIn is the loaded session's record of its sign-in.
+	signIn *SignIn
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, v *visit)
@@ -168,13 +181,16 @@ func (s *Server) loadSession(r *http.Request, v *visit) (bool, error) {
 			return false, nil
 		}
 	}
-	v.ses, v.user = ses, user
+	v.ses, v.user, v.signIn = ses, user, v.data.SignIn
 	return true, nil
 }
 
 // startSession replaces the request's session, if any, with a new one
 // at stage (page.Sessions.Start).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, stage string, data sessionData) error {
+	if v.ses.IDHash != nil {
+		v.keepSignIn(&data, stage)
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return err
@@ -194,7 +210,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v *visit, 
 	if err != nil {
 		return err
 	}
-	v.ses, v.data = ses, data
+	v.ses, v.data, v.signIn = ses, data, data.SignIn
 	return nil
 }
 

@@ -187,6 +187,9 @@ type DashboardView struct {
 	AddAction      string // POST starts adding an authenticator
 	LogoutAction   string // POST logs out
 	HasPassword    bool
+	// DirectoryPassword says the password is the organization's
+	// directory's: it is asked for, but changed there, not here.
+	DirectoryPassword bool
 	// PasswordMinLength is the policy's minimum, for the new password's help.
 	PasswordMinLength int
 	// Backup codes: how many of a set of BackupTotal are left (0: none

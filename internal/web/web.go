@@ -73,6 +73,21 @@ type Verifier interface {
 	// the answer once.
 	StartPush(ctx context.Context, r auth.Request, application string) (auth.PushStart, error)
 	CheckPush(ctx context.Context, r auth.Request) (auth.Outcome, error)
+	// PasswordsInDirectory says whether the organization's passwords are
+	// checked in its directory rather than against a stored hash.
+	PasswordsInDirectory(ctx context.Context, orgID int64) (bool, error)
+}
+
+// passwordOf says whether a user of org with the stored password hash has
+// a password to prove — a stored one, or one their organization's
+// directory checks — and whether it is the directory's, which cannot be
+// changed here.
+func (s *Server) passwordOf(ctx context.Context, org store.Org, hash string) (has, inDirectory bool, err error) {
+	inDirectory, err = s.Verifier.PasswordsInDirectory(ctx, org.ID)
+	if err != nil {
+		return false, false, err
+	}
+	return hash != "" || inDirectory, inDirectory, nil
 }
 
 // Sealer opens sealed token secrets, to show them on the enrollment page,

@@ -21,6 +21,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/directory"
 	"github.com/twofold-mfa/twofold/internal/i18n"
 	twomail "github.com/twofold-mfa/twofold/internal/mail"
 	"github.com/twofold-mfa/twofold/internal/mail/compose"
@@ -46,8 +47,10 @@ type site struct {
 	client *http.Client
 	outbox string
 	org    store.Org
-	// verifier is the portal's verification core, which mails email codes.
-	verifier *auth.Verifier
+	// verifier is the portal's verification core, which mails email codes
+	// and checks passwords in a directory where the organization has one.
+	verifier  *auth.Verifier
+	directory *directory.Service
 	// web is the portal, whose Wait lets the mails it sends after an
 	// answer arrive.
 	web *web.Server
@@ -82,7 +85,9 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 		t.Fatal(err)
 	}
 	mailer := &compose.Mailer{Render: mails, Sender: sender, PublicURL: s.srv.URL}
-	s.verifier = auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap, Sender: compose.CodeSender{Store: st, Mailer: mailer}})
+	s.directory = &directory.Service{Store: st, Keys: keys, Clock: clk, Actor: "test"}
+	s.verifier = auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap, Sender: compose.CodeSender{Store: st, Mailer: mailer},
+		Directory: s.directory})
 	s.web = web.New(web.Config{
 		Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: render, Mailer: mailer,
 	})
