@@ -90,6 +90,7 @@ type Store interface {
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (store.Reservation, bool, error)
 	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error
+	Guess(ctx context.Context, userID int64, now time.Time, l store.Lockout, decide func(store.Reservation, bool) store.Verdict) (store.Reservation, bool, error)
 	Audit(ctx context.Context, e store.Event) error
 	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
 	RedeemTempCode(ctx context.Context, userID int64, mac []byte, at time.Time, e store.Event) (int, error)
@@ -510,8 +511,11 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		// which walks them to choosing one, takes their codes.
 		return v.refuse(ctx, ev, ErrNoPIN)
 	}
-	lock := lockout(pol)
 	f.userID = sub.UserID
+	if oneTransaction(r, a, sub, in, withPIN) {
+		return v.guess(ctx, r, a, sub, in, pol, ev, f)
+	}
+	lock := lockout(pol)
 	if res, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, lock); err != nil {
 		return v.fail(err)
 	} else if !ok {
@@ -601,6 +605,94 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return Outcome{Accepted: true, Method: "backup", BackupLeft: left}, nil
 	}
 
+	c, serial, reason := v.tryTokens(r, a, sub, in, next, withPIN, pinMatches, now, pol, ev, f, reason)
+	if c == nil {
+		return v.refuse(ctx, ev, reason)
+	}
+	err = v.store.Consume(ctx, *c)
+	if errors.Is(err, store.ErrNotConsumed) {
+		// Another request took this step first.
+		return v.refuse(ctx, ev, ErrReplay)
+	}
+	if err != nil {
+		return v.fail(err)
+	}
+	v.outcomes["accept"].Inc()
+	return Outcome{Accepted: true, Serial: serial, Method: "app"}, nil
+}
+
+// oneTransaction reports whether a guess can be decided in the one write
+// transaction of store.Guess: a one-time code alone, which an HMAC
+// evaluates in microseconds. A password, a server PIN (argon2id) or a
+// mailed, backup or temporary code takes the longer way, whose reserved
+// guess is committed before it is evaluated, so that no slow computation
+// holds the database's writer.
+func oneTransaction(r Request, a attempt, sub store.Subject, in input, withPIN bool) bool {
+	if r.CheckPassword || withPIN || a.passwordOnly || a.pinOnly || a.resync || sub.PINHash != "" || r.transaction() != nil {
+		return false
+	}
+	_, _, backup := in.backup(false)
+	_, _, temp := in.temp(false)
+	return !backup && !temp
+}
+
+// guess decides a one-time code in one write transaction (store.Guess):
+// the guess is reserved, evaluated against the user's tokens, and either
+// consumed or recorded as refused, audited, and committed together.
+func (v *Verifier) guess(ctx context.Context, r Request, a attempt, sub store.Subject, in input, pol policy.Policy, ev store.Event, f *findings) (Outcome, error) {
+	noPIN := func(pin string) bool { return pin == "" }
+	var serial string
+	var reason error
+	var offset time.Duration
+	res, ok, err := v.store.Guess(ctx, sub.UserID, f.at, lockout(pol), func(res store.Reservation, ok bool) store.Verdict {
+		e := ev
+		if !ok {
+			reason = ErrLocked
+			e.Result = reasonName[reason]
+			return store.Verdict{Event: e}
+		}
+		// What a run before a retry found is forgotten.
+		g := *f
+		g.clockOffset = 0
+		var c *store.Consumption
+		c, serial, reason = v.tryTokens(r, a, sub, in, "", false, noPIN, f.at, pol, e, &g, ErrNoToken)
+		offset = g.clockOffset
+		if c == nil {
+			e.Result = reasonName[reason]
+			return store.Verdict{Event: e}
+		}
+		// Should another request take the step first, the refusal says so.
+		e.Result = reasonName[ErrReplay]
+		return store.Verdict{Consume: c, Event: e}
+	})
+	switch {
+	case errors.Is(err, store.ErrNotConsumed):
+		reason = ErrReplay
+	case err != nil:
+		return v.fail(err)
+	}
+	f.clockOffset = offset
+	if !ok {
+		if sub.LockedUntil.After(f.at) {
+			f.lockedUntil = sub.LockedUntil
+		}
+	} else if !res.LockedUntil.IsZero() && reason != nil {
+		f.lockedUntil, f.lockSet = res.LockedUntil, true
+	}
+	if reason != nil {
+		v.outcomes[reasonName[reason]].Inc()
+		return Outcome{Reason: reason}, nil
+	}
+	v.outcomes["accept"].Inc()
+	return Outcome{Accepted: true, Serial: serial, Method: "app"}, nil
+}
+
+// tryTokens evaluates the input against the user's tokens that may take
+// it, touching no database: it returns the consumption of the first token
+// the code is valid for, or, when none is, the reason for the refusal,
+// starting from reason (what was tried before the tokens).
+func (v *Verifier) tryTokens(r Request, a attempt, sub store.Subject, in, next input, withPIN bool, pinMatches func(string) bool,
+	now time.Time, pol policy.Policy, ev store.Event, f *findings, reason error) (*store.Consumption, string, error) {
 	for _, t := range sub.Tokens {
 		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || codeKind(t) == "" {
 			continue
@@ -618,6 +710,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		}
 		var step int64
 		var drift int
+		var err error
 		if a.resync {
 			_, second, ok := next.otp(false, t.Digits)
 			if !ok {
@@ -636,23 +729,14 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 			}
 			continue
 		}
-		ev.Target, ev.Result = username+" "+t.Serial, "accept"
+		ev.Target, ev.Result = ev.Target+" "+t.Serial, "accept"
 		c := store.Consumption{TokenID: t.ID, UserID: sub.UserID, Step: step, Drift: drift, At: now, From: a.state, Event: ev}
 		if old, ok := activeToken(sub.Tokens, a.retire); ok && old.ID != t.ID {
 			c.Retire, c.Event.Detail = old.ID, "replaces "+old.Serial
 		}
-		err = v.store.Consume(ctx, c)
-		if errors.Is(err, store.ErrNotConsumed) {
-			// Another request took this step first.
-			return v.refuse(ctx, ev, ErrReplay)
-		}
-		if err != nil {
-			return v.fail(err)
-		}
-		v.outcomes["accept"].Inc()
-		return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
+		return &c, t.Serial, nil
 	}
-	return v.refuse(ctx, ev, reason)
+	return nil, "", reason
 }
 
 // codeKind is how token t's one-time codes are made: "totp" or "hotp", or
