@@ -254,6 +254,7 @@ with "twofold token enroll".`,
 	cmd.AddCommand(add, c.userEditCmd(), passwd, pin, backup, disable, enable, resetMFA, c.tempCodeCmd())
 	cmd.AddCommand(c.userRoleCmd())
 	cmd.AddCommand(c.userDirectoryCmds()...)
+	cmd.AddCommand(c.userImportCmd())
 	return cmd
 }
 

@@ -105,10 +105,7 @@ type NewUser struct {
 
 // AddUser adds a user to org.
 func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
-	if org.Slug == store.ProviderSlug {
-		return store.User{}, invalid("the service provider's admins are added with: twofold admin create USER --email ADDRESS")
-	}
-	u, err := s.newUser(ctx, org, n)
+	u, err := s.CheckUser(ctx, org, n)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -117,6 +114,16 @@ func (s *Service) AddUser(ctx context.Context, org store.Org, n NewUser) (store.
 		return store.User{}, invalid("user %q exists already in organization %q", u.Username, org.Slug)
 	}
 	return u, err
+}
+
+// CheckUser checks n by the rules of AddUser and returns the user AddUser
+// would store in org, without storing it: for imports, which check every
+// row before they write any.
+func (s *Service) CheckUser(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
+	if org.Slug == store.ProviderSlug {
+		return store.User{}, invalid("the service provider's admins are added with: twofold admin create USER --email ADDRESS")
+	}
+	return s.newUser(ctx, org, n)
 }
 
 // newUser checks n and makes the user to store in org.
