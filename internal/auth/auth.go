@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -137,7 +138,7 @@ type Verifier struct {
 	log    *slog.Logger
 
 	mu       sync.RWMutex
-	policies map[int64]cachedPolicy
+	policies map[int64]*cachedPolicy
 
 	outcomes map[string]prometheus.Counter
 
@@ -152,7 +153,16 @@ type Verifier struct {
 type cachedPolicy struct {
 	rev int64
 	p   policy.Policy
+	// seen is when rev was last read from the database (Unix
+	// nanoseconds), by a user lookup or by OrgPolicy.
+	seen atomic.Int64
 }
+
+// PolicyFresh is how long OrgPolicy trusts the revision it read last:
+// a policy changed on any instance reaches a RADIUS request's decoding
+// within it, and the check itself at once (the user lookup reads the
+// revision).
+const PolicyFresh = time.Second
 
 // Config holds a Verifier's parts. Registerer may be nil.
 type Config struct {
@@ -178,7 +188,7 @@ type Config struct {
 func NewVerifier(c Config) *Verifier {
 	v := &Verifier{
 		store: c.Store, keys: c.Keys, sender: c.Sender, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
-		policies: make(map[int64]cachedPolicy),
+		policies: make(map[int64]*cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
 		throttle: newThrottle(c.Throttle), pushWaiting: c.PushWaiting,
 	}
@@ -957,9 +967,17 @@ func (v *Verifier) fail(err error) (Outcome, error) {
 }
 
 // OrgPolicy returns an organization's policy for paths that have no
-// user yet (a RADIUS request being decoded): one primary-key read, and a
-// parse only when the policy changed.
+// user yet (a RADIUS request being decoded): from memory while its
+// revision was read less than PolicyFresh ago, else after one
+// primary-key read, and a parse only when the policy changed.
 func (v *Verifier) OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, error) {
+	now := v.clock.Now().UnixNano()
+	v.mu.RLock()
+	c, ok := v.policies[orgID]
+	v.mu.RUnlock()
+	if ok && now-c.seen.Load() < int64(PolicyFresh) {
+		return c.p, nil
+	}
 	org, err := v.store.OrgByID(ctx, orgID)
 	if err != nil {
 		return policy.Policy{}, fmt.Errorf("auth: %w", err)
@@ -967,13 +985,16 @@ func (v *Verifier) OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, e
 	return v.policy(ctx, orgID, org.PolicyRev)
 }
 
-// policy returns the organization's policy, parsing it only when its
-// revision changed since it was last seen.
+// policy returns the organization's policy at revision rev, just read
+// from the database, parsing it only when the revision changed since it
+// was last seen.
 func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy, error) {
+	now := v.clock.Now().UnixNano()
 	v.mu.RLock()
 	c, ok := v.policies[orgID]
 	v.mu.RUnlock()
 	if ok && c.rev == rev {
+		c.seen.Store(now)
 		return c.p, nil
 	}
 	org, err := v.store.OrgByID(ctx, orgID)
@@ -984,8 +1005,10 @@ func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy,
 	if err != nil {
 		return policy.Policy{}, fmt.Errorf("organization %s: %w", org.Slug, err)
 	}
+	c = &cachedPolicy{rev: org.PolicyRev, p: p}
+	c.seen.Store(now)
 	v.mu.Lock()
-	v.policies[orgID] = cachedPolicy{rev: org.PolicyRev, p: p}
+	v.policies[orgID] = c
 	v.mu.Unlock()
 	return p, nil
 }

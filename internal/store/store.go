@@ -85,6 +85,7 @@ type Store struct {
 	clock clock.Clock
 
 	subject, reserve, release, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
+	accessRevision, orgByID                                                                    *sql.Stmt
 }
 
 // Open connects to the database, brings its schema up to date and

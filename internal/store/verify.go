@@ -72,6 +72,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&s.subject, s.r, subjectSQL},
 		{&s.apiKey, s.r, apiKeySQL},
+		{&s.accessRevision, s.r, accessRevisionSQL},
+		{&s.orgByID, s.r, orgByIDSQL},
 		{&s.reserve, s.w, reserveSQL},
 		{&s.release, s.w, releaseSQL},
 		{&s.consume, s.w, consumeSQL},
