@@ -649,7 +649,9 @@ type lazyLog struct {
 	from   netip.AddrPort
 }
 
-func (l lazyLog) logger() *slog.Logger { return l.base.With("client", l.client, "source", l.from.String()) }
+func (l lazyLog) logger() *slog.Logger {
+	return l.base.With("client", l.client, "source", l.from.String())
+}
 
 // Warn and Error log msg at their level, with args.
 func (l lazyLog) Warn(msg string, args ...any)  { l.logger().Warn(msg, args...) }
