@@ -27,39 +27,130 @@ type Verdict struct {
 // therefore reserved before it is evaluated, and nobody learns the
 // outcome before the commit that holds both.
 //
+// On SQLite, guesses made at the same time share one transaction and one
+// commit (group commit): each returns only once the commit that holds its
+// writes is done, and when a shared transaction fails, each of its guesses
+// is made again in a transaction of its own, so that one guess's error is
+// no other's.
+//
 // decide evaluates the guess; it must have no effect beyond its verdict,
 // since it runs again when the transaction is retried. Guess returns
 // the reservation, and ErrNotConsumed when the verdict's consumption
 // matched nothing: its refusal event was written instead, and the guess
 // stays counted.
 func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(r Reservation, ok bool) Verdict) (Reservation, bool, error) {
-	var res Reservation
-	var ok, taken bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		res, ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), userID, now, l)
-		if err != nil {
+	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
+	if s.guesses == nil {
+		g.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
+	} else {
+		g.done = make(chan struct{})
+		select {
+		case s.guesses <- g:
+		case <-ctx.Done():
+			return Reservation{}, false, fmt.Errorf("store: guess: %w", ctx.Err())
+		case <-s.closing:
+			return Reservation{}, false, errors.New("store: guess: the store is closed")
+		}
+		<-g.done
+	}
+	if g.err != nil {
+		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)
+	}
+	if g.taken {
+		return g.res, g.ok, ErrNotConsumed
+	}
+	return g.res, g.ok, nil
+}
+
+// guess is one call of Guess: what it asks, and what came of it.
+type guess struct {
+	ctx     context.Context
+	userID  int64
+	now     time.Time
+	lockout Lockout
+	decide  func(Reservation, bool) Verdict
+
+	res       Reservation
+	ok, taken bool
+	err       error
+	done      chan struct{} // closed once the commit holding it is done
+}
+
+// guessIn makes g's writes in tx.
+func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
+	var err error
+	g.res, g.ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), g.userID, g.now, g.lockout)
+	if err != nil {
+		return err
+	}
+	v := g.decide(g.res, g.ok)
+	g.taken = false
+	if v.Consume != nil {
+		err := s.consumeIn(ctx, tx, *v.Consume)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNotConsumed) {
 			return err
 		}
-		v := decide(res, ok)
-		taken = false
-		if v.Consume != nil {
-			err := s.consumeIn(ctx, tx, *v.Consume)
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, ErrNotConsumed) {
-				return err
-			}
-			taken = true
+		g.taken = true
+	}
+	return s.addEvent(ctx, tx, v.Event)
+}
+
+// maxGroup bounds the guesses one transaction holds, so that the first
+// of them does not wait long for the last.
+const maxGroup = 64
+
+// commitGuesses is SQLite's group commit: it takes the guesses waiting
+// to be made, makes them in one transaction, commits, and answers them,
+// until the store closes.
+func (s *Store) commitGuesses() {
+	defer close(s.committed)
+	group := make([]*guess, 0, maxGroup)
+	for {
+		select {
+		case g := <-s.guesses:
+			group = append(group[:0], g)
+		case <-s.closing:
+			return
 		}
-		return s.addEvent(ctx, tx, v.Event)
-	})
-	if err != nil {
-		return Reservation{}, false, fmt.Errorf("store: guess: %w", err)
+	more:
+		for len(group) < maxGroup {
+			select {
+			case g := <-s.guesses:
+				group = append(group, g)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+		for _, g := range group {
+			close(g.done)
+		}
 	}
-	if taken {
-		return res, ok, ErrNotConsumed
+}
+
+// commitGroup makes the guesses of group in one transaction, or, when
+// that fails, each in its own.
+func (s *Store) commitGroup(group []*guess) {
+	if len(group) > 1 {
+		// The transaction is no single caller's: one that gives up
+		// waiting does not roll back the others.
+		ctx := context.WithoutCancel(group[0].ctx)
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, g := range group {
+				if err := s.guessIn(ctx, tx, g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
 	}
-	return res, ok, nil
+	for _, g := range group {
+		g.err = s.inTx(g.ctx, func(tx *sql.Tx) error { return s.guessIn(g.ctx, tx, g) })
+	}
 }

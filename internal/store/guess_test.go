@@ -161,3 +161,35 @@ func TestConcurrentGuesses(t *testing.T) {
 		}
 	})
 }
+
+// TestAFailingGroupIsMadeOneByOne: when one guess of a shared
+// transaction fails, the others are made again, each alone, and only the
+// failing one fails.
+func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
+	b := storetest.SQLite(t)
+	f := setup(t, b)
+	ctx := context.Background()
+	raw := b.DB(t)
+	if _, err := raw.ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
+		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	errs := f.s.GuessTogether(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(store.Reservation, bool) store.Verdict {
+		target := "alice"
+		if i == 1 {
+			target = "boom"
+		}
+		return func(store.Reservation, bool) store.Verdict {
+			return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: target, Result: "bad_code"}}
+		}
+	})
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v; want only the second guess to fail", errs)
+	}
+	if got := results(t, f.s, f.org.ID); got["bad_code"] != 2 {
+		t.Fatalf("audit results %v, want the 2 guesses that did not fail", got)
+	}
+	if u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 2 {
+		t.Fatalf("failures = %d, want 2: the failed guess's reservation is rolled back with it", u.Failures)
+	}
+}

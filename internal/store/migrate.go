@@ -77,15 +77,18 @@ func (s *Store) migrate(ctx context.Context) error {
 			version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 			return err
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		// Every migration not applied yet is applied, in order, also one
+		// numbered below the newest applied: branches merged later may
+		// bring lower numbers.
+		applied, current, err := appliedMigrations(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if n := len(all); n > 0 && current > all[n-1].version {
 			return fmt.Errorf("the database is at schema version %d, newer than this twofold binary knows (%d): run the newer binary", current, all[n-1].version)
 		}
 		for _, m := range all {
-			if m.version <= current {
+			if applied[m.version] {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
@@ -107,6 +110,24 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
+}
+
+// appliedMigrations returns the versions applied, and the newest.
+func appliedMigrations(ctx context.Context, tx *sql.Tx) (map[int]bool, int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	applied, newest := map[int]bool{}, 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, err
+		}
+		applied[v], newest = true, max(newest, v)
+	}
+	return applied, newest, rows.Err()
 }
 
 // SchemaVersion reports the newest migration applied.
