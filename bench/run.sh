@@ -13,7 +13,9 @@
 #   --concurrency C   requests in flight (16)
 #   --users N         synthetic users per protocol and store (100000): at least
 #                     the rate times the duration, since each is sent one code
-#                     per 30 s step
+#                     per 30 s step (a run that has sent each user a code
+#                     stops early: its rate stands, over a shorter time)
+#   --peer-users N    users of the FreeRADIUS peer (300000): it answers faster
 #   --postgres URL    also measure Twofold on PostgreSQL: a database URL whose
 #                     user may create databases (it makes and drops twofold_bench)
 #   --peer DIR        the peer's directory (../shared/peers/freeradius-totp
@@ -25,7 +27,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-reps=3 duration=10 concurrency=16 users=100000 pg="" wrong=""
+reps=3 duration=10 concurrency=16 users=100000 peer_users=300000 pg="" wrong=""
 peer=${TWOFOLD_PEER_DIR:-$repo/../shared/peers/freeradius-totp}
 work=""
 while [ $# -gt 0 ]; do
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift 2 ;;
 	--concurrency) concurrency=$2; shift 2 ;;
 	--users) users=$2; shift 2 ;;
+	--peer-users) peer_users=$2; shift 2 ;;
 	--postgres) pg=$2; shift 2 ;;
 	--peer) peer=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
@@ -66,8 +69,8 @@ wait_for() {
 }
 
 # The peers.
-log "setting up FreeRADIUS with $users users (the peer's setup.sh)"
-bash "$peer/setup.sh" "$work/frpeer" "$users" >/dev/null
+log "setting up FreeRADIUS with $peer_users users (the peer's setup.sh)"
+bash "$peer/setup.sh" "$work/frpeer" "$peer_users" >/dev/null
 # Rejects are measured too: no delay for them, as Twofold has none.
 sed -i 's/^\(\s*reject_delay\s*=\s*\).*/\10/' "$work/frpeer/raddb/radiusd.conf"
 freeradius -d "$work/frpeer/raddb" -f >"$work/frpeer/log/stdout" 2>&1 &
