@@ -22,6 +22,9 @@
 #                     beside the repository, or $TWOFOLD_PEER_DIR)
 #   --work DIR        scratch directory (a new one under /tmp)
 #   --wrong           send wrong codes (the reject and locked paths) instead
+#   --twofold BIN     measure this twofold binary (an older one, for a before and
+#                     after) instead of building the repository's; the load test
+#                     is always the repository's
 # Needs: go, freeradius (Debian package freeradius), python3, psql for --postgres.
 set -euo pipefail
 
@@ -29,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 reps=3 duration=10 concurrency=16 users=100000 peer_users=300000 pg="" wrong=""
 peer=${TWOFOLD_PEER_DIR:-$repo/../shared/peers/freeradius-totp}
-work=""
+work="" server=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=$2; shift 2 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--peer) peer=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
 	--wrong) wrong=--wrong; shift ;;
+	--twofold) server=$2; shift 2 ;;
 	*) echo "bench/run.sh: unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
 	esac
 done
@@ -60,7 +64,9 @@ trap cleanup EXIT
 
 log "building twofold and the fixed-JSON server into $work"
 (cd "$repo" && go build -o "$work/twofold" ./cmd/twofold && go build -o "$work/fixedjson" ./bench/fixedjson)
-tf=$work/twofold
+tf=$work/twofold         # the load test
+srv=${server:-$tf}       # the server measured, and its CLI
+log "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # wait_for LOGFILE PATTERN: until the server says it is ready.
 wait_for() {
@@ -89,12 +95,12 @@ start_twofold() {
 	local env=(TWOFOLD_DATA_DIR="$d")
 	[ -n "$db" ] && env+=(TWOFOLD_DATABASE_URL="$db")
 	log "$name: making $users users for RADIUS and $users for REST"
-	env "${env[@]}" "$tf" user import bench-radius --synthetic "$users" --seed-out "$d/radius.csv" >/dev/null
-	env "${env[@]}" "$tf" user import bench-rest --synthetic "$users" --seed-out "$d/rest.csv" >/dev/null
+	env "${env[@]}" "$srv" user import bench-radius --synthetic "$users" --seed-out "$d/radius.csv" >/dev/null
+	env "${env[@]}" "$srv" user import bench-rest --synthetic "$users" --seed-out "$d/rest.csv" >/dev/null
 	head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$d/secret"
-	env "${env[@]}" "$tf" radius client add bench-radius --name bench --cidr 127.0.0.1 --secret-stdin <"$d/secret" 2>/dev/null
-	env "${env[@]}" "$tf" apikey create bench-rest --name bench >"$d/apikey" 2>/dev/null
-	env "${env[@]}" "$tf" serve --http-addr "127.0.0.1:$hport" --radius-addr "127.0.0.1:$rport" --metrics-addr off >"$d/serve.log" 2>&1 &
+	env "${env[@]}" "$srv" radius client add bench-radius --name bench --cidr 127.0.0.1 --secret-stdin <"$d/secret" 2>/dev/null
+	env "${env[@]}" "$srv" apikey create bench-rest --name bench >"$d/apikey" 2>/dev/null
+	env "${env[@]}" "$srv" serve --http-addr "127.0.0.1:$hport" --radius-addr "127.0.0.1:$rport" --metrics-addr off >"$d/serve.log" 2>&1 &
 	local pid=$!; pids+=("$pid")
 	echo "$pid" >"$d/pid"
 	wait_for "$d/serve.log" serving

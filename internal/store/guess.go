@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -40,18 +41,10 @@ type Verdict struct {
 // stays counted.
 func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(r Reservation, ok bool) Verdict) (Reservation, bool, error) {
 	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
-	if s.guesses == nil {
-		g.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
+	if s.d.name == "sqlite" {
+		s.guessTogether(g)
 	} else {
-		g.done = make(chan struct{})
-		select {
-		case s.guesses <- g:
-		case <-ctx.Done():
-			return Reservation{}, false, fmt.Errorf("store: guess: %w", ctx.Err())
-		case <-s.closing:
-			return Reservation{}, false, errors.New("store: guess: the store is closed")
-		}
-		<-g.done
+		g.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
 	}
 	if g.err != nil {
 		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)
@@ -73,7 +66,10 @@ type guess struct {
 	res       Reservation
 	ok, taken bool
 	err       error
-	done      chan struct{} // closed once the commit holding it is done
+	// wake is closed when the guess is made, or when it is to lead the
+	// next group (lead).
+	wake chan struct{}
+	lead bool
 }
 
 // guessIn makes g's writes in tx.
@@ -102,32 +98,52 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 // of them does not wait long for the last.
 const maxGroup = 64
 
-// commitGuesses is SQLite's group commit: it takes the guesses waiting
-// to be made, makes them in one transaction, commits, and answers them,
-// until the store closes.
-func (s *Store) commitGuesses() {
-	defer close(s.committed)
-	group := make([]*guess, 0, maxGroup)
-	for {
-		select {
-		case g := <-s.guesses:
-			group = append(group[:0], g)
-		case <-s.closing:
-			return
+// group is SQLite's group commit: the guesses waiting to be made, and
+// whether one of them is making a group now (leading).
+type group struct {
+	mu      sync.Mutex
+	waiting []*guess
+	leading bool
+}
+
+// guessTogether makes g with the guesses that arrive while another group
+// commits. The first to arrive when none is being made makes its own at
+// once, in its own goroutine: a lone request waits for nobody. Those
+// that arrive meanwhile wait; when the group is committed, the first of
+// them makes the next group, of all that wait by then.
+func (s *Store) guessTogether(g *guess) {
+	g.wake = make(chan struct{})
+	q := &s.group
+	q.mu.Lock()
+	q.waiting = append(q.waiting, g)
+	if q.leading {
+		q.mu.Unlock()
+		if <-g.wake; !g.lead {
+			return // made in another's group
 		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case g := <-s.guesses:
-				group = append(group, g)
-			default:
-				break more
-			}
-		}
-		s.commitGroup(group)
-		for _, g := range group {
-			close(g.done)
-		}
+		q.mu.Lock()
+	}
+	// g is the first waiting: it leads.
+	q.leading = true
+	n := min(len(q.waiting), maxGroup)
+	batch := make([]*guess, n)
+	copy(batch, q.waiting)
+	q.waiting = append(q.waiting[:0], q.waiting[n:]...)
+	q.mu.Unlock()
+
+	s.commitGroup(batch)
+
+	q.mu.Lock()
+	if len(q.waiting) > 0 {
+		next := q.waiting[0]
+		next.lead = true
+		close(next.wake)
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	for _, o := range batch[1:] {
+		close(o.wake)
 	}
 }
 

@@ -174,7 +174,7 @@ func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}
-	errs := f.s.GuessTogether(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(store.Reservation, bool) store.Verdict {
+	errs := f.s.GuessAsOneGroup(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(store.Reservation, bool) store.Verdict {
 		target := "alice"
 		if i == 1 {
 			target = "boom"

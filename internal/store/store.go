@@ -87,11 +87,8 @@ type Store struct {
 	subject, reserve, release, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
 	accessRevision, orgByID                                                                    *sql.Stmt
 
-	// guesses take Guess's calls to the group committer on SQLite (nil on
-	// PostgreSQL, whose guesses commit alone); closing stops it, and
-	// committed is closed once it has.
-	guesses            chan *guess
-	closing, committed chan struct{}
+	// group gathers the guesses made at once on SQLite (see Guess).
+	group group
 }
 
 // Open connects to the database, brings its schema up to date and
@@ -126,13 +123,6 @@ func Open(ctx context.Context, driver, dsn string, clk clock.Clock) (*Store, err
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
-	}
-	s.closing = make(chan struct{})
-	if driver == "sqlite" {
-		// Unbuffered: a guess is handed over only when the committer
-		// takes it, so none is left behind when the store closes.
-		s.guesses, s.committed = make(chan *guess), make(chan struct{})
-		go s.commitGuesses()
 	}
 	return s, nil
 }
@@ -200,19 +190,8 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Close releases the database connections, once the guesses being made
-// are committed.
+// Close releases the database connections.
 func (s *Store) Close() error {
-	if s.closing != nil {
-		select {
-		case <-s.closing:
-		default:
-			close(s.closing)
-		}
-		if s.committed != nil {
-			<-s.committed
-		}
-	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
