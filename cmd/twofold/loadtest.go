@@ -144,9 +144,8 @@ func readCredential(path, flag, what string) (string, error) {
 // server's database, runs, and closes what it opened.
 func (c *cli) loadtestThrowaway(ctx context.Context, a *app, kind string, f loadtestFlags) error {
 	slug := "loadtest-" + strings.ToLower(rand.Text()[:8])
-	im, done := c.importer(a, "users")
 	a.admin.Actor = "loadtest"
-	im.Admin = a.admin
+	im, done := c.importer(a, "users")
 	start := time.Now()
 	pr, pw := io.Pipe()
 	accountsCh := make(chan []loadtest.Account, 1)

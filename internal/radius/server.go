@@ -276,9 +276,11 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 			}
 			held := false
 			release := func() {
-				held = true
-				wg.Add(1)
-				go worker()
+				if !held {
+					held = true
+					wg.Add(1)
+					go worker()
+				}
 			}
 			if reply := s.handle(ctx, buf[:n], from, release); reply != nil {
 				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
