@@ -192,8 +192,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	start := now()
 	// The end is judged by the clock, not by ctx alone: a read whose
-	// deadline is the end can time out a moment before ctx says so.
-	end := start.Add(c.Duration)
+	// deadline is ctx's can time out a moment before ctx says so.
+	end, _ := ctx.Deadline()
 	over := func(t time.Time) bool { return ctx.Err() != nil || !t.Before(end) }
 	for i, wk := range workers {
 		wg.Add(1)
