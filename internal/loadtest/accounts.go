@@ -34,6 +34,9 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(seeds) == 0 {
+			return nil, fmt.Errorf("seed file: no users in it, only its header row")
+		}
 		return FromSeeds(seeds), nil
 	}
 	var as []Account
