@@ -36,7 +36,7 @@ environment variables and an optional YAML file (--config), in that order.`,
 		c.apikeyCmd(), c.checkCmd(), c.keysCmd(), c.policyCmd(), c.radiusCmd(), c.oidcCmd(),
 		c.auditCmd(), c.directoryCmd(), c.webpushCmd(),
 	)
-	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd())
+	root.AddCommand(c.adminCmd(), c.enrollmentCmd(), c.rolloutCmd(), c.loadtestCmd())
 	root.SetUsageFunc(usage)
 	refuseUnknown(root)
 	return root

@@ -31,7 +31,7 @@ refused, one shorter than 16 is accepted with a warning.
 
 Requests must carry a valid Message-Authenticator (RFC 3579, the BlastRADIUS
 fix); --allow-missing-message-authenticator accepts old gateways that cannot
-send one. Changes reach a running server within 10 seconds.`,
+send one. Changes reach every running server within a second.`,
 		Example: `  twofold radius client add acme --name vpn --cidr 192.0.2.10
   printf '%s\n' "$SECRET" | twofold radius client add acme --name citrix --cidr 198.51.100.0/28 --secret-stdin`,
 		Args: cobra.ExactArgs(1),
@@ -95,7 +95,7 @@ send one. Changes reach a running server within 10 seconds.`,
 	}
 	remove := &cobra.Command{
 		Use:   "remove ORG NAME",
-		Short: "Remove a RADIUS client; its requests are dropped within 10 seconds",
+		Short: "Remove a RADIUS client; its requests are dropped within a second",
 		Args:  cobra.ExactArgs(2),
 		RunE: c.withApp(func(cmd *cobra.Command, a *app, args []string) error {
 			org, err := a.admin.Org(cmd.Context(), args[0])

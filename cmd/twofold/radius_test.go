@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 	"github.com/twofold-mfa/twofold/internal/testenv"
@@ -156,6 +157,9 @@ func TestRadiusWithRadclient(t *testing.T) {
 	})
 	t.Run("password, then a challenge for the code", func(t *testing.T) {
 		in.ok("", "policy", "set", "acme", "radius_mode=password", "radius_attributes=Filter-Id=vpn-users")
+		// The running server decodes RADIUS requests by a policy it
+		// trusts for auth.PolicyFresh after reading its revision.
+		time.Sleep(auth.PolicyFresh)
 		got, out := radclient(t, srv.addr, secret, pap("alice", "correct horse battery")...)
 		state := regexp.MustCompile(`State = (0x[0-9a-f]+)`).FindStringSubmatch(out)
 		if got != "Access-Challenge" || state == nil || !strings.Contains(out, "Reply-Message") {
@@ -181,6 +185,9 @@ func TestRadiusWithRadclient(t *testing.T) {
 	})
 	t.Run("the helpdesk's temporary code is accepted as often as it was issued for", func(t *testing.T) {
 		in.ok("", "policy", "set", "acme", "radius_mode=code")
+		// The running server decodes RADIUS requests by a policy it
+		// trusts for auth.PolicyFresh after reading its revision.
+		time.Sleep(auth.PolicyFresh)
 		code := tempCodeRE.FindString(in.ok("", "user", "temp-code", "acme/alice"))
 		if got, out := radclient(t, srv.addr, secret, pap("alice", code)...); got != "Access-Accept" {
 			t.Fatalf("temporary code: got %q, want Access-Accept\n%s", got, out)

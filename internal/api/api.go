@@ -51,10 +51,12 @@ type Verifier interface {
 	CheckPush(ctx context.Context, r auth.Request) (auth.Outcome, error)
 }
 
-// Store is what the API needs from persistence: it finds API keys, and
-// challenges for their status. *store.Store is one.
+// Store is what the API needs from persistence: it finds API keys, which
+// it holds in memory until the access revision moves, and challenges for
+// their status. *store.Store is one.
 type Store interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error)
+	AccessRevision(ctx context.Context) (int64, error)
 	ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error)
 	PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error)
 }
@@ -181,6 +183,7 @@ type handler struct {
 	store Store
 	clock clock.Clock
 	log   *slog.Logger
+	keys  *keyCache
 }
 
 // An Option changes a handler made by New.
@@ -202,6 +205,7 @@ func New(v Verifier, st Store, log *slog.Logger, opts ...Option) http.Handler {
 	for _, o := range opts {
 		o(h)
 	}
+	h.keys = &keyCache{store: st, clock: h.clock}
 	return h
 }
 
@@ -291,7 +295,7 @@ func (h *handler) authenticate(ctx context.Context, w http.ResponseWriter, r *ht
 		}
 		return store.APIKey{}, false
 	}
-	k, err := h.store.APIKeyByHash(ctx, secret.HashToken(key))
+	k, err := h.keys.lookup(ctx, secret.HashToken(key))
 	if errors.Is(err, store.ErrNotFound) {
 		if h.log.Enabled(ctx, slog.LevelDebug) {
 			h.log.DebugContext(ctx, op+": unknown or revoked API key", "remote", source)

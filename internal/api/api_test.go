@@ -391,6 +391,10 @@ func (s splitStore) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey
 	return s.keys.APIKeyByHash(ctx, hash)
 }
 
+func (s splitStore) AccessRevision(ctx context.Context) (int64, error) {
+	return s.keys.AccessRevision(ctx)
+}
+
 func (s splitStore) ChallengeByTxID(ctx context.Context, orgID int64, hash []byte) (store.Challenge, error) {
 	return s.challenges.ChallengeByTxID(ctx, orgID, hash)
 }

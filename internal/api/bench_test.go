@@ -14,6 +14,7 @@ import (
 	"github.com/twofold-mfa/twofold/internal/admin"
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/procstat"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
 
@@ -49,6 +50,7 @@ func benchmarkSerial(b *testing.B, f *fixture, h http.Handler, auth []string) {
 	body := []byte(`{"username": "alice", "code": "000000"}`)
 	codeAt := bytes.Index(body, []byte("000000"))
 	b.ReportAllocs()
+	cpu := procstat.Self()
 	for b.Loop() {
 		f.clk.Advance(period)
 		putCode(body[codeAt:codeAt+6], g.Value(uint64(otp.Step(f.clk.Now(), period))))
@@ -58,6 +60,7 @@ func benchmarkSerial(b *testing.B, f *fixture, h http.Handler, auth []string) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "validates/s")
+	b.ReportMetric(float64(procstat.Self()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // hotpUser is a user of the parallel benchmark with an HOTP token.
@@ -74,6 +77,7 @@ func benchmarkParallel(b *testing.B, f *fixture, h http.Handler, auth []string) 
 	var taken atomic.Int32
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := procstat.Self()
 	b.RunParallel(func(pb *testing.PB) {
 		u := users[int(taken.Add(1)-1)%len(users)]
 		body := []byte(`{"username": "` + u.name + `", "code": "000000"}`)
@@ -89,6 +93,7 @@ func benchmarkParallel(b *testing.B, f *fixture, h http.Handler, auth []string) 
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "validates/s")
+	b.ReportMetric(float64(procstat.Self()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // hotpUsers returns one user with an active HOTP token per goroutine of

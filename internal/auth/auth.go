@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -90,6 +91,7 @@ type Store interface {
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (store.Reservation, bool, error)
 	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error
+	Guess(ctx context.Context, userID int64, now time.Time, l store.Lockout, decide func(store.Reservation, bool) store.Verdict) (store.Reservation, bool, error)
 	Audit(ctx context.Context, e store.Event) error
 	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
 	RedeemTempCode(ctx context.Context, userID int64, mac []byte, at time.Time, e store.Event) (int, error)
@@ -151,7 +153,7 @@ type Verifier struct {
 	log       *slog.Logger
 
 	mu       sync.RWMutex
-	policies map[int64]cachedPolicy
+	policies map[int64]*cachedPolicy
 
 	outcomes map[string]prometheus.Counter
 
@@ -166,7 +168,16 @@ type Verifier struct {
 type cachedPolicy struct {
 	rev int64
 	p   policy.Policy
+	// seen is when rev was last read from the database (Unix
+	// nanoseconds), by a user lookup or by OrgPolicy.
+	seen atomic.Int64
 }
+
+// PolicyFresh is how long OrgPolicy trusts the revision it read last:
+// a policy changed on any instance reaches a RADIUS request's decoding
+// within it, and the check itself at once (the user lookup reads the
+// revision).
+const PolicyFresh = time.Second
 
 // Config holds a Verifier's parts. Registerer may be nil.
 type Config struct {
@@ -195,7 +206,7 @@ type Config struct {
 func NewVerifier(c Config) *Verifier {
 	v := &Verifier{
 		store: c.Store, keys: c.Keys, sender: c.Sender, directory: c.Directory, rand: c.Rand, clock: c.Clock, hasher: c.Hasher, log: c.Log,
-		policies: make(map[int64]cachedPolicy),
+		policies: make(map[int64]*cachedPolicy),
 		outcomes: make(map[string]prometheus.Counter),
 		throttle: newThrottle(c.Throttle), pushWaiting: c.PushWaiting,
 	}
@@ -528,8 +539,11 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		// which walks them to choosing one, takes their codes.
 		return v.refuse(ctx, ev, ErrNoPIN)
 	}
-	lock := lockout(pol)
 	f.userID = sub.UserID
+	if oneTransaction(r, a, sub, in, withPIN) {
+		return v.guess(ctx, r, a, sub, in, pol, ev, f)
+	}
+	lock := lockout(pol)
 	if res, ok, err := v.store.ReserveAttempt(ctx, sub.UserID, now, lock); err != nil {
 		return v.fail(err)
 	} else if !ok {
@@ -619,6 +633,94 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		return Outcome{Accepted: true, Method: "backup", BackupLeft: left}, nil
 	}
 
+	c, serial, reason := v.tryTokens(r, a, sub, in, next, withPIN, pinMatches, now, pol, ev, f, reason)
+	if c == nil {
+		return v.refuse(ctx, ev, reason)
+	}
+	err = v.store.Consume(ctx, *c)
+	if errors.Is(err, store.ErrNotConsumed) {
+		// Another request took this step first.
+		return v.refuse(ctx, ev, ErrReplay)
+	}
+	if err != nil {
+		return v.fail(err)
+	}
+	v.outcomes["accept"].Inc()
+	return Outcome{Accepted: true, Serial: serial, Method: "app"}, nil
+}
+
+// oneTransaction reports whether a guess can be decided in the one write
+// transaction of store.Guess: a one-time code alone, which an HMAC
+// evaluates in microseconds. A password, a server PIN (argon2id) or a
+// mailed, backup or temporary code takes the longer way, whose reserved
+// guess is committed before it is evaluated, so that no slow computation
+// holds the database's writer.
+func oneTransaction(r Request, a attempt, sub store.Subject, in input, withPIN bool) bool {
+	if r.CheckPassword || withPIN || a.passwordOnly || a.pinOnly || a.resync || sub.PINHash != "" || r.transaction() != nil {
+		return false
+	}
+	_, _, backup := in.backup(false)
+	_, _, temp := in.temp(false)
+	return !backup && !temp
+}
+
+// guess decides a one-time code in one write transaction (store.Guess):
+// the guess is reserved, evaluated against the user's tokens, and either
+// consumed or recorded as refused, audited, and committed together.
+func (v *Verifier) guess(ctx context.Context, r Request, a attempt, sub store.Subject, in input, pol policy.Policy, ev store.Event, f *findings) (Outcome, error) {
+	noPIN := func(pin string) bool { return pin == "" }
+	var serial string
+	var reason error
+	var offset time.Duration
+	res, ok, err := v.store.Guess(ctx, sub.UserID, f.at, lockout(pol), func(res store.Reservation, ok bool) store.Verdict {
+		e := ev
+		if !ok {
+			reason = ErrLocked
+			e.Result = reasonName[reason]
+			return store.Verdict{Event: e}
+		}
+		// What a run before a retry found is forgotten.
+		g := *f
+		g.clockOffset = 0
+		var c *store.Consumption
+		c, serial, reason = v.tryTokens(r, a, sub, in, "", false, noPIN, f.at, pol, e, &g, ErrNoToken)
+		offset = g.clockOffset
+		if c == nil {
+			e.Result = reasonName[reason]
+			return store.Verdict{Event: e}
+		}
+		// Should another request take the step first, the refusal says so.
+		e.Result = reasonName[ErrReplay]
+		return store.Verdict{Consume: c, Event: e}
+	})
+	switch {
+	case errors.Is(err, store.ErrNotConsumed):
+		reason = ErrReplay
+	case err != nil:
+		return v.fail(err)
+	}
+	f.clockOffset = offset
+	if !ok {
+		if sub.LockedUntil.After(f.at) {
+			f.lockedUntil = sub.LockedUntil
+		}
+	} else if !res.LockedUntil.IsZero() && reason != nil {
+		f.lockedUntil, f.lockSet = res.LockedUntil, true
+	}
+	if reason != nil {
+		v.outcomes[reasonName[reason]].Inc()
+		return Outcome{Reason: reason}, nil
+	}
+	v.outcomes["accept"].Inc()
+	return Outcome{Accepted: true, Serial: serial, Method: "app"}, nil
+}
+
+// tryTokens evaluates the input against the user's tokens that may take
+// it, touching no database: it returns the consumption of the first token
+// the code is valid for, or, when none is, the reason for the refusal,
+// starting from reason (what was tried before the tokens).
+func (v *Verifier) tryTokens(r Request, a attempt, sub store.Subject, in, next input, withPIN bool, pinMatches func(string) bool,
+	now time.Time, pol policy.Policy, ev store.Event, f *findings, reason error) (*store.Consumption, string, error) {
 	for _, t := range sub.Tokens {
 		if t.State != a.state || (a.serial != "" && t.Serial != a.serial) || codeKind(t) == "" {
 			continue
@@ -636,6 +738,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 		}
 		var step int64
 		var drift int
+		var err error
 		if a.resync {
 			_, second, ok := next.otp(false, t.Digits)
 			if !ok {
@@ -654,23 +757,14 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 			}
 			continue
 		}
-		ev.Target, ev.Result = username+" "+t.Serial, "accept"
+		ev.Target, ev.Result = ev.Target+" "+t.Serial, "accept"
 		c := store.Consumption{TokenID: t.ID, UserID: sub.UserID, Step: step, Drift: drift, At: now, From: a.state, Event: ev}
 		if old, ok := activeToken(sub.Tokens, a.retire); ok && old.ID != t.ID {
 			c.Retire, c.Event.Detail = old.ID, "replaces "+old.Serial
 		}
-		err = v.store.Consume(ctx, c)
-		if errors.Is(err, store.ErrNotConsumed) {
-			// Another request took this step first.
-			return v.refuse(ctx, ev, ErrReplay)
-		}
-		if err != nil {
-			return v.fail(err)
-		}
-		v.outcomes["accept"].Inc()
-		return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
+		return &c, t.Serial, nil
 	}
-	return v.refuse(ctx, ev, reason)
+	return nil, "", reason
 }
 
 // codeKind is how token t's one-time codes are made: "totp" or "hotp", or
@@ -926,9 +1020,17 @@ func (v *Verifier) fail(err error) (Outcome, error) {
 }
 
 // OrgPolicy returns an organization's policy for paths that have no
-// user yet (a RADIUS request being decoded): one primary-key read, and a
-// parse only when the policy changed.
+// user yet (a RADIUS request being decoded): from memory while its
+// revision was read less than PolicyFresh ago, else after one
+// primary-key read, and a parse only when the policy changed.
 func (v *Verifier) OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, error) {
+	now := v.clock.Now().UnixNano()
+	v.mu.RLock()
+	c, ok := v.policies[orgID]
+	v.mu.RUnlock()
+	if ok && now-c.seen.Load() < int64(PolicyFresh) {
+		return c.p, nil
+	}
 	org, err := v.store.OrgByID(ctx, orgID)
 	if err != nil {
 		return policy.Policy{}, fmt.Errorf("auth: %w", err)
@@ -936,13 +1038,16 @@ func (v *Verifier) OrgPolicy(ctx context.Context, orgID int64) (policy.Policy, e
 	return v.policy(ctx, orgID, org.PolicyRev)
 }
 
-// policy returns the organization's policy, parsing it only when its
-// revision changed since it was last seen.
+// policy returns the organization's policy at revision rev, just read
+// from the database, parsing it only when the revision changed since it
+// was last seen.
 func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy, error) {
+	now := v.clock.Now().UnixNano()
 	v.mu.RLock()
 	c, ok := v.policies[orgID]
 	v.mu.RUnlock()
 	if ok && c.rev == rev {
+		c.seen.Store(now)
 		return c.p, nil
 	}
 	org, err := v.store.OrgByID(ctx, orgID)
@@ -953,8 +1058,10 @@ func (v *Verifier) policy(ctx context.Context, orgID, rev int64) (policy.Policy,
 	if err != nil {
 		return policy.Policy{}, fmt.Errorf("organization %s: %w", org.Slug, err)
 	}
+	c = &cachedPolicy{rev: org.PolicyRev, p: p}
+	c.seen.Store(now)
 	v.mu.Lock()
-	v.policies[orgID] = cachedPolicy{rev: org.PolicyRev, p: p}
+	v.policies[orgID] = c
 	v.mu.Unlock()
 	return p, nil
 }

@@ -14,6 +14,7 @@ type client struct {
 	store.RadiusClient
 	prefix netip.Prefix
 	secret []byte
+	actor  string // in the audit log: "radius:NAME"
 }
 
 // clientTable holds the clients in memory.
@@ -23,6 +24,7 @@ type clientTable struct {
 	mu     sync.RWMutex
 	list   []*client
 	loaded time.Time
+	rev    int64 // the access revision the list was read at
 
 	reloading sync.Mutex
 }
@@ -35,9 +37,34 @@ func (t *clientTable) reload(ctx context.Context) error {
 	return t.reloadLocked(ctx)
 }
 
+// refresh reloads the clients when the store's access revision has moved
+// since they were read.
+func (t *clientTable) refresh(ctx context.Context) error {
+	rev, err := t.server.c.Store.AccessRevision(ctx)
+	if err != nil {
+		return err
+	}
+	t.mu.RLock()
+	same := rev == t.rev
+	t.mu.RUnlock()
+	if same {
+		return nil
+	}
+	return t.reload(ctx)
+}
+
 func (t *clientTable) reloadLocked(ctx context.Context) error {
 	s := t.server
 	now := s.c.Clock.Now()
+	// The revision is read first: a change made between the two reads is
+	// read again at the next refresh.
+	rev, err := s.c.Store.AccessRevision(ctx)
+	if err != nil {
+		t.mu.Lock()
+		t.loaded = now // a database that is down is not asked again at once
+		t.mu.Unlock()
+		return err
+	}
 	rows, err := s.c.Store.RadiusClients(ctx, 0)
 	if err != nil {
 		t.mu.Lock()
@@ -57,10 +84,10 @@ func (t *clientTable) reloadLocked(ctx context.Context) error {
 			s.c.Log.Error("radius: the client's shared secret cannot be opened (is the master key file the one it was sealed with?); ignoring the client", "client", r.Name, "err", err)
 			continue
 		}
-		list = append(list, &client{RadiusClient: r, prefix: p, secret: sec})
+		list = append(list, &client{RadiusClient: r, prefix: p, secret: sec, actor: "radius:" + r.Name})
 	}
 	t.mu.Lock()
-	t.list, t.loaded = list, now
+	t.list, t.loaded, t.rev = list, now, rev
 	t.mu.Unlock()
 	return nil
 }

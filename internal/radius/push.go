@@ -3,7 +3,6 @@ package radius
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"time"
 
@@ -31,7 +30,7 @@ import (
 // second push.
 
 // hasPush reports whether u has an active push token.
-func (s *Server) hasPush(ctx context.Context, u store.User, log *slog.Logger) bool {
+func (s *Server) hasPush(ctx context.Context, u store.User, log lazyLog) bool {
 	tokens, err := s.c.Store.Tokens(ctx, u.OrgID, u.ID)
 	if err != nil {
 		log.Error("radius: cannot read the user's tokens; not offering push", "err", err)

@@ -7,8 +7,10 @@
 // and the REST API. The server promises:
 //
 //   - A packet from an address no client is registered for is dropped
-//     without an answer. The client list is held in memory and reloaded
-//     every ReloadEvery, and at most once a second when an unknown address
+//     without an answer. The client list is held in memory and read again
+//     when the store's access revision moves, which the server asks for
+//     every CheckEvery (a client added or removed on any instance counts
+//     within a second), and at most once a second when an unknown address
 //     sends, so looking a client up costs no database query.
 //   - A request's Message-Authenticator (RFC 3579) is verified when
 //     present, and one is required unless the client was registered
@@ -17,7 +19,14 @@
 //     (the BlastRADIUS mitigation).
 //   - A retransmission (same source address and port, identifier and
 //     request authenticator within RetransmitWindow) gets the answer
-//     already sent and is not evaluated again.
+//     already sent and is not evaluated again. Requests are told apart
+//     by source address, port and identifier, and a new Request
+//     Authenticator under them is a new request, whose answer replaces
+//     the one kept (RFC 5080 section 2.2.2): a gateway that reuses its
+//     identifiers keeps at most 256 answers per socket.
+//   - A fixed pool of Workers goroutines reads, evaluates and answers the
+//     packets; what arrives while all are busy waits in the socket's
+//     buffer, and the kernel drops what does not fit.
 //   - The second step of a challenge is named by a random State, kept in
 //     this process's memory: with several instances behind one address the
 //     gateway must send the answer to the instance that challenged.
@@ -76,6 +85,7 @@ type Store interface {
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
 	Tokens(ctx context.Context, orgID, userID int64) ([]store.Token, error)
 	Audit(ctx context.Context, e store.Event) error
+	AccessRevision(ctx context.Context) (int64, error)
 }
 
 // Opener opens the sealed shared secrets.
@@ -85,7 +95,7 @@ type Opener interface {
 
 // Defaults of Config's durations.
 const (
-	DefaultReloadEvery      = 10 * time.Second
+	DefaultCheckEvery       = 500 * time.Millisecond
 	DefaultRetransmitWindow = 5 * time.Second
 	DefaultChallengeTTL     = 5 * time.Minute
 	DefaultPushPoll         = 500 * time.Millisecond
@@ -104,8 +114,10 @@ const (
 	DefaultMaxHeld = 1 << 10
 )
 
-// maxInFlight bounds the requests evaluated at once; more are dropped.
-const maxInFlight = 256
+// DefaultWorkers is how many requests are evaluated at once by default:
+// enough to keep the database's writer busy with requests that wait for
+// it, few enough that their stacks stay small.
+const DefaultWorkers = 64
 
 // Config holds a Server's parts.
 type Config struct {
@@ -116,7 +128,7 @@ type Config struct {
 	Rand     io.Reader // State and Class values; crypto/rand when nil
 	Log      *slog.Logger
 
-	ReloadEvery      time.Duration // 0: DefaultReloadEvery
+	CheckEvery       time.Duration // how often the clients' revision is read; 0: DefaultCheckEvery
 	RetransmitWindow time.Duration // 0: DefaultRetransmitWindow
 	ChallengeTTL     time.Duration // 0: DefaultChallengeTTL
 	PushPoll         time.Duration // how often a held request asks for the push answer; 0: DefaultPushPoll
@@ -124,6 +136,7 @@ type Config struct {
 	MaxAnswers    int // answers kept for retransmissions; 0: DefaultMaxAnswers
 	MaxChallenges int // pending challenges; 0: DefaultMaxChallenges
 	MaxHeld       int // requests held for a push answer at once; 0: DefaultMaxHeld
+	Workers       int // requests evaluated at once; 0: DefaultWorkers
 }
 
 // Server answers RADIUS Access-Requests. It is safe for concurrent use.
@@ -138,20 +151,21 @@ type Server struct {
 	// Entries forgotten to make room since the last sweep, which says so.
 	forgotAnswers, forgotChallenges int
 
-	inFlight chan struct{}
-	held     chan struct{} // places of the requests held for a push answer
+	held chan struct{} // places of the requests held for a push answer
 }
 
-// requestKey identifies a request for retransmission detection.
+// requestKey names a request for retransmission detection: what a
+// gateway keeps apart in its own table of requests outstanding.
 type requestKey struct {
 	from netip.AddrPort
 	id   byte
-	auth [16]byte
 }
 
 // answer is a request's reply; done is false while it is being evaluated
-// (since at).
+// (since at). auth is the request's Request Authenticator: another one
+// under the same key is a new request.
 type answer struct {
+	auth  [16]byte
 	reply []byte
 	done  bool
 	at    time.Time
@@ -179,8 +193,11 @@ func New(c Config) *Server {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
-	if c.ReloadEvery <= 0 {
-		c.ReloadEvery = DefaultReloadEvery
+	if c.CheckEvery <= 0 {
+		c.CheckEvery = DefaultCheckEvery
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	if c.RetransmitWindow <= 0 {
 		c.RetransmitWindow = DefaultRetransmitWindow
@@ -201,11 +218,10 @@ func New(c Config) *Server {
 		c.PushPoll = DefaultPushPoll
 	}
 	s := &Server{
-		c:        c,
-		answers:  newBoundedMap[requestKey, *answer](c.MaxAnswers),
-		pending:  newBoundedMap[string, challenge](c.MaxChallenges),
-		inFlight: make(chan struct{}, maxInFlight),
-		held:     make(chan struct{}, c.MaxHeld),
+		c:       c,
+		answers: newBoundedMap[requestKey, *answer](c.MaxAnswers),
+		pending: newBoundedMap[string, challenge](c.MaxChallenges),
+		held:    make(chan struct{}, c.MaxHeld),
 	}
 	s.clients.server = s
 	return s
@@ -217,6 +233,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	if err := s.clients.reload(ctx); err != nil {
 		s.c.Log.Error("radius: cannot load the clients; retrying", "err", err)
 	}
+	// A read error ends the server as ctx does.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -225,43 +244,65 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		defer wg.Done()
 		s.maintain(ctx)
 	}()
-	defer wg.Wait()
 
-	buf := make([]byte, radius.MaxPacketLength+1)
-	for {
-		n, addr, err := conn.ReadFrom(buf)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	errs := make(chan error, 1)
+	// worker reads, evaluates and answers packets until conn is closed. A
+	// request held for a push answer gives its place to a new worker and
+	// ends its own once answered.
+	var worker func()
+	worker = func() {
+		defer wg.Done()
+		buf := make([]byte, radius.MaxPacketLength+1)
+		for {
+			n, addr, err := conn.ReadFrom(buf)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					continue
+				}
+				select {
+				case errs <- fmt.Errorf("radius: read: %w", err):
+				default:
+				}
+				cancel()
+				return
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			from, ok := addrPort(addr)
+			if !ok {
 				continue
 			}
-			return fmt.Errorf("radius: read: %w", err)
-		}
-		from, ok := addrPort(addr)
-		if !ok {
-			continue
-		}
-		select {
-		case s.inFlight <- struct{}{}:
-		default:
-			s.c.Log.Warn("radius: too many requests at once; dropping one", "source", from.String())
-			continue
-		}
-		packet := append([]byte(nil), buf[:n]...)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			release := sync.OnceFunc(func() { <-s.inFlight })
-			defer release()
-			if reply := s.handle(ctx, packet, from, release); reply != nil {
+			held := false
+			release := func() {
+				if !held {
+					held = true
+					wg.Add(1)
+					go worker()
+				}
+			}
+			if reply := s.handle(ctx, buf[:n], from, release); reply != nil {
 				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
 					s.c.Log.Warn("radius: cannot send the answer", "to", from.String(), "err", err)
 				}
 			}
-		}()
+			if held {
+				return
+			}
+		}
+	}
+	for range s.c.Workers {
+		wg.Add(1)
+		go worker()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
 	}
 }
 
@@ -274,32 +315,35 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), err == nil
 }
 
-// maintain reloads the clients and forgets expired answers and challenges.
+// maintain reloads the clients when their revision moves and forgets
+// expired challenges.
 func (s *Server) maintain(ctx context.Context) {
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
-	reload := time.NewTicker(s.c.ReloadEvery)
-	defer reload.Stop()
+	check := time.NewTicker(s.c.CheckEvery)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-sweep.C:
 			s.sweep()
-		case <-reload.C:
-			if err := s.clients.reload(ctx); err != nil && ctx.Err() == nil {
+		case <-check.C:
+			if err := s.clients.refresh(ctx); err != nil && ctx.Err() == nil {
 				s.c.Log.Error("radius: cannot reload the clients; keeping the ones loaded", "err", err)
 			}
 		}
 	}
 }
 
-// sweep forgets expired answers and challenges, and warns when a table
-// was full since the last sweep: once a second at most, not per request.
+// sweep forgets expired challenges, and warns when a table was full since
+// the last sweep: once a second at most, not per request. Answers are not
+// walked: each is replaced by the next request under its key, and the
+// table is bounded by its size; one older than RetransmitWindow answers
+// no retransmission.
 func (s *Server) sweep() {
 	now := s.c.Clock.Now()
 	s.mu.Lock()
-	s.answers.deleteFunc(func(a *answer) bool { return a.done && now.Sub(a.at) > s.c.RetransmitWindow })
 	s.pending.deleteFunc(func(c challenge) bool { return !now.Before(c.expires) })
 	answers, challenges := s.forgotAnswers, s.forgotChallenges
 	s.forgotAnswers, s.forgotChallenges = 0, 0
@@ -332,34 +376,44 @@ func (s *Server) Handle(ctx context.Context, packet []byte, from netip.AddrPort)
 func (s *Server) handle(ctx context.Context, packet []byte, from netip.AddrPort, release func()) []byte {
 	b, err := wellFormed(packet)
 	if err != nil || radius.Code(b[0]) != radius.CodeAccessRequest {
-		s.c.Log.Debug("radius: dropped a packet that is not a well-formed Access-Request", "source", from.String())
+		if s.c.Log.Enabled(ctx, slog.LevelDebug) {
+			s.c.Log.Debug("radius: dropped a packet that is not a well-formed Access-Request", "source", from.String())
+		}
 		return nil
 	}
 	c, ok := s.clients.lookup(ctx, from.Addr())
 	if !ok {
-		s.c.Log.Debug("radius: dropped a packet from an unknown address", "source", from.String())
+		if s.c.Log.Enabled(ctx, slog.LevelDebug) {
+			s.c.Log.Debug("radius: dropped a packet from an unknown address", "source", from.String())
+		}
 		return nil
 	}
 	key := requestKey{from: from, id: b[1]}
-	copy(key.auth[:], b[4:20])
-	now := s.c.Clock.Now()
+	mine := &answer{at: s.c.Clock.Now()}
+	copy(mine.auth[:], b[4:20])
 	s.mu.Lock()
-	if a, ok := s.answers.get(key); ok && (!a.done || now.Sub(a.at) <= s.c.RetransmitWindow) {
+	if a, ok := s.answers.get(key); ok && a.auth == mine.auth && (!a.done || mine.at.Sub(a.at) <= s.c.RetransmitWindow) {
 		reply := a.reply // nil while the first copy is evaluated: this one is dropped
 		s.mu.Unlock()
-		s.c.Log.Debug("radius: retransmission", "client", c.Name, "source", from.String(), "answered", reply != nil)
+		if s.c.Log.Enabled(ctx, slog.LevelDebug) {
+			s.c.Log.Debug("radius: retransmission", "client", c.Name, "source", from.String(), "answered", reply != nil)
+		}
 		return reply
 	}
-	s.remember(key, &answer{at: now})
+	s.remember(key, mine)
 	s.mu.Unlock()
 
 	reply := s.answer(ctx, c, b, from, release)
 
+	// A new request under the same key may have replaced this one
+	// meanwhile: its entry is left alone.
 	s.mu.Lock()
-	if reply == nil {
-		s.answers.delete(key)
-	} else {
-		s.remember(key, &answer{reply: reply, done: true, at: s.c.Clock.Now()})
+	if a, ok := s.answers.get(key); ok && a == mine {
+		if reply == nil {
+			s.answers.delete(key)
+		} else {
+			mine.reply, mine.done, mine.at = reply, true, s.c.Clock.Now()
+		}
 	}
 	s.mu.Unlock()
 	return reply
@@ -367,7 +421,9 @@ func (s *Server) handle(ctx context.Context, packet []byte, from netip.AddrPort,
 
 // answer evaluates a request from a known client.
 func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.AddrPort, release func()) []byte {
-	log := s.c.Log.With("client", c.Name, "source", from.String())
+	// The logger that names the client and the source is made only when
+	// something is logged.
+	log := lazyLog{base: s.c.Log, client: c.Name, from: from}
 	switch err := checkRequest(b, c.secret); {
 	case errors.Is(err, errNoMessageAuth) && !c.RequireMessageAuthenticator:
 	case err != nil:
@@ -379,7 +435,7 @@ func (s *Server) answer(ctx context.Context, c *client, b []byte, from netip.Add
 		log.Warn("radius: dropped a request", "why", err)
 		return nil
 	}
-	ev := store.Event{OrgID: c.OrgID, Actor: "radius:" + c.Name, Action: "validate", Source: from.Addr().String()}
+	ev := store.Event{OrgID: c.OrgID, Actor: c.actor, Action: "validate", Source: from.Addr().String()}
 	username := rfc2865.UserName_GetString(req)
 	ev.Target = auth.CanonicalUsername(username)
 	respond := func(code radius.Code, fill func(*radius.Packet)) []byte {
@@ -584,8 +640,24 @@ type replies struct {
 	verdict   func(out auth.Outcome, err error, lang string) []byte
 	reject    func() []byte
 	refuse    func(why string) []byte // audited
-	log       *slog.Logger
+	log       lazyLog
 }
+
+// lazyLog logs with the client's name and the source address, and makes
+// the logger that carries them only when a line is written.
+type lazyLog struct {
+	base   *slog.Logger
+	client string
+	from   netip.AddrPort
+}
+
+func (l lazyLog) logger() *slog.Logger {
+	return l.base.With("client", l.client, "source", l.from.String())
+}
+
+// Warn and Error log msg at their level, with args.
+func (l lazyLog) Warn(msg string, args ...any)  { l.logger().Warn(msg, args...) }
+func (l lazyLog) Error(msg string, args ...any) { l.logger().Error(msg, args...) }
 
 // startEmail mails a code for a pending challenge and challenges for it.
 func (s *Server) startEmail(ctx context.Context, r auth.Request, ch challenge, rs replies) []byte {

@@ -102,6 +102,8 @@ func (f *fakeCore) RadiusClients(context.Context, int64) ([]store.RadiusClient, 
 	}, nil
 }
 
+func (f *fakeCore) AccessRevision(context.Context) (int64, error) { return 1, nil }
+
 func (f *fakeCore) OrgPolicy(context.Context, int64) (policy.Policy, error) {
 	return policy.Parse([]byte(f.policy))
 }
@@ -253,6 +255,27 @@ func TestRetransmissionIsAnsweredFromCache(t *testing.T) {
 	s.Handle(ctx, req, gateway)
 	if len(f.verified) != 3 {
 		t.Fatalf("after the retransmission window: %d verifications, want 3", len(f.verified))
+	}
+}
+
+func TestNewAuthenticatorUnderTheSameIdentifierIsANewRequest(t *testing.T) {
+	s, f, _ := newTestServer(t, `{}`)
+	ctx := context.Background()
+	first := request(t, 9, "alice", "123456", nil, true)
+	second := request(t, 9, "alice", "123456", nil, true) // another Request Authenticator
+	reply(t, first, s.Handle(ctx, first, gateway))
+	reply(t, second, s.Handle(ctx, second, gateway))
+	if len(f.verified) != 2 {
+		t.Fatalf("a new authenticator under identifier 9: %d verifications, want 2", len(f.verified))
+	}
+	// Its answer replaced the first one's: one entry for the identifier,
+	// and the second request's retransmission is answered from it.
+	if n := s.answers.len(); n != 1 {
+		t.Fatalf("the cache holds %d answers for one identifier, want 1", n)
+	}
+	reply(t, second, s.Handle(ctx, second, gateway))
+	if len(f.verified) != 2 {
+		t.Fatalf("the second request's retransmission was evaluated again")
 	}
 }
 

@@ -46,6 +46,9 @@ func (s *Store) CreateRadiusClient(ctx context.Context, c RadiusClient, seal fun
 		if err := s.exec(ctx, tx, "store radius secret", `UPDATE radius_clients SET secret = ? WHERE id = ?`, c.Secret, c.ID); err != nil {
 			return err
 		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, e)
 	})
 	return c, err
@@ -85,6 +88,9 @@ func (s *Store) DeleteRadiusClient(ctx context.Context, orgID int64, name string
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.exec(ctx, tx, "delete radius client",
 			`DELETE FROM radius_clients WHERE org_id = ? AND name = ?`, orgID, name); err != nil {
+			return err
+		}
+		if err := s.accessChanged(ctx, tx); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)

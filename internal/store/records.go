@@ -227,9 +227,11 @@ func (s *Store) OrgBySlug(ctx context.Context, slug string) (Org, error) {
 	return o, one("organization "+slug, err)
 }
 
+const orgByIDSQL = `SELECT ` + orgColumns + ` FROM orgs WHERE id = ?`
+
 // OrgByID finds an organization.
 func (s *Store) OrgByID(ctx context.Context, id int64) (Org, error) {
-	o, err := scanOrg(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+orgColumns+` FROM orgs WHERE id = ?`), id))
+	o, err := scanOrg(s.orgByID.QueryRowContext(ctx, id))
 	return o, one("organization", err)
 }
 
@@ -705,6 +707,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey, e Event) (APIKey, er
 			k.OrgID, k.Name, k.Prefix, k.Hash, ms(k.CreatedAt)); err != nil {
 			return err
 		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, e)
 	})
 	return k, err
@@ -765,6 +770,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID int64, name string, e Ev
 		}
 		if n > 1 {
 			e.Detail = fmt.Sprintf("%d keys of that name", n)
+		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
 		}
 		return s.addEvent(ctx, tx, e)
 	})

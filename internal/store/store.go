@@ -85,6 +85,10 @@ type Store struct {
 	clock clock.Clock
 
 	subject, reserve, release, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
+	accessRevision, orgByID                                                                    *sql.Stmt
+
+	// group gathers the guesses made at once on SQLite (see Guess).
+	group group
 }
 
 // Open connects to the database, brings its schema up to date and

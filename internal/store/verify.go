@@ -72,6 +72,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&s.subject, s.r, subjectSQL},
 		{&s.apiKey, s.r, apiKeySQL},
+		{&s.accessRevision, s.r, accessRevisionSQL},
+		{&s.orgByID, s.r, orgByIDSQL},
 		{&s.reserve, s.w, reserveSQL},
 		{&s.release, s.w, releaseSQL},
 		{&s.consume, s.w, consumeSQL},
@@ -247,29 +249,43 @@ type Consumption struct {
 // used already or the token left state c.From meanwhile.
 func (s *Store) Consume(ctx context.Context, c Consumption) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		at := ms(c.At)
-		res, err := tx.StmtContext(ctx, s.consume).ExecContext(ctx, c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
-		if err != nil {
-			return fmt.Errorf("store: consume: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("store: consume: %w", err)
-		} else if n == 0 {
-			return ErrNotConsumed
-		}
+		// The user's row is written first, in the order Guess takes the
+		// rows, so that concurrent transactions on PostgreSQL wait for
+		// each other instead of deadlocking; a step not consumed rolls
+		// this back with the rest.
 		if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, c.UserID); err != nil {
 			return fmt.Errorf("store: reset failures: %w", err)
 		}
-		if c.From == TokenAssigned {
-			if _, err := tx.StmtContext(ctx, s.completeEnrollment).ExecContext(ctx, at, c.TokenID); err != nil {
-				return fmt.Errorf("store: complete enrollment: %w", err)
-			}
-		}
-		if c.Retire != 0 {
-			if err := s.retire(ctx, tx, c.Retire, c.UserID); err != nil {
-				return err
-			}
-		}
-		return s.addEvent(ctx, tx, c.Event)
+		return s.consumeIn(ctx, tx, c)
 	})
+}
+
+// consumeIn is Consume in the transaction tx, which holds the user's row
+// already. The step is taken before anything else is written: when it was
+// taken already, consumeIn has changed nothing.
+func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error {
+	at := ms(c.At)
+	res, err := tx.StmtContext(ctx, s.consume).ExecContext(ctx, c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
+	if err != nil {
+		return fmt.Errorf("store: consume: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: consume: %w", err)
+	} else if n == 0 {
+		return ErrNotConsumed
+	}
+	if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, c.UserID); err != nil {
+		return fmt.Errorf("store: reset failures: %w", err)
+	}
+	if c.From == TokenAssigned {
+		if _, err := tx.StmtContext(ctx, s.completeEnrollment).ExecContext(ctx, at, c.TokenID); err != nil {
+			return fmt.Errorf("store: complete enrollment: %w", err)
+		}
+	}
+	if c.Retire != 0 {
+		if err := s.retire(ctx, tx, c.Retire, c.UserID); err != nil {
+			return err
+		}
+	}
+	return s.addEvent(ctx, tx, c.Event)
 }

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Verdict is what one guess decided, for Guess to write in the guess's
+// own transaction.
+type Verdict struct {
+	// Consume, when not nil, is the accepted code, recorded as Consume
+	// records it (its Event included).
+	Consume *Consumption
+	// Event is the refusal: written when there is nothing to consume, or
+	// when Consume matched nothing because another request took the step
+	// first.
+	Event Event
+}
+
+// Guess decides one guess in one write transaction: it takes the guess
+// from the user's allowance as ReserveAttempt does, then calls decide
+// with the reservation (ok false: the user is locked, and decide must
+// refuse), then writes what decide returned, and commits. The guess is
+// therefore reserved before it is evaluated, and nobody learns the
+// outcome before the commit that holds both.
+//
+// On SQLite, guesses made at the same time share one transaction and one
+// commit (group commit): each returns only once the commit that holds its
+// writes is done, and when a shared transaction fails, each of its guesses
+// is made again in a transaction of its own, so that one guess's error is
+// no other's.
+//
+// decide evaluates the guess; it must have no effect beyond its verdict,
+// since it runs again when the transaction is retried. Guess returns
+// the reservation, and ErrNotConsumed when the verdict's consumption
+// matched nothing: its refusal event was written instead, and the guess
+// stays counted.
+func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(r Reservation, ok bool) Verdict) (Reservation, bool, error) {
+	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
+	if s.d.name == "sqlite" {
+		s.guessTogether(g)
+	} else {
+		g.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
+	}
+	if g.err != nil {
+		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)
+	}
+	if g.taken {
+		return g.res, g.ok, ErrNotConsumed
+	}
+	return g.res, g.ok, nil
+}
+
+// guess is one call of Guess: what it asks, and what came of it.
+type guess struct {
+	ctx     context.Context
+	userID  int64
+	now     time.Time
+	lockout Lockout
+	decide  func(Reservation, bool) Verdict
+
+	res       Reservation
+	ok, taken bool
+	err       error
+	// wake is closed when the guess is made, or when it is to lead the
+	// next group (lead).
+	wake chan struct{}
+	lead bool
+}
+
+// guessIn makes g's writes in tx.
+func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
+	var err error
+	g.res, g.ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), g.userID, g.now, g.lockout)
+	if err != nil {
+		return err
+	}
+	v := g.decide(g.res, g.ok)
+	g.taken = false
+	if v.Consume != nil {
+		err := s.consumeIn(ctx, tx, *v.Consume)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNotConsumed) {
+			return err
+		}
+		g.taken = true
+	}
+	return s.addEvent(ctx, tx, v.Event)
+}
+
+// maxGroup bounds the guesses one transaction holds, so that the first
+// of them does not wait long for the last.
+const maxGroup = 64
+
+// group is SQLite's group commit: the guesses waiting to be made, and
+// whether one of them is making a group now (leading).
+type group struct {
+	mu      sync.Mutex
+	waiting []*guess
+	leading bool
+}
+
+// guessTogether makes g with the guesses that arrive while another group
+// commits. The first to arrive when none is being made makes its own at
+// once, in its own goroutine: a lone request waits for nobody. Those
+// that arrive meanwhile wait; when the group is committed, the first of
+// them makes the next group, of all that wait by then.
+func (s *Store) guessTogether(g *guess) {
+	g.wake = make(chan struct{})
+	q := &s.group
+	q.mu.Lock()
+	q.waiting = append(q.waiting, g)
+	if q.leading {
+		q.mu.Unlock()
+		if <-g.wake; !g.lead {
+			return // made in another's group
+		}
+		q.mu.Lock()
+	}
+	// g is the first waiting: it leads.
+	q.leading = true
+	n := min(len(q.waiting), maxGroup)
+	batch := make([]*guess, n)
+	copy(batch, q.waiting)
+	q.waiting = append(q.waiting[:0], q.waiting[n:]...)
+	q.mu.Unlock()
+
+	s.commitGroup(batch)
+
+	q.mu.Lock()
+	if len(q.waiting) > 0 {
+		next := q.waiting[0]
+		next.lead = true
+		close(next.wake)
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	for _, o := range batch[1:] {
+		close(o.wake)
+	}
+}
+
+// commitGroup makes the guesses of group in one transaction, or, when
+// that fails, each in its own.
+func (s *Store) commitGroup(group []*guess) {
+	if len(group) > 1 {
+		// The transaction is no single caller's: one that gives up
+		// waiting does not roll back the others.
+		ctx := context.WithoutCancel(group[0].ctx)
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, g := range group {
+				if err := s.guessIn(ctx, tx, g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
+	}
+	for _, g := range group {
+		g.err = s.inTx(g.ctx, func(tx *sql.Tx) error { return s.guessIn(g.ctx, tx, g) })
+	}
+}

@@ -1,0 +1,195 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-mfa/twofold/internal/clock"
+	"github.com/twofold-mfa/twofold/internal/store"
+	"github.com/twofold-mfa/twofold/internal/store/storetest"
+)
+
+var guessLockout = store.Lockout{Threshold: 5, LockFor: 10 * time.Minute, HardLimit: 100}
+
+// accepting returns a decide for Guess that accepts step of f's token,
+// with a replay refusal should the step be taken.
+func accepting(f fixture, step int64) func(store.Reservation, bool) store.Verdict {
+	ev := store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: "alice"}
+	return func(_ store.Reservation, ok bool) store.Verdict {
+		refusal := ev
+		if !ok {
+			refusal.Result = "locked"
+			return store.Verdict{Event: refusal}
+		}
+		accept := ev
+		accept.Result = "accept"
+		refusal.Result = "replay"
+		return store.Verdict{Event: refusal, Consume: &store.Consumption{TokenID: f.tok.ID, UserID: f.user.ID, Step: step, At: t0,
+			From: store.TokenActive, Event: accept}}
+	}
+}
+
+func refusing(f fixture) func(store.Reservation, bool) store.Verdict {
+	return func(_ store.Reservation, ok bool) store.Verdict {
+		result := "bad_code"
+		if !ok {
+			result = "locked"
+		}
+		return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: "alice", Result: result}}
+	}
+}
+
+func results(t *testing.T, s *store.Store, orgID int64) map[string]int {
+	t.Helper()
+	evs, err := s.Events(context.Background(), orgID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, e := range evs {
+		if e.Action == "validate" {
+			n[e.Result]++
+		}
+	}
+	return n
+}
+
+func TestGuessDecidesInOneTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		for i := range 4 {
+			if _, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, refusing(f)); err != nil || !ok {
+				t.Fatalf("wrong guess %d: ok %v, err %v", i+1, ok, err)
+			}
+		}
+		if u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 4 {
+			t.Fatalf("after 4 wrong guesses failures = %d, want 4", u.Failures)
+		}
+		if _, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, accepting(f, 101)); err != nil || !ok {
+			t.Fatalf("right guess: ok %v, err %v", ok, err)
+		}
+		u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID)
+		tok, _ := f.s.TokenBySerial(ctx, f.org.ID, f.tok.Serial)
+		if u.Failures != 0 || tok.LastStep != 101 {
+			t.Fatalf("after the right guess failures = %d, last step %d; want 0 and 101", u.Failures, tok.LastStep)
+		}
+		// The step again: refused, the refusal written, and counted.
+		if _, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, accepting(f, 101)); !errors.Is(err, store.ErrNotConsumed) || !ok {
+			t.Fatalf("replayed step: ok %v, err %v; want ErrNotConsumed", ok, err)
+		}
+		if u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 1 {
+			t.Fatalf("after a replay failures = %d, want 1: a replay must count, not reset", u.Failures)
+		}
+		got := results(t, f.s, f.org.ID)
+		if got["bad_code"] != 4 || got["accept"] != 1 || got["replay"] != 1 {
+			t.Fatalf("audit results %v, want 4 bad_code, 1 accept, 1 replay", got)
+		}
+	})
+}
+
+func TestGuessLocksAfterTheThreshold(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		var locks int
+		for range guessLockout.Threshold {
+			res, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, refusing(f))
+			if err != nil || !ok {
+				t.Fatalf("ok %v, err %v", ok, err)
+			}
+			if !res.LockedUntil.IsZero() {
+				locks++
+			}
+		}
+		if locks != 1 {
+			t.Fatalf("%d guesses set a lock, want exactly 1 (the last)", locks)
+		}
+		decided := false
+		_, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, func(r store.Reservation, ok bool) store.Verdict {
+			decided = true
+			return accepting(f, 101)(r, ok)
+		})
+		if err != nil || ok || !decided {
+			t.Fatalf("a guess while locked: ok %v, err %v, decided %v; want refused, decided with ok false", ok, err, decided)
+		}
+		if tok, _ := f.s.TokenBySerial(ctx, f.org.ID, f.tok.Serial); tok.LastStep != 100 {
+			t.Fatalf("a guess while locked consumed step %d", tok.LastStep)
+		}
+		if got := results(t, f.s, f.org.ID); got["locked"] != 1 {
+			t.Fatalf("audit results %v, want 1 locked", got)
+		}
+	})
+}
+
+// TestConcurrentGuesses is the single-use and bounded-guessing invariants
+// through Guess, from two instances on one database.
+func TestConcurrentGuesses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		stores := [2]*store.Store{f.s, b.Open(t, clock.NewFake(t0))}
+		accepted := hammer(t, 200, stores, func(s *store.Store) (bool, error) {
+			_, ok, err := s.Guess(context.Background(), f.user.ID, t0, store.Lockout{Threshold: 1000, LockFor: time.Minute, HardLimit: 1000}, accepting(f, 101))
+			if errors.Is(err, store.ErrNotConsumed) {
+				return false, nil
+			}
+			return ok && err == nil, err
+		})
+		if accepted != 1 {
+			t.Fatalf("accepted %d of 200 concurrent guesses of one step, want exactly 1", accepted)
+		}
+
+		// Start the allowance afresh, as an operator's unlock does.
+		if err := f.s.Unlock(context.Background(), f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
+			t.Fatal(err)
+		}
+		var evaluated atomic.Int32
+		reserved := hammer(t, 500, stores, func(s *store.Store) (bool, error) {
+			_, ok, err := s.Guess(context.Background(), f.user.ID, t0, guessLockout, func(r store.Reservation, ok bool) store.Verdict {
+				if ok {
+					evaluated.Add(1)
+				}
+				return refusing(f)(r, ok)
+			})
+			return ok, err
+		})
+		if reserved != guessLockout.Threshold || int(evaluated.Load()) != guessLockout.Threshold {
+			t.Fatalf("%d of 500 concurrent wrong guesses reserved, %d evaluated; want exactly %d", reserved, evaluated.Load(), guessLockout.Threshold)
+		}
+	})
+}
+
+// TestAFailingGroupIsMadeOneByOne: when one guess of a shared
+// transaction fails, the others are made again, each alone, and only the
+// failing one fails.
+func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
+	b := storetest.SQLite(t)
+	f := setup(t, b)
+	ctx := context.Background()
+	raw := b.DB(t)
+	if _, err := raw.ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
+		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	errs := f.s.GuessAsOneGroup(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(store.Reservation, bool) store.Verdict {
+		target := "alice"
+		if i == 1 {
+			target = "boom"
+		}
+		return func(store.Reservation, bool) store.Verdict {
+			return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: target, Result: "bad_code"}}
+		}
+	})
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v; want only the second guess to fail", errs)
+	}
+	if got := results(t, f.s, f.org.ID); got["bad_code"] != 2 {
+		t.Fatalf("audit results %v, want the 2 guesses that did not fail", got)
+	}
+	if u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 2 {
+		t.Fatalf("failures = %d, want 2: the failed guess's reservation is rolled back with it", u.Failures)
+	}
+}
