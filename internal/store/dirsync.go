@@ -137,36 +137,19 @@ func (s *Store) FinishDirectorySync(ctx context.Context, orgID int64, at time.Ti
 // in one transaction, and stores what it returns when changed is true. It
 // reports how many changed; an error rolls everything back.
 func (s *Store) ResealDirectoryPasswords(ctx context.Context, reseal func(Directory) (sealed []byte, changed bool, err error), e Event) (int, error) {
-	ds, err := s.Directories(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, d := range ds {
+	return resealRows(s, ctx, "directory passwords", e,
+		func(*sql.Tx) ([]Directory, error) { return s.Directories(ctx) },
+		func(d Directory) ([]byte, bool, error) {
 			if len(d.BindPassword) == 0 {
-				continue
+				return nil, false, nil
 			}
-			sealed, changed, err := reseal(d)
-			if err != nil {
-				return fmt.Errorf("store: reseal directory password of organization %d: %w", d.OrgID, err)
-			}
-			if !changed {
-				continue
-			}
-			if err := s.exec(ctx, tx, "reseal directory password",
-				`UPDATE directories SET bind_password = ? WHERE org_id = ? AND bind_password = ?`, sealed, d.OrgID, d.BindPassword); err != nil {
-				return err
-			}
-			n++
-		}
-		e.Detail = fmt.Sprintf("%d directory passwords resealed", n)
-		return s.addEvent(ctx, tx, e)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+			return reseal(d)
+		},
+		func(tx *sql.Tx, d Directory, sealed []byte) error {
+			return s.exec(ctx, tx, "reseal directory password",
+				`UPDATE directories SET bind_password = ? WHERE org_id = ? AND bind_password = ?`, sealed, d.OrgID, d.BindPassword)
+		},
+		func(d Directory) string { return fmt.Sprintf("directory of organization %d", d.OrgID) })
 }
 
 // Account is a user as the directory sync compares it with an entry.

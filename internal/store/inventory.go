@@ -192,30 +192,13 @@ func (s *Store) AssignInventory(ctx context.Context, orgID int64, serial string,
 // transaction, and stores what it returns when changed is true; it
 // reports how many changed. An error rolls everything back.
 func (s *Store) ResealInventory(ctx context.Context, reseal func(InventoryToken) (sealed []byte, changed bool, err error), e Event) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ts, err := s.inventory(ctx, tx, `SELECT `+inventoryColumns+` FROM token_inventory ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			sealed, changed, err := reseal(t)
-			if err != nil {
-				return fmt.Errorf("store: reseal inventory token %s: %w", t.Serial, err)
-			}
-			if !changed {
-				continue
-			}
-			if err := s.exec(ctx, tx, "reseal inventory", `UPDATE token_inventory SET secret = ? WHERE id = ?`, sealed, t.ID); err != nil {
-				return err
-			}
-			n++
-		}
-		e.Detail = fmt.Sprintf("%d inventory secrets resealed", n)
-		return s.addEvent(ctx, tx, e)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return resealRows(s, ctx, "inventory secrets", e,
+		func(tx *sql.Tx) ([]InventoryToken, error) {
+			return s.inventory(ctx, tx, `SELECT `+inventoryColumns+` FROM token_inventory ORDER BY id`)
+		},
+		reseal,
+		func(tx *sql.Tx, t InventoryToken, sealed []byte) error {
+			return s.exec(ctx, tx, "reseal inventory", `UPDATE token_inventory SET secret = ? WHERE id = ?`, sealed, t.ID)
+		},
+		func(t InventoryToken) string { return "inventory token " + t.Serial })
 }

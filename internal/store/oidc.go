@@ -526,46 +526,21 @@ func (s *Store) AddOIDCKey(ctx context.Context, k OIDCKey, keepOld time.Duration
 
 // ResealOIDCKeys offers every organization's sealed signing keys to
 // reseal, in one transaction, and stores what it returns when changed is
-// true, recording e when any changed. It reports how many changed.
+// true. It reports how many changed.
 func (s *Store) ResealOIDCKeys(ctx context.Context, reseal func(OIDCKey) (sealed []byte, changed bool, err error), e Event) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, org_id, private_key FROM oidc_keys ORDER BY id`)
-		if err != nil {
-			return fmt.Errorf("store: oidc keys: %w", err)
-		}
-		var ks []OIDCKey
-		for rows.Next() {
-			var k OIDCKey
-			if err := rows.Scan(&k.ID, &k.OrgID, &k.PrivateKey); err != nil {
-				rows.Close()
-				return fmt.Errorf("store: oidc keys: %w", err)
-			}
-			ks = append(ks, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: oidc keys: %w", err)
-		}
-		for _, k := range ks {
-			sealed, changed, err := reseal(k)
-			if err != nil {
-				return fmt.Errorf("store: reseal oidc key %s: %w", k.ID, err)
-			}
-			if !changed {
-				continue
-			}
-			if err := s.exec(ctx, tx, "reseal oidc key", `UPDATE oidc_keys SET private_key = ? WHERE id = ?`, sealed, k.ID); err != nil {
-				return err
-			}
-			n++
-		}
-		if n == 0 {
-			return nil
-		}
-		return s.addEvent(ctx, tx, e)
-	})
-	return n, err
+	return resealRows(s, ctx, "oidc keys", e,
+		func(tx *sql.Tx) ([]OIDCKey, error) {
+			return scanRows(ctx, tx, `SELECT id, org_id, private_key FROM oidc_keys ORDER BY id`, func(r *sql.Rows) (OIDCKey, error) {
+				var k OIDCKey
+				err := r.Scan(&k.ID, &k.OrgID, &k.PrivateKey)
+				return k, err
+			})
+		},
+		reseal,
+		func(tx *sql.Tx, k OIDCKey, sealed []byte) error {
+			return s.exec(ctx, tx, "reseal oidc key", `UPDATE oidc_keys SET private_key = ? WHERE id = ?`, sealed, k.ID)
+		},
+		func(k OIDCKey) string { return "oidc key " + k.ID })
 }
 
 // PurgeOIDC deletes what has expired before now: requests, tokens,

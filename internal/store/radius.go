@@ -101,31 +101,11 @@ func (s *Store) DeleteRadiusClient(ctx context.Context, orgID int64, name string
 // one transaction, and stores what it returns when changed is true. It
 // reports how many changed; an error rolls everything back.
 func (s *Store) ResealRadiusSecrets(ctx context.Context, reseal func(RadiusClient) (sealed []byte, changed bool, err error), e Event) (int, error) {
-	cs, err := s.RadiusClients(ctx, 0)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, c := range cs {
-			sealed, changed, err := reseal(c)
-			if err != nil {
-				return fmt.Errorf("store: reseal radius client %s: %w", c.Name, err)
-			}
-			if !changed {
-				continue
-			}
-			if err := s.exec(ctx, tx, "reseal radius secret",
-				`UPDATE radius_clients SET secret = ? WHERE id = ? AND secret = ?`, sealed, c.ID, c.Secret); err != nil {
-				return err
-			}
-			n++
-		}
-		e.Detail = fmt.Sprintf("%d radius secrets resealed", n)
-		return s.addEvent(ctx, tx, e)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return resealRows(s, ctx, "radius secrets", e,
+		func(*sql.Tx) ([]RadiusClient, error) { return s.RadiusClients(ctx, 0) },
+		reseal,
+		func(tx *sql.Tx, c RadiusClient, sealed []byte) error {
+			return s.exec(ctx, tx, "reseal radius secret", `UPDATE radius_clients SET secret = ? WHERE id = ? AND secret = ?`, sealed, c.ID, c.Secret)
+		},
+		func(c RadiusClient) string { return "radius client " + c.Name })
 }

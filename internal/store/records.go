@@ -657,45 +657,15 @@ func (s *Store) retire(ctx context.Context, tx *sql.Tx, tokenID, userID int64) e
 // stores what it returns when changed is true. It reports how many secrets
 // changed. An error from reseal rolls everything back.
 func (s *Store) Reseal(ctx context.Context, reseal func(Token) (sealed []byte, changed bool, err error), e Event) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY id`)
-		if err != nil {
-			return fmt.Errorf("store: reseal: %w", err)
-		}
-		var ts []Token
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("store: reseal: %w", err)
-			}
-			ts = append(ts, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: reseal: %w", err)
-		}
-		for _, t := range ts {
-			sealed, changed, err := reseal(t)
-			if err != nil {
-				return fmt.Errorf("store: reseal token %s: %w", t.Serial, err)
-			}
-			if !changed {
-				continue
-			}
-			if err := s.exec(ctx, tx, "reseal", `UPDATE tokens SET secret = ? WHERE id = ?`, sealed, t.ID); err != nil {
-				return err
-			}
-			n++
-		}
-		e.Detail = fmt.Sprintf("%d secrets resealed", n)
-		return s.addEvent(ctx, tx, e)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return resealRows(s, ctx, "secrets", e,
+		func(tx *sql.Tx) ([]Token, error) {
+			return scanRows(ctx, tx, `SELECT `+tokenColumns+` FROM tokens ORDER BY id`, func(r *sql.Rows) (Token, error) { return scanToken(r) })
+		},
+		reseal,
+		func(tx *sql.Tx, t Token, sealed []byte) error {
+			return s.exec(ctx, tx, "reseal", `UPDATE tokens SET secret = ? WHERE id = ?`, sealed, t.ID)
+		},
+		func(t Token) string { return "token " + t.Serial })
 }
 
 // CreateAPIKey adds an API key and records e.
