@@ -127,14 +127,20 @@ func ReadSeed(r io.Reader) ([]Seed, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		s := Seed{Username: rec[col["username"]], Serial: rec[col["serial"]], Algorithm: rec[col["algorithm"]]}
+		if s.Username == "" {
+			return nil, fmt.Errorf("seed file line %d: no username", line)
+		}
+		if _, err := otp.ParseAlgorithm(s.Algorithm); err != nil {
+			return nil, fmt.Errorf("seed file line %d: %w", line, err)
+		}
 		if s.Secret, err = otp.DecodeSecret(rec[col["secret"]]); err != nil {
 			return nil, fmt.Errorf("seed file line %d: %w", line, err)
 		}
-		if s.Digits, err = strconv.Atoi(rec[col["digits"]]); err != nil {
-			return nil, fmt.Errorf("seed file line %d: digits: %w", line, err)
+		if s.Digits, err = strconv.Atoi(rec[col["digits"]]); err != nil || s.Digits < 6 || s.Digits > 8 {
+			return nil, fmt.Errorf("seed file line %d: digits must be 6 to 8, not %q", line, rec[col["digits"]])
 		}
-		if s.Period, err = strconv.Atoi(rec[col["period"]]); err != nil {
-			return nil, fmt.Errorf("seed file line %d: period: %w", line, err)
+		if s.Period, err = strconv.Atoi(rec[col["period"]]); err != nil || s.Period < 1 {
+			return nil, fmt.Errorf("seed file line %d: period must be a whole number of seconds, not %q", line, rec[col["period"]])
 		}
 		out = append(out, s)
 	}

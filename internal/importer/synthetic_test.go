@@ -143,3 +143,18 @@ func TestSyntheticRefusesAnOddNumber(t *testing.T) {
 		t.Error("a refused synthetic load made the organization")
 	}
 }
+
+// A seed file row the load tool could not use is refused with its line.
+func TestReadSeedRefusesUnusableRows(t *testing.T) {
+	const header = "username,serial,secret,algorithm,digits,period\n"
+	for _, tc := range []struct{ row, want string }{
+		{",S1,PWXDUOBUKJ374QL4GQIVL4QOBBDUYQKV,SHA1,6,30", "line 2: no username"},
+		{"u1,S1,PWXDUOBUKJ374QL4GQIVL4QOBBDUYQKV,MD5,6,30", "line 2"},
+		{"u1,S1,PWXDUOBUKJ374QL4GQIVL4QOBBDUYQKV,SHA1,0,30", "digits must be 6 to 8"},
+		{"u1,S1,PWXDUOBUKJ374QL4GQIVL4QOBBDUYQKV,SHA1,6,0", "period must be"},
+	} {
+		if _, err := importer.ReadSeed(strings.NewReader(header + tc.row + "\n")); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ReadSeed(%q) = %v, want an error saying %q", tc.row, err, tc.want)
+		}
+	}
+}
