@@ -75,6 +75,8 @@ func newSite(t testing.TB, b storetest.Backend) *site {
 	mailer := &compose.Mailer{Render: mails, Sender: sender, PublicURL: s.srv.URL}
 	s.admin = &admin.Service{Store: st, Keys: keys, Hasher: cheap, Clock: clk, PublicURL: s.srv.URL, Actor: "test"}
 	s.verifier = auth.NewVerifier(auth.Config{Store: st, Keys: keys, Clock: clk, Hasher: cheap, Sender: compose.CodeSender{Store: st, Mailer: mailer}})
+	// Mails sent in the background reach the outbox before it goes.
+	t.Cleanup(s.verifier.Wait)
 	portalRender, err := web.NewRenderer()
 	if err != nil {
 		t.Fatal(err)

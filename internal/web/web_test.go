@@ -92,6 +92,12 @@ func newSite(t *testing.T, b storetest.Backend) *site {
 		Store: st, Verifier: s.verifier, Keys: keys, Admin: s.admin, Clock: clk, Render: render, Mailer: mailer,
 	})
 	s.srv.Config.Handler = s.web.Handler()
+	// The mails sent in the background (a lock notice, say) are written
+	// to the outbox before the test's temporary directory goes.
+	t.Cleanup(func() {
+		s.verifier.Wait()
+		s.web.Wait()
+	})
 	s.client = s.browser()
 	if s.org, err = s.admin.CreateOrg(s.ctx, "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
