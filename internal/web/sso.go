@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/store"
@@ -81,7 +82,13 @@ func continuation(w http.ResponseWriter, r *http.Request, org store.Org) (string
 	}
 	http.SetCookie(w, &http.Cookie{Name: continueCookie, Path: homeURL(org), MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	to, err := url.QueryUnescape(c.Value)
-	if err != nil || !strings.HasPrefix(to, homeURL(org)) || strings.ContainsAny(to, "\\\r\n") || strings.Contains(to, "/../") || strings.Contains(to, "//") {
+	// Only a plain path of the organization's: no control character
+	// (a NUL, a line break), none url.Parse would refuse.
+	if err != nil || !strings.HasPrefix(to, homeURL(org)) || strings.ContainsFunc(to, unicode.IsControl) || strings.ContainsAny(to, "\\") ||
+		strings.Contains(to, "/../") || strings.Contains(to, "//") {
+		return "", false
+	}
+	if _, err := url.Parse(to); err != nil {
 		return "", false
 	}
 	return to, true

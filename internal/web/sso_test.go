@@ -40,7 +40,7 @@ func TestContinuation(t *testing.T) {
 // FuzzContinuation: whatever a cookie holds, the dashboard goes on only
 // to a path of the organization's own portal.
 func FuzzContinuation(f *testing.F) {
-	for _, s := range []string{"/o/acme/oidc/continue?id=x", "%2Fo%2Facme%2F", "//evil", "/o/acme/%2e%2e/"} {
+	for _, s := range []string{"/o/acme/oidc/continue?id=x", "%2Fo%2Facme%2F", "//evil", "/o/acme/%2e%2e/", "/o/acme/%00"} {
 		f.Add(s)
 	}
 	org := store.Org{Slug: "acme"}
