@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/twofold-mfa/twofold/internal/store"
 )
