@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,18 +64,7 @@ func newProc(t *testing.T) *proc {
 // run runs the binary with stdin and returns its exit status and output.
 func (p *proc) run(stdin string, args ...string) (code int, stdout, stderr string) {
 	p.t.Helper()
-	cmd := exec.Command(p.bin, args...)
-	cmd.Env = append(os.Environ(), storeEnv+"="+p.store)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errs
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errs.String()
-	} else if err != nil {
-		p.t.Fatalf("run %v: %v", args, err)
-	}
-	return 0, out.String(), errs.String()
+	return testenv.Run(p.t, p.bin, []string{storeEnv + "=" + p.store}, stdin, args...)
 }
 
 func (p *proc) ok(stdin string, args ...string) string {

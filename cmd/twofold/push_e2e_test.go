@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -72,18 +71,7 @@ func newApp(t *testing.T, dataDir string) *appProc {
 // run runs the app with stdin and returns its exit status and output.
 func (a *appProc) run(stdin string, args ...string) (int, string, string) {
 	a.t.Helper()
-	cmd := exec.Command(a.bin, args...)
-	cmd.Env = append(os.Environ(), "TWOFOLD_AUTHENTICATOR_STORE="+a.store)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errs
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errs.String()
-	} else if err != nil {
-		a.t.Fatalf("twofold-authenticator %v: %v", args, err)
-	}
-	return 0, out.String(), errs.String()
+	return testenv.Run(a.t, a.bin, []string{"TWOFOLD_AUTHENTICATOR_STORE=" + a.store}, stdin, args...)
 }
 
 func (a *appProc) ok(stdin string, args ...string) string {

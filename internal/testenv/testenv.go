@@ -5,8 +5,11 @@
 package testenv
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -41,4 +44,24 @@ func PostgresURL(t testing.TB) string {
 		Missing(t, "PostgreSQL tests need TWOFOLD_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/test")
 	}
 	return u
+}
+
+// Run runs the program bin with args, stdin and the environment plus env
+// (NAME=value entries), and returns its exit status and output. Only a
+// program that could not be started ends the test.
+func Run(t testing.TB, bin string, env []string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), out.String(), errs.String()
+	} else if err != nil {
+		t.Fatalf("run %s %v: %v", bin, args, err)
+	}
+	return 0, out.String(), errs.String()
 }
