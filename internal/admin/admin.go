@@ -775,11 +775,6 @@ func (s *Service) reseal(sealed, ad []byte) ([]byte, bool, error) {
 	if s.Keys.Current(sealed) {
 		return nil, false, nil
 	}
-	plain, err := s.Keys.Open(sealed, ad)
-	if err != nil {
-		return nil, false, err
-	}
-	defer clear(plain)
-	out, err := s.Keys.Seal(plain, ad)
-	return out, true, err
+	out, err := s.Keys.Reseal(sealed, ad, ad)
+	return out, err == nil, err
 }

@@ -38,7 +38,7 @@ func (s *Service) ImportTokens(ctx context.Context, org store.Org, toks []Import
 			continue
 		}
 		assigned = append(assigned, &store.Token{
-			OrgID: org.ID, UserID: it.User.ID, Serial: inv.Serial, Type: inv.Type, Name: hardwareName(inv),
+			OrgID: org.ID, UserID: it.User.ID, Serial: inv.Serial, Type: inv.Type, Name: HardwareName(inv),
 			State: store.TokenActive, Algorithm: inv.Algorithm, Digits: inv.Digits, Period: inv.Period,
 			LastStep: inv.LastStep, CreatedAt: now, ActivatedAt: now,
 		})
@@ -59,17 +59,12 @@ func (s *Service) ImportTokens(ctx context.Context, org store.Org, toks []Import
 // resealFor opens an inventory token's secret and seals it for token t's
 // row, clearing the plaintext at once.
 func (s *Service) resealFor(inv store.InventoryToken, t store.Token) ([]byte, error) {
-	plain, err := s.Keys.Open(inv.Secret, store.InventorySecretAD(inv.OrgID, inv.Serial))
-	if err != nil {
-		return nil, err
-	}
-	defer clear(plain)
-	return s.Keys.Seal(plain, store.SecretAD(t))
+	return s.Keys.Reseal(inv.Secret, store.InventorySecretAD(inv.OrgID, inv.Serial), store.SecretAD(t))
 }
 
-// hardwareName is what a user sees a hardware token called: its maker
+// HardwareName is what a user sees a hardware token called: its maker
 // and model, as the seed file names them.
-func hardwareName(inv store.InventoryToken) string {
+func HardwareName(inv store.InventoryToken) string {
 	name := strings.TrimSpace(inv.Manufacturer + " " + inv.Model)
 	if name == "" {
 		return "hardware token"
@@ -110,7 +105,7 @@ func (s *Service) AssignToken(ctx context.Context, org store.Org, username, seri
 		return store.Token{}, err
 	}
 	now := s.Clock.Now()
-	t := store.Token{UserID: u.ID, Name: hardwareName(inv), State: store.TokenActive, CreatedAt: now, ActivatedAt: now}
+	t := store.Token{UserID: u.ID, Name: HardwareName(inv), State: store.TokenActive, CreatedAt: now, ActivatedAt: now}
 	t, err = s.Store.AssignInventory(ctx, org.ID, serial, t, s.resealFor, s.event(org.ID, "token.assign", org.Slug+"/"+u.Username+" "+serial))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, invalid("token %s was assigned meanwhile", serial)

@@ -104,11 +104,15 @@ type Store interface {
 	PushRequestByTxHash(ctx context.Context, orgID int64, hash []byte) (store.PushRequest, error)
 	AnswerPushRequest(ctx context.Context, id string, userID int64, decision string, number int, now time.Time, l store.Lockout, e store.Event) (store.PushAnswered, error)
 	CollectPushRequest(ctx context.Context, orgID int64, hash []byte, now time.Time, e store.Event) (store.PushCollection, error)
+	InventoryToken(ctx context.Context, orgID int64, serial string) (store.InventoryToken, error)
+	ClaimInventory(ctx context.Context, orgID int64, serial string, t store.Token, reseal func(store.InventoryToken, store.Token) ([]byte, error), c store.Consumption) (store.Token, error)
 }
 
-// Keys opens sealed token secrets and makes keyed hashes of short codes.
+// Keys opens sealed token secrets, seals a claimed token's secret for
+// its new row, and makes keyed hashes of short codes.
 type Keys interface {
 	Open(sealed, additionalData []byte) ([]byte, error)
+	Reseal(sealed, from, to []byte) ([]byte, error)
 	MAC(data []byte) []byte
 }
 
@@ -376,6 +380,17 @@ func (v *Verifier) Resync(ctx context.Context, r Request, serial, next string) (
 	return v.check(ctx, r, attempt{action: "token.resync", state: store.TokenActive, serial: serial, next: next, resync: true})
 }
 
+// Claim gives the user the organization's unassigned hardware token
+// serial when r.Code is a code it shows now (after the server PIN, under
+// that policy): the token leaves the inventory and becomes the user's,
+// active, in the transaction that consumes the code. The token is called
+// what name makes of its inventory record. Every try, an unknown serial
+// too, is a guess that counts against the lockout; the callers offer it
+// only where the policy allows claims (policy.TokenClaim).
+func (v *Verifier) Claim(ctx context.Context, r Request, serial string, name func(store.InventoryToken) string) (Outcome, error) {
+	return v.check(ctx, r, attempt{action: "token.claim", serial: strings.TrimSpace(serial), claim: name})
+}
+
 // attempt says what kind of check is made.
 type attempt struct {
 	action string
@@ -387,6 +402,9 @@ type attempt struct {
 	// passwordOnly checks the password and stops there; pinOnly checks
 	// the server PIN, given as the code, and stops there.
 	passwordOnly, pinOnly bool
+	// claim, when set, names the inventory token serial that the code
+	// claims (see Claim).
+	claim func(store.InventoryToken) string
 }
 
 // check is the one path every code takes. Wherever the decision falls,
@@ -589,6 +607,9 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 	if r.transaction() != nil {
 		return v.answerChallenge(ctx, r, a.state, sub, in, withPIN, pinMatches, ev, pol)
 	}
+	if a.claim != nil {
+		return v.claim(ctx, r, a, sub, in, withPIN, pinMatches, ev, pol)
+	}
 	// A temporary code from the helpdesk goes where a one-time code goes.
 	// Typed after a PIN, the same input may also split into a PIN and a
 	// backup code or a one-time code: when it is no temporary code of the
@@ -656,7 +677,7 @@ func (v *Verifier) decide(ctx context.Context, r Request, a attempt, w *hashWork
 // guess is committed before it is evaluated, so that no slow computation
 // holds the database's writer.
 func oneTransaction(r Request, a attempt, sub store.Subject, in input, withPIN bool) bool {
-	if r.CheckPassword || withPIN || a.passwordOnly || a.pinOnly || a.resync || sub.PINHash != "" || r.transaction() != nil {
+	if r.CheckPassword || withPIN || a.passwordOnly || a.pinOnly || a.resync || a.claim != nil || sub.PINHash != "" || r.transaction() != nil {
 		return false
 	}
 	_, _, backup := in.backup(false)
@@ -715,6 +736,56 @@ func (v *Verifier) guess(ctx context.Context, r Request, a attempt, sub store.Su
 	return Outcome{Accepted: true, Serial: serial, Method: "app"}, nil
 }
 
+// claim decides a claim (see Claim), its guess reserved already: the
+// inventory token a.serial is looked up and the code matched against it,
+// and a match moves it to the user in the transaction that consumes the
+// code's step. A serial the organization has no unassigned token of is
+// refused like a wrong code, and never written to the audit log as typed.
+func (v *Verifier) claim(ctx context.Context, r Request, a attempt, sub store.Subject, in input, withPIN bool, pinMatches func(string) bool,
+	ev store.Event, pol policy.Policy) (Outcome, error) {
+	inv, err := v.store.InventoryToken(ctx, r.OrgID, a.serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return v.refuse(ctx, ev, ErrNoToken)
+	}
+	if err != nil {
+		return v.fail(err)
+	}
+	ev.Target += " " + inv.Serial
+	now := ev.At
+	t := store.Token{OrgID: r.OrgID, UserID: sub.UserID, Serial: inv.Serial, Type: inv.Type, Secret: inv.Secret, State: store.TokenActive,
+		Algorithm: inv.Algorithm, Digits: inv.Digits, Period: inv.Period, LastStep: inv.LastStep, CreatedAt: now, ActivatedAt: now}
+	pin, code, ok := in.otp(withPIN, t.Digits)
+	if !ok {
+		return v.refuse(ctx, ev, ErrBadCode)
+	}
+	if !pinMatches(pin) {
+		return v.refuse(ctx, ev, ErrBadPIN)
+	}
+	g, err := v.generator(t, store.InventorySecretAD(inv.OrgID, inv.Serial))
+	if err != nil {
+		return v.refuse(ctx, ev, ErrUnsealable)
+	}
+	step, drift, err := v.match(t, g, code, now, pol)
+	if err != nil {
+		return v.refuse(ctx, ev, err)
+	}
+	t.Name, t.Secret = a.claim(inv), nil
+	c := store.Consumption{UserID: sub.UserID, Step: step, Drift: drift, At: now, Event: ev}
+	c.Event.Result = "accept"
+	t, err = v.store.ClaimInventory(ctx, r.OrgID, inv.Serial, t, func(inv store.InventoryToken, t store.Token) ([]byte, error) {
+		return v.keys.Reseal(inv.Secret, store.InventorySecretAD(inv.OrgID, inv.Serial), store.SecretAD(t))
+	}, c)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotConsumed) {
+		// Another request claimed the token with this code first.
+		return v.refuse(ctx, ev, ErrReplay)
+	}
+	if err != nil {
+		return v.fail(err)
+	}
+	v.outcomes["accept"].Inc()
+	return Outcome{Accepted: true, Serial: t.Serial, Method: "app"}, nil
+}
+
 // tryTokens evaluates the input against the user's tokens that may take
 // it, touching no database: it returns the consumption of the first token
 // the code is valid for, or, when none is, the reason for the refusal,
@@ -736,24 +807,28 @@ func (v *Verifier) tryTokens(r Request, a attempt, sub store.Subject, in, next i
 			reason = ErrBadPIN
 			continue
 		}
+		g, err := v.generator(t, store.SecretAD(t))
+		if err != nil {
+			reason = ErrUnsealable
+			continue
+		}
 		var step int64
 		var drift int
-		var err error
 		if a.resync {
 			_, second, ok := next.otp(false, t.Digits)
 			if !ok {
 				continue
 			}
-			step, drift, err = v.matchPair(t, code, second, now, pol)
+			step, drift, err = v.matchPair(t, g, code, second, now, pol)
 		} else {
-			step, drift, err = v.match(t, code, now, pol)
+			step, drift, err = v.match(t, g, code, now, pol)
 		}
 		if err != nil {
-			if errors.Is(err, ErrUnsealable) || (errors.Is(err, ErrReplay) && reason == ErrBadCode) {
+			if errors.Is(err, ErrReplay) && reason == ErrBadCode {
 				reason = err
 			}
 			if r.Identified && errors.Is(err, ErrBadCode) && !a.resync && f.clockOffset == 0 {
-				f.clockOffset = v.clockOffset(t, code, now, pol)
+				f.clockOffset = v.clockOffset(t, g, code, now, pol)
 			}
 			continue
 		}
@@ -834,16 +909,13 @@ func (v *Verifier) pinChecker(ctx context.Context, hash string, w *hashWork) fun
 	}
 }
 
-// match finds the step or counter at which code is valid for t and the
-// drift to remember. It returns ErrReplay when the code is valid only at a
-// step already used, ErrBadCode when it is not valid at all.
-func (v *Verifier) match(t store.Token, code string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
+// match finds the step or counter at which code, from g, t's codes, is
+// valid for t and the drift to remember. It returns ErrReplay when the
+// code is valid only at a step already used, ErrBadCode when it is not
+// valid at all.
+func (v *Verifier) match(t store.Token, g *otp.Generator, code string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
 	if len(code) != t.Digits {
 		return 0, 0, ErrBadCode
-	}
-	g, err := v.generator(t)
-	if err != nil {
-		return 0, 0, err
 	}
 	lo, hi, current := window(t, now, pol.TOTPWindow, pol.HOTPWindow)
 	if c, ok := g.Match(code, uint64(max(lo, t.LastStep+1)), uint64(hi)); ok {
@@ -864,13 +936,9 @@ func (v *Verifier) match(t store.Token, code string, now time.Time, pol policy.P
 
 // matchPair finds where code and next are valid at consecutive steps
 // within the resync window, and returns the step of next.
-func (v *Verifier) matchPair(t store.Token, code, next string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
+func (v *Verifier) matchPair(t store.Token, g *otp.Generator, code, next string, now time.Time, pol policy.Policy) (step int64, drift int, err error) {
 	if len(code) != t.Digits || len(next) != t.Digits {
 		return 0, 0, ErrBadCode
-	}
-	g, err := v.generator(t)
-	if err != nil {
-		return 0, 0, err
 	}
 	lo, hi, current := window(t, now, pol.ResyncWindow, pol.ResyncWindow)
 	from := uint64(max(lo, t.LastStep+1))
@@ -905,12 +973,8 @@ const clockHintSteps = 2
 // judged from code, a refused one: the offset of the step code is valid
 // at within the resync window, else the token's remembered drift; zero
 // when either is less than clockHintSteps.
-func (v *Verifier) clockOffset(t store.Token, code string, now time.Time, pol policy.Policy) time.Duration {
+func (v *Verifier) clockOffset(t store.Token, g *otp.Generator, code string, now time.Time, pol policy.Policy) time.Duration {
 	if codeKind(t) != "totp" {
-		return 0
-	}
-	g, err := v.generator(t)
-	if err != nil {
 		return 0
 	}
 	lo, hi, current := window(t, now, pol.ResyncWindow, pol.ResyncWindow)
@@ -936,8 +1000,10 @@ func window(t store.Token, now time.Time, totpWindow, hotpWindow int) (lo, hi, c
 	return max(0, center-int64(totpWindow)), center + int64(totpWindow), current
 }
 
-func (v *Verifier) generator(t store.Token) (*otp.Generator, error) {
-	key, err := v.keys.Open(t.Secret, store.SecretAD(t))
+// generator makes token t's codes from its secret, sealed bound to ad:
+// store.SecretAD(t) for a token of the tokens table.
+func (v *Verifier) generator(t store.Token, ad []byte) (*otp.Generator, error) {
+	key, err := v.keys.Open(t.Secret, ad)
 	if err != nil {
 		v.log.Error("token secret cannot be opened: is the master key file the one the secrets were sealed with?",
 			"token", t.Serial, "err", err)

@@ -33,7 +33,7 @@ func (v *Verifier) Whose(ctx context.Context, orgID int64, code, actor string) (
 		if !ok || codeKind(t.Token) == "" {
 			continue // a push token shows codes once its app has it
 		}
-		g, err := v.generator(t.Token)
+		g, err := v.generator(t.Token, store.SecretAD(t.Token))
 		if errors.Is(err, ErrUnsealable) {
 			continue // logged by generator; it shows no code we can know
 		}

@@ -46,6 +46,12 @@ type Policy struct {
 	// than the password: the invitation link, a backup code, a code mailed to
 	// them, or the helpdesk.
 	FirstLoginEnrollment bool `json:"first_login_enrollment" help:"a user who never had an authenticator adds one at first sign-in with the password alone (true or false)"`
+	// TokenClaim lets a user without an authenticator claim one of the
+	// organization's unassigned hardware tokens (imported to the
+	// inventory) at sign-in: after the password, the serial printed on
+	// it and a code it shows make it theirs. It suits tokens handed out
+	// in person; off, only an operator assigns them (token assign).
+	TokenClaim bool `json:"token_claim" help:"a user without an authenticator claims an unassigned hardware token at sign-in with its serial and a code it shows (true or false)"`
 	// PasswordReset lets users who forgot their password set a new one
 	// from the sign-in page: a single-use link mailed to their address,
 	// and their second factor when they have one.

@@ -18,6 +18,7 @@ func TestSettingsOfDefault(t *testing.T) {
 		{"lockout_hard_limit", "100"},
 		{"password_min_length", "8"},
 		{"first_login_enrollment", "true"},
+		{"token_claim", "false"},
 		{"password_reset", "true"},
 		{"backup_codes_at_setup", "true"},
 		{"otp_algorithm", "SHA1"},

@@ -158,6 +158,19 @@ func (k *Keyring) Open(sealed, additionalData []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
+// Reseal opens sealed, bound to from, and seals its plaintext under the
+// newest key bound to to: for a value that moves to another place, or
+// stays (from and to the same) after the keys were rotated. The plaintext
+// is cleared before Reseal returns.
+func (k *Keyring) Reseal(sealed, from, to []byte) ([]byte, error) {
+	plain, err := k.Open(sealed, from)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	return k.Seal(plain, to)
+}
+
 // Current reports whether sealed is a well-formed value sealed under the
 // newest key, so that re-encryption after rotation can skip it. It reads
 // only the header and does not authenticate: a value it reports current may

@@ -410,3 +410,30 @@ func sha256Sum(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
 }
+
+// Reseal moves a value to another place, and to the newest key: it opens
+// there only, and a value that does not open where it is said to be is
+// refused, with nothing sealed.
+func TestReseal(t *testing.T) {
+	keys := testKeys(2)
+	old, err := NewKeyring(keys[:1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := NewKeyring(keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := mustSeal(t, old, []byte("secret"), []byte("from"))
+	moved, err := rotated.Reseal(v1, []byte("from"), []byte("to"))
+	if err != nil {
+		t.Fatalf("Reseal: %v", err)
+	}
+	if got, err := rotated.Open(moved, []byte("to")); err != nil || string(got) != "secret" || !rotated.Current(moved) {
+		t.Errorf("the resealed value opens as %q, %v (current %v); want %q under the newest key", got, err, rotated.Current(moved), "secret")
+	}
+	wantOpenFails(t, rotated, moved, []byte("from"))
+	if got, err := rotated.Reseal(v1, []byte("elsewhere"), []byte("to")); !errors.Is(err, ErrOpen) || got != nil {
+		t.Errorf("Reseal from the wrong place = %x, %v; want nothing and ErrOpen", got, err)
+	}
+}

@@ -168,24 +168,58 @@ func (s *Store) InventoryToken(ctx context.Context, orgID int64, serial string) 
 // organization has no such unassigned token (assigned meanwhile, say).
 func (s *Store) AssignInventory(ctx context.Context, orgID int64, serial string, t Token, reseal func(inv InventoryToken, t Token) ([]byte, error), e Event) (Token, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		invs, err := s.inventory(ctx, tx, `SELECT `+inventoryColumns+` FROM token_inventory WHERE org_id = ? AND serial = ?`+s.d.forUpdate, orgID, serial)
-		if err != nil {
-			return err
-		}
-		if len(invs) == 0 {
-			return fmt.Errorf("store: assign inventory token %s: %w", serial, ErrNotFound)
-		}
-		inv := invs[0]
-		if err := s.exec(ctx, tx, "take inventory token", `DELETE FROM token_inventory WHERE id = ?`, inv.ID); err != nil {
-			return err
-		}
-		t.OrgID, t.Serial, t.Type, t.Algorithm, t.Digits, t.Period, t.LastStep = orgID, inv.Serial, inv.Type, inv.Algorithm, inv.Digits, inv.Period, inv.LastStep
-		if err := s.addTokens(ctx, tx, []*Token{&t}, func(_ int, t Token) ([]byte, error) { return reseal(inv, t) }); err != nil {
+		if err := s.takeInventory(ctx, tx, orgID, serial, &t, reseal); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, e)
 	})
 	return t, err
+}
+
+// ClaimInventory is AssignInventory for a user who has shown that they
+// hold the token: c is the consumption of the code it showed (its TokenID
+// and From are filled in here), made in the same transaction as Consume
+// makes it, so that the code works once, the user's failures reset and
+// c.Event is recorded. It returns ErrNotFound when the token is no longer
+// in the inventory (claimed meanwhile) and ErrNotConsumed when c's step
+// is not after the token's last one; either way nothing changed. Like a
+// new setup, a claim ends the user's self-enrolled setups still waiting
+// for their first code.
+func (s *Store) ClaimInventory(ctx context.Context, orgID int64, serial string, t Token, reseal func(inv InventoryToken, t Token) ([]byte, error), c Consumption) (Token, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The user's row first, in the order Guess and Consume take the
+		// rows.
+		if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, c.UserID); err != nil {
+			return fmt.Errorf("store: reset failures: %w", err)
+		}
+		if err := s.takeInventory(ctx, tx, orgID, serial, &t, reseal); err != nil {
+			return err
+		}
+		c.TokenID, c.From = t.ID, TokenActive
+		if err := s.consumeIn(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.retireAbandonedSetups(ctx, tx, c.UserID)
+	})
+	return t, err
+}
+
+// takeInventory moves the inventory token serial to the tokens, as t, in
+// the transaction tx.
+func (s *Store) takeInventory(ctx context.Context, tx *sql.Tx, orgID int64, serial string, t *Token, reseal func(inv InventoryToken, t Token) ([]byte, error)) error {
+	invs, err := s.inventory(ctx, tx, `SELECT `+inventoryColumns+` FROM token_inventory WHERE org_id = ? AND serial = ?`+s.d.forUpdate, orgID, serial)
+	if err != nil {
+		return err
+	}
+	if len(invs) == 0 {
+		return fmt.Errorf("store: take inventory token %s: %w", serial, ErrNotFound)
+	}
+	inv := invs[0]
+	if err := s.exec(ctx, tx, "take inventory token", `DELETE FROM token_inventory WHERE id = ?`, inv.ID); err != nil {
+		return err
+	}
+	t.OrgID, t.Serial, t.Type, t.Algorithm, t.Digits, t.Period, t.LastStep = orgID, inv.Serial, inv.Type, inv.Algorithm, inv.Digits, inv.Period, inv.LastStep
+	return s.addTokens(ctx, tx, []*Token{t}, func(_ int, t Token) ([]byte, error) { return reseal(inv, t) })
 }
 
 // ResealInventory offers every inventory secret to reseal, in one

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -81,6 +82,63 @@ func TestInventory(t *testing.T) {
 		n, err := s.ResealInventory(ctx, func(inv store.InventoryToken) ([]byte, bool, error) { return []byte("new"), true, nil }, ev)
 		if got, _ := s.InventoryToken(ctx, f.org.ID, "HW-2"); err != nil || n != 1 || string(got.Secret) != "new" {
 			t.Errorf("ResealInventory = %d, %v; secret %q", n, err, got.Secret)
+		}
+	})
+}
+
+func TestClaimInventory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		s := f.s
+		inv := store.InventoryToken{OrgID: f.org.ID, Serial: "HW-C", Type: "hotp", Secret: store.InventorySecretAD(f.org.ID, "HW-C"),
+			Algorithm: "SHA1", Digits: 6, LastStep: 4, CreatedAt: t0}
+		if err := s.ImportTokens(ctx, []store.InventoryToken{inv}, nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.ReserveAttempt(ctx, f.user.ID, t0, guessLockout); err != nil {
+			t.Fatal(err)
+		}
+		reseal := func(inv store.InventoryToken, tk store.Token) ([]byte, error) { return store.SecretAD(tk), nil }
+		at := t0.Add(time.Minute)
+		claim := func(step int64) (store.Token, error) {
+			tk := store.Token{UserID: f.user.ID, Name: "Key", State: store.TokenActive, CreatedAt: at, ActivatedAt: at}
+			c := store.Consumption{UserID: f.user.ID, Step: step, At: at,
+				Event: store.Event{OrgID: f.org.ID, At: at, Actor: "portal", Action: "token.claim", Target: "alice HW-C", Result: "accept"}}
+			return s.ClaimInventory(ctx, f.org.ID, "HW-C", tk, reseal, c)
+		}
+
+		// A step at or before the token's last one claims nothing.
+		if _, err := claim(4); !errors.Is(err, store.ErrNotConsumed) {
+			t.Fatalf("a claim at the last step: %v, want ErrNotConsumed", err)
+		}
+		if _, err := s.InventoryToken(ctx, f.org.ID, "HW-C"); err != nil {
+			t.Fatalf("a refused claim took the token: %v", err)
+		}
+		if u, _ := s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 1 {
+			t.Errorf("a refused claim reset the failures: %d, want 1", u.Failures)
+		}
+
+		tk, err := claim(6)
+		if err != nil || tk.ID == 0 {
+			t.Fatalf("ClaimInventory = %+v, %v", tk, err)
+		}
+		got, err := s.TokenBySerial(ctx, f.org.ID, "HW-C")
+		if err != nil || got.UserID != f.user.ID || got.State != store.TokenActive || got.LastStep != 6 || !got.LastUsedAt.Equal(at) ||
+			!bytes.Equal(got.Secret, store.SecretAD(got)) || got.Name != "Key" {
+			t.Errorf("claimed token = %+v, %v; want alice's, active, at step 6, used, sealed for its row", got, err)
+		}
+		if u, _ := s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 0 {
+			t.Errorf("after the claim the user has %d failures, want 0", u.Failures)
+		}
+		if _, err := s.InventoryToken(ctx, f.org.ID, "HW-C"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the claimed token is still in the inventory: %v", err)
+		}
+		if evs, _ := s.Events(ctx, f.org.ID, 1); len(evs) != 1 || evs[0].Action != "token.claim" {
+			t.Errorf("last event = %+v, want the claim", evs)
+		}
+		if _, err := claim(7); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("claiming it again: %v, want ErrNotFound", err)
 		}
 	})
 }

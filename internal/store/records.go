@@ -517,6 +517,16 @@ func (s *Store) Unlock(ctx context.Context, orgID, userID int64, e Event) error 
 	})
 }
 
+// retireAbandonedSetups revokes the user's self-enrolled tokens still
+// waiting for their first code, in the transaction tx.
+func (s *Store) retireAbandonedSetups(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = 'revoked'
+		WHERE user_id = ? AND self_enrolled = 1 AND state = 'assigned'`), userID); err != nil {
+		return fmt.Errorf("store: retire abandoned setups: %w", err)
+	}
+	return nil
+}
+
 // CreateToken adds a token, its enrollment when en is not nil, and event e,
 // all or nothing. The secret is sealed by seal once the row has its id,
 // because the id is part of the sealed value's additional data. A
@@ -526,9 +536,8 @@ func (s *Store) Unlock(ctx context.Context, orgID, userID int64, e Event) error 
 func (s *Store) CreateToken(ctx context.Context, t Token, seal func(Token) ([]byte, error), en *Enrollment, e Event) (Token, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if t.SelfEnrolled {
-			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = 'revoked'
-				WHERE user_id = ? AND self_enrolled = 1 AND state = 'assigned'`), t.UserID); err != nil {
-				return fmt.Errorf("store: retire abandoned setups: %w", err)
+			if err := s.retireAbandonedSetups(ctx, tx, t.UserID); err != nil {
+				return err
 			}
 		}
 		var err error

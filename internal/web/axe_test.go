@@ -28,7 +28,7 @@ var axeViewports = []struct {
 // axeScreenshots are the sample pages photographed for docs/screenshots
 // when TWOFOLD_SCREENSHOTS names a directory: file name → sample file.
 var axeScreenshots = map[string]string{"login": "login", "enroll": "enroll", "dashboard": "dashboard",
-	"login_code-push": "push-signin", "enroll_push": "enroll-push"}
+	"login_code-push": "push-signin", "enroll_push": "enroll-push", "claim-error": "claim-hardware", "enroll-claim": "enroll-claim"}
 
 // TestPagesPassAxe opens every sample page (renderSamples) in every
 // language in headless Chromium, with the real stylesheet, at a phone's

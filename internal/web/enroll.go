@@ -397,6 +397,18 @@ func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, v *visit, t 
 		Secret: otp.GroupSecret(key), Type: t.Type, Digits: t.Digits, Period: t.Period, Algorithm: t.Algorithm,
 		Platform: platform, PlatformURLs: urls, Name: name, NameMax: admin.MaxTokenName,
 	}
+	if v.ses.Stage == stageFirstEnroll {
+		pol, ok := s.policy(w, r, v.org)
+		if !ok {
+			return
+		}
+		if may, err := s.mayClaim(r, v, pol); err != nil {
+			s.unavailable(w, r, err)
+			return
+		} else if may {
+			view.ClaimURL = loginURL(v.org) + "/claim"
+		}
+	}
 	if v.data.Replace != "" {
 		old, ok, err := s.userToken(r, v, v.data.Replace)
 		if err != nil {

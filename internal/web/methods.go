@@ -435,34 +435,62 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 // toAddChoose goes on, after the password, to the choice between an
-// authenticator app and email — or straight to the app when email is not
-// possible.
+// authenticator app, email and a hardware token — or straight to the app
+// when it is the only one possible.
 func (s *Server) toAddChoose(w http.ResponseWriter, r *http.Request, v *visit) {
-	pol, ok := s.policy(w, r, v.org)
+	view, ok := s.addChoices(w, r, v)
 	if !ok {
 		return
 	}
 	// A replacement is an authenticator app for one.
-	if may, err := s.mayAddEmail(r, v, pol); !may || err != nil || v.data.Replace != "" {
+	if (view.Email == "" && !view.Hardware) || v.data.Replace != "" {
 		s.toAddStep(w, r, v, sessionData{Add: addApp, Replace: v.data.Replace})
 		return
 	}
 	s.toAddStep(w, r, v, sessionData{Add: addChoose})
 }
 
+// addChoices is what the user may add besides an authenticator app.
+func (s *Server) addChoices(w http.ResponseWriter, r *http.Request, v *visit) (AddChooseView, bool) {
+	pol, ok := s.policy(w, r, v.org)
+	if !ok {
+		return AddChooseView{}, false
+	}
+	view := AddChooseView{Action: homeURL(v.org) + "add/choose"}
+	email, err := s.mayAddEmail(r, v, pol)
+	if err == nil {
+		view.Hardware, err = s.mayClaim(r, v, pol)
+	}
+	if err != nil {
+		s.unavailable(w, r, err)
+		return view, false
+	}
+	if email {
+		view.Email = maskEmail(v.user.Email)
+	}
+	return view, true
+}
+
 func (s *Server) addChoosePage(w http.ResponseWriter, r *http.Request, v *visit) {
-	p := s.page(w, r, "add_choose.title", &v.org, AddChooseView{Action: homeURL(v.org) + "add/choose", Email: maskEmail(v.user.Email)})
+	view, ok := s.addChoices(w, r, v)
+	if !ok {
+		return
+	}
+	p := s.page(w, r, "add_choose.title", &v.org, view)
 	p.User = v.user.Username
 	s.show(w, http.StatusOK, "add_choose", p)
 }
 
-// addChoose goes on with the app, or with email.
+// addChoose goes on with the app, email or a hardware token.
 func (s *Server) addChoose(w http.ResponseWriter, r *http.Request, v *visit) {
-	if r.PostFormValue("method") != policy.MethodEmail {
+	switch r.PostFormValue("method") {
+	case policy.MethodEmail:
+		s.startAddEmail(w, r, v)
+	case addHardware:
+		s.toAddStep(w, r, v, sessionData{Add: addHardware})
+	default:
 		s.toAddStep(w, r, v, sessionData{Add: addApp})
-		return
 	}
-	s.startAddEmail(w, r, v)
 }
 
 // startAddEmail enrolls an email token and mails its first code, from the

@@ -143,11 +143,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 		s.advance(w, r, v, stageFirstEnroll, sessionData{Serial: en.Token.Serial}, loginURL(v.org)+"/enroll")
 		return
-	case standing == admin.InvitationPending:
-		s.noWayIn(w, r, v, "login.invitation_pending", "login.invitation_pending_next")
-		return
 	default:
-		s.noWayIn(w, r, v, "login.needs_help", "login.needs_help_next")
+		s.withoutAuthenticator(w, r, v, pol, standing)
 		return
 	}
 	if err := s.startSession(w, r, v, stagePassword, sessionData{}); err != nil {
@@ -192,6 +189,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	redirect(w, r, to)
+}
+
+// withoutAuthenticator goes on with a user whose password was right, who
+// has no authenticator and whom the password alone gives none: to the
+// claiming of a hardware token handed out, where the policy allows it,
+// or else to whom to ask.
+func (s *Server) withoutAuthenticator(w http.ResponseWriter, r *http.Request, v *visit, pol policy.Policy, standing admin.Standing) {
+	may, err := s.mayClaim(r, v, pol)
+	switch {
+	case err != nil:
+		s.unavailable(w, r, err)
+	case may:
+		s.advance(w, r, v, stageClaim, sessionData{}, loginURL(v.org)+"/claim")
+	case standing == admin.InvitationPending:
+		s.noWayIn(w, r, v, "login.invitation_pending", "login.invitation_pending_next")
+	default:
+		s.noWayIn(w, r, v, "login.needs_help", "login.needs_help_next")
+	}
 }
 
 // noWayIn tells a user whose password was right why it does not get them
@@ -670,6 +685,7 @@ const (
 	addVerify   = "verify"
 	addPassword = "password"
 	addApp      = "app"
+	addHardware = "hardware"
 	addChoose   = "choose"
 	addEmail    = "email"
 )
@@ -836,9 +852,14 @@ func (s *Server) toAddStep(w http.ResponseWriter, r *http.Request, v *visit, dat
 
 func (s *Server) addApp(w http.ResponseWriter, r *http.Request, v *visit) {
 	t, ok := s.pendingOrFail(w, r, v)
-	if !ok || !s.activate(w, r, v, t, enrollForm{Action: homeURL(v.org) + "add/app"}) {
-		return
+	if ok && s.activate(w, r, v, t, enrollForm{Action: homeURL(v.org) + "add/app"}) {
+		s.addDone(w, r, v)
 	}
+}
+
+// addDone ends the adding of an authenticator, which works now, on the
+// dashboard.
+func (s *Server) addDone(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.data.Replace != "" {
 		// Retiring the old token ended every session of the user, this
 		// one too: the user continues in a fresh one.

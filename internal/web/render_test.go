@@ -158,6 +158,18 @@ func renderSamples(lang string) []renderSample {
 	hotp := enroll("android")
 	hotp.Type, hotp.Period = "hotp", 0
 	add("enroll-hotp", "enroll", sample("/enroll?", hotp))
+	claimable := enroll("android")
+	claimable.ClaimURL = "/o/acme/login/claim"
+	add("enroll-claim", "enroll", sample("/o/acme/login/enroll?", claimable))
+	p = sample("/o/acme/login/claim?", ClaimView{Action: "/o/acme/login/claim", AppURL: "/o/acme/login/enroll"})
+	p.User = "j.devries"
+	add("claim", "claim", p)
+	p = sample("/o/acme/login/claim?", ClaimView{Action: "/o/acme/login/claim", Serial: "FT-0042-7731", Without: "claim.without_help"})
+	p.User, p.Error, p.ErrorField = "j.devries", "error.claim_failed", "code"
+	add("claim-error", "claim", p)
+	p = sample("/o/acme/add/hardware?", ClaimView{Action: "/o/acme/add/hardware", PIN: true})
+	p.User = "j.devries"
+	add("claim-pin", "claim", p)
 	add("enroll_done", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login"}))
 	add("enroll_done-email", "enroll_done", sample("/enroll?", EnrollDoneView{LoginURL: "/o/acme/login", Email: true}))
 	// An organization with a logo, a support contact and a URL to continue to.
@@ -256,6 +268,9 @@ func renderSamples(lang string) []renderSample {
 	p = sample("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_choose", "add_choose", p)
+	p = sample("/o/acme/add/choose?", AddChooseView{Action: "/o/acme/add/choose", Email: "j•••@acme.example", Hardware: true})
+	p.User = "j.devries"
+	add("add_choose-hardware", "add_choose", p)
 	p = sample("/o/acme/add/email?", AddEmailView{Action: "/o/acme/add/email", ResendAction: "/o/acme/add/email/resend", Email: "j•••@acme.example"})
 	p.User = "j.devries"
 	add("add_email", "add_email", p)
@@ -354,7 +369,7 @@ func TestRenderPages(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"enroll_password", "enroll", "enroll_done", "enroll_gone", "login", "login_code", "dashboard", "remove", "add_verify", "add_password", "error",
-		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset", "setup_email", "enroll_push"} {
+		"pin", "backup_codes", "add_choose", "add_email", "forgot", "reset", "setup_email", "enroll_push", "claim"} {
 		if !seen[name] {
 			t.Errorf("page %s has no sample", name)
 		}

@@ -18,6 +18,7 @@ const sessionCookie = "__Host-twofold-session"
 const (
 	stagePassword    = "password"     // first factor checked, code pending
 	stageFirstEnroll = "first-enroll" // first factor checked, adding the first authenticator
+	stageClaim       = "claim"        // first factor checked, no authenticator: a hardware token may be claimed
 	stageFull        = "full"         // signed in
 	stageEnroll      = "enroll"       // password checked on an enrollment page
 	stagePIN         = "pin"          // both factors checked, a server PIN must be set first

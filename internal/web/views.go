@@ -41,6 +41,9 @@ type EnrollView struct {
 	// Replaces names the authenticator this one replaces once its first
 	// code is accepted, or is empty.
 	Replaces string
+	// ClaimURL, at a first sign-in where a hardware token may be claimed
+	// instead, links to that page.
+	ClaimURL string
 }
 
 // EnrollPushView shows how to add a push token to the Twofold
@@ -274,7 +277,9 @@ type AddVerifyView struct {
 // the form posts method ("app", "email" or "skip") and csrf_token to Action.
 type AddChooseView struct {
 	Action string
-	Email  string // masked address the codes would go to
+	Email  string // masked address the codes would go to; empty: no email
+	// Hardware offers the claiming of a hardware token (policy token_claim).
+	Hardware bool
 }
 
 // AddEmailView asks for the first emailed code of a new email token (page

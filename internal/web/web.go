@@ -35,6 +35,8 @@ type Store interface {
 	UserByName(ctx context.Context, orgID int64, username string) (store.User, error)
 	UserByID(ctx context.Context, orgID, id int64) (store.User, error)
 	Tokens(ctx context.Context, orgID, userID int64) ([]store.Token, error)
+	// Inventory lists the organization's unassigned hardware tokens.
+	Inventory(ctx context.Context, orgID int64, after string, limit int) ([]store.InventoryToken, error)
 	EnrollmentByCodeHash(ctx context.Context, hash []byte) (store.EnrollmentView, error)
 	CreateSession(ctx context.Context, s store.Session, e store.Event) error
 	SessionByHash(ctx context.Context, idHash []byte, now time.Time, idle time.Duration) (store.Session, error)
@@ -55,6 +57,9 @@ type Verifier interface {
 	Activate(ctx context.Context, r auth.Request, serial string) (auth.Outcome, error)
 	// Replace activates serial and retires old in one step.
 	Replace(ctx context.Context, r auth.Request, serial, old string) (auth.Outcome, error)
+	// Claim makes the inventory's hardware token serial the user's when
+	// r.Code is a code it shows; name names it.
+	Claim(ctx context.Context, r auth.Request, serial string, name func(store.InventoryToken) string) (auth.Outcome, error)
 	CheckPassword(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	CheckPIN(ctx context.Context, r auth.Request) (auth.Outcome, error)
 	// StartEmail mails a code and returns the transaction id naming it;
@@ -191,6 +196,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /o/{org}/login/pin", s.withStage(stagePIN, s.setPINPage))
 	mux.HandleFunc("POST /o/{org}/login/pin", s.withStage(stagePIN, s.setPIN))
 	mux.HandleFunc("GET /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.pendingEnrollPage))
+	mux.HandleFunc("GET /o/{org}/login/claim", s.withStage(stageClaim, s.claimPage, stageFirstEnroll))
+	mux.HandleFunc("POST /o/{org}/login/claim", s.withStage(stageClaim, s.claimAtSignIn, stageFirstEnroll))
 	mux.HandleFunc("POST /o/{org}/login/enroll", s.withStage(stageFirstEnroll, s.firstEnroll))
 	mux.HandleFunc("GET /o/{org}/login/forgot", s.withReset(s.forgotPage))
 	mux.HandleFunc("POST /o/{org}/login/forgot", s.withReset(s.forgot))
@@ -224,6 +231,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /o/{org}/add/email/resend", s.withAdd(addEmail, s.addEmailResend))
 	mux.HandleFunc("GET /o/{org}/add/app", s.withAdd(addApp, s.pendingEnrollPage))
 	mux.HandleFunc("POST /o/{org}/add/app", s.withAdd(addApp, s.addApp))
+	mux.HandleFunc("GET /o/{org}/add/hardware", s.withAdd(addHardware, s.addHardwarePage))
+	mux.HandleFunc("POST /o/{org}/add/hardware", s.withAdd(addHardware, s.addHardware))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusNotFound, "error.not_found", "error.not_found_next")
 	})
