@@ -57,6 +57,11 @@ func ParseRedirectURI(raw string) (string, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return "", invalid("the redirect URI %q is not an absolute URL such as https://app.example/callback", raw)
 	}
+	if !strings.HasPrefix(raw, u.Scheme+"://") {
+		// Redirect URIs are compared as strings: the scheme is written
+		// the one way applications send it.
+		return "", invalid("the redirect URI %q must begin with %s:// in lower case", raw, u.Scheme)
+	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return "", invalid("the redirect URI %q has a fragment (#…), which a redirect URI may not have", raw)
 	}

@@ -77,6 +77,7 @@ func TestParseRedirectURI(t *testing.T) {
 		{"com.example.app:/cb", false},
 		{"https://app.example/a b", false},
 		{"https:///cb", false},
+		{"HTTPS://app.example/cb", false},
 		{"", false},
 		{"https://app.example/" + strings.Repeat("a", 2000), false},
 	} {
@@ -91,7 +92,7 @@ func TestParseRedirectURI(t *testing.T) {
 }
 
 func FuzzParseRedirectURI(f *testing.F) {
-	for _, s := range []string{"https://app.example/cb", "http://127.0.0.1:1/x", "https://a/#", "http://[::1", "%zz"} {
+	for _, s := range []string{"https://app.example/cb", "http://127.0.0.1:1/x", "https://a/#", "http://[::1", "%zz", "httPs://0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
