@@ -216,16 +216,23 @@ func TestOpenDoesNotAliasInput(t *testing.T) {
 	}
 }
 
-func TestOlderKeysOpenAndNewestSeals(t *testing.T) {
-	keys := testKeys(3)
+// rotation returns a keyring of one key and the keyring it became after
+// n-1 rotations.
+func rotation(t *testing.T, n int) (old, rotated *Keyring) {
+	t.Helper()
+	keys := testKeys(n)
 	old, err := NewKeyring(keys[:1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, err := NewKeyring(keys, nil)
-	if err != nil {
+	if rotated, err = NewKeyring(keys, nil); err != nil {
 		t.Fatal(err)
 	}
+	return old, rotated
+}
+
+func TestOlderKeysOpenAndNewestSeals(t *testing.T) {
+	old, rotated := rotation(t, 3)
 	v1 := mustSeal(t, old, []byte("secret"), []byte("ad"))
 	got, err := rotated.Open(v1, []byte("ad"))
 	if err != nil || string(got) != "secret" {
@@ -415,15 +422,7 @@ func sha256Sum(s string) []byte {
 // there only, and a value that does not open where it is said to be is
 // refused, with nothing sealed.
 func TestReseal(t *testing.T) {
-	keys := testKeys(2)
-	old, err := NewKeyring(keys[:1], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotated, err := NewKeyring(keys, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, rotated := rotation(t, 2)
 	v1 := mustSeal(t, old, []byte("secret"), []byte("from"))
 	moved, err := rotated.Reseal(v1, []byte("from"), []byte("to"))
 	if err != nil {
