@@ -217,7 +217,8 @@ func (s *Store) userRows(ctx context.Context, q UserQuery, after string, limit i
 		query += ` AND ` + pendingExists + `<= ?) AND NOT ` + pendingExists + `> ?)`
 		args = append(args, now, now)
 	case FilterLocked:
-		query += ` AND u.locked_until > ?`
+		// The condition of the partial index users_org_locked (0030).
+		query += ` AND u.locked_until <> 0 AND u.locked_until > ?`
 		args = append(args, now)
 	default:
 		return nil, fmt.Errorf("unknown filter %q", q.Filter)

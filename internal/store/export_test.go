@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -27,4 +28,28 @@ func (s *Store) GuessAsOneGroup(ctx context.Context, userIDs []int64, now time.T
 		errs[i] = g.err
 	}
 	return errs
+}
+
+// StatsPlan is SQLite's plan of the dashboard's query (OrgStats), a
+// line of EXPLAIN QUERY PLAN a step.
+func (s *Store) StatsPlan(ctx context.Context) ([]string, error) {
+	args := make([]any, strings.Count(statsSQL, "?"))
+	for i := range args {
+		args[i] = 0
+	}
+	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+statsSQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
 }

@@ -34,7 +34,7 @@ const statsSQL = `SELECT
 	(SELECT COUNT(*) FROM users WHERE org_id = ?),
 	(SELECT COUNT(*) FROM tokens WHERE org_id = ? AND state = 'active'),
 	(SELECT COUNT(*) FROM enrollments WHERE org_id = ? AND status = 'pending' AND expires_at > ?),
-	(SELECT COUNT(*) FROM users WHERE org_id = ? AND locked_until > ?),
+	(SELECT COUNT(*) FROM users WHERE org_id = ? AND locked_until <> 0 AND locked_until > ?),
 	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'validate' AND at >= ? AND result = 'accept'),
 	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action IN ('validate', 'login.password') AND at >= ? AND result <> 'accept'),
 	(SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'push.answer' AND at >= ? AND result = 'fraud')`

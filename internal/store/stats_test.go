@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/store"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
 )
@@ -105,4 +107,21 @@ func TestOrgStats(t *testing.T) {
 			t.Errorf("other's OrgStats = %+v, %v", got, err)
 		}
 	})
+}
+
+// The dashboard counts locked users in the partial index that holds
+// locked users only (migration 0030): the query must name the index's
+// condition for SQLite to take it, or it would read every user.
+func TestLockedUsersCountedFromTheirIndex(t *testing.T) {
+	s := storetest.SQLite(t).Open(t, clock.NewFake(t0))
+	plan, err := s.StatsPlan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range plan {
+		if strings.Contains(step, "users_org_locked") {
+			return
+		}
+	}
+	t.Errorf("the dashboard's query does not read users_org_locked; its plan:\n%s", strings.Join(plan, "\n"))
 }

@@ -84,8 +84,8 @@ type Store struct {
 	w, r  *sql.DB
 	clock clock.Clock
 
-	subject, reserve, release, consume, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
-	accessRevision, orgByID                                                                    *sql.Stmt
+	subject, reserve, release, consume, consumeActive, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
+	accessRevision, orgByID                                                                                   *sql.Stmt
 
 	// group gathers the guesses made at once on SQLite (see Guess).
 	group group

@@ -58,6 +58,12 @@ const (
 	consumeSQL = `UPDATE tokens SET last_step = ?, drift = ?, last_used_at = ?, state = 'active',
 		activated_at = CASE WHEN activated_at = 0 THEN ? ELSE activated_at END
 		WHERE id = ? AND last_step < ? AND state = ?`
+	// consumeActiveSQL is consumeSQL for a token active already, the
+	// validate path's: it sets no state, because SQLite rewrites the
+	// entries of the two indexes that hold the state whenever an UPDATE
+	// sets it, changed or not.
+	consumeActiveSQL = `UPDATE tokens SET last_step = ?, drift = ?, last_used_at = ?
+		WHERE id = ? AND last_step < ? AND state = 'active'`
 
 	resetFailuresSQL      = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ?`
 	completeEnrollmentSQL = `UPDATE enrollments SET status = 'completed', completed_at = ? WHERE token_id = ? AND status = 'pending'`
@@ -77,6 +83,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.reserve, s.w, reserveSQL},
 		{&s.release, s.w, releaseSQL},
 		{&s.consume, s.w, consumeSQL},
+		{&s.consumeActive, s.w, consumeActiveSQL},
 		{&s.resetFailures, s.w, resetFailuresSQL},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
 		{&s.insertEvent, s.w, insertEventSQL},
@@ -265,7 +272,13 @@ func (s *Store) Consume(ctx context.Context, c Consumption) error {
 // taken already, consumeIn has changed nothing.
 func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error {
 	at := ms(c.At)
-	res, err := tx.StmtContext(ctx, s.consume).ExecContext(ctx, c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
+	var res sql.Result
+	var err error
+	if c.From == TokenActive {
+		res, err = tx.StmtContext(ctx, s.consumeActive).ExecContext(ctx, c.Step, c.Drift, at, c.TokenID, c.Step)
+	} else {
+		res, err = tx.StmtContext(ctx, s.consume).ExecContext(ctx, c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
+	}
 	if err != nil {
 		return fmt.Errorf("store: consume: %w", err)
 	}
