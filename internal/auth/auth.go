@@ -4,8 +4,10 @@
 //
 // The Verifier keeps the invariants of DESIGN.md section 3: the code is
 // normalised once before anything else; a guess is reserved in the
-// database before it is evaluated, so at most the policy's threshold of
-// guesses are ever evaluated per lock period; an accepted step is consumed
+// database before it is evaluated, or evaluated inside the one write
+// transaction that holds the user's row and records it, so at most the
+// policy's threshold of guesses are ever evaluated per lock period; an
+// accepted step is consumed
 // by one conditional update; every refusal, whatever its reason, is the
 // same Outcome to the caller, and the reason goes to the audit log.
 package auth
@@ -91,7 +93,7 @@ type Store interface {
 	ReserveAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) (store.Reservation, bool, error)
 	ReleaseAttempt(ctx context.Context, userID int64, now time.Time, l store.Lockout) error
 	Consume(ctx context.Context, c store.Consumption) error
-	Guess(ctx context.Context, userID int64, now time.Time, l store.Lockout, decide func(store.Reservation, bool) store.Verdict) (store.Reservation, bool, error)
+	Guess(ctx context.Context, userID int64, now time.Time, l store.Lockout, decide func(ok bool) store.Verdict) (store.Reservation, bool, error)
 	Audit(ctx context.Context, e store.Event) error
 	RedeemBackupCode(ctx context.Context, userID int64, hash []byte, at time.Time, e store.Event) (int, error)
 	RedeemTempCode(ctx context.Context, userID int64, mac []byte, at time.Time, e store.Event) (int, error)
@@ -685,15 +687,16 @@ func oneTransaction(r Request, a attempt, sub store.Subject, in input, withPIN b
 	return !backup && !temp
 }
 
-// guess decides a one-time code in one write transaction (store.Guess):
-// the guess is reserved, evaluated against the user's tokens, and either
-// consumed or recorded as refused, audited, and committed together.
+// guess decides a one-time code in one write transaction (store.Guess),
+// which holds the user's row throughout: the lock is checked, the code
+// evaluated against the user's tokens, and either consumed or counted as
+// refused, audited, and committed together.
 func (v *Verifier) guess(ctx context.Context, r Request, a attempt, sub store.Subject, in input, pol policy.Policy, ev store.Event, f *findings) (Outcome, error) {
 	noPIN := func(pin string) bool { return pin == "" }
 	var serial string
 	var reason error
 	var offset time.Duration
-	res, ok, err := v.store.Guess(ctx, sub.UserID, f.at, lockout(pol), func(res store.Reservation, ok bool) store.Verdict {
+	res, ok, err := v.store.Guess(ctx, sub.UserID, f.at, lockout(pol), func(ok bool) store.Verdict {
 		e := ev
 		if !ok {
 			reason = ErrLocked

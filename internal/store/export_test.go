@@ -17,7 +17,7 @@ func SetSearchPlan(t interface{ Cleanup(func()) }, rare, window int) {
 
 // GuessAsOneGroup makes the guesses in one group, as the group committer
 // makes those that arrive at once, and returns each one's error.
-func (s *Store) GuessAsOneGroup(ctx context.Context, userIDs []int64, now time.Time, l Lockout, decide func(i int) func(Reservation, bool) Verdict) []error {
+func (s *Store) GuessAsOneGroup(ctx context.Context, userIDs []int64, now time.Time, l Lockout, decide func(i int) func(bool) Verdict) []error {
 	group := make([]*guess, len(userIDs))
 	for i, id := range userIDs {
 		group[i] = &guess{ctx: ctx, userID: id, now: now, lockout: l, decide: decide(i)}

@@ -21,12 +21,15 @@ type Verdict struct {
 	Event Event
 }
 
-// Guess decides one guess in one write transaction: it takes the guess
-// from the user's allowance as ReserveAttempt does, then calls decide
-// with the reservation (ok false: the user is locked, and decide must
-// refuse), then writes what decide returned, and commits. The guess is
-// therefore reserved before it is evaluated, and nobody learns the
-// outcome before the commit that holds both.
+// Guess decides one guess in one write transaction, which holds the
+// user's row from its first statement to the commit: it reads whether the
+// user is locked, calls decide (ok false: the user is locked, and decide
+// must refuse), writes what decide returned — a refusal takes the guess
+// from the user's allowance as ReserveAttempt does, an accepted code
+// resets the failures — and commits. No other guess of the user is
+// evaluated between the check and the commit, so the guess is counted in
+// the one atomic unit that evaluates it (DESIGN.md invariant 2), and
+// nobody learns the outcome before the commit that holds both.
 //
 // On SQLite, guesses made at the same time share one transaction and one
 // commit (group commit): each returns only once the commit that holds its
@@ -35,11 +38,12 @@ type Verdict struct {
 // no other's.
 //
 // decide evaluates the guess; it must have no effect beyond its verdict,
-// since it runs again when the transaction is retried. Guess returns
-// the reservation, and ErrNotConsumed when the verdict's consumption
-// matched nothing: its refusal event was written instead, and the guess
-// stays counted.
-func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(r Reservation, ok bool) Verdict) (Reservation, bool, error) {
+// since it runs again when the transaction is retried. Guess returns the
+// reservation of a guess that counted (a refusal: its LockedUntil is the
+// lock it set), whether the user was not locked, and ErrNotConsumed when
+// the verdict's consumption matched nothing: its refusal event was written
+// instead, and the guess counted.
+func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(ok bool) Verdict) (Reservation, bool, error) {
 	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
 	if s.d.name == "sqlite" {
 		s.guessTogether(g)
@@ -61,7 +65,7 @@ type guess struct {
 	userID  int64
 	now     time.Time
 	lockout Lockout
-	decide  func(Reservation, bool) Verdict
+	decide  func(ok bool) Verdict
 
 	res       Reservation
 	ok, taken bool
@@ -74,13 +78,18 @@ type guess struct {
 
 // guessIn makes g's writes in tx.
 func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
-	var err error
-	g.res, g.ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), g.userID, g.now, g.lockout)
-	if err != nil {
-		return err
+	var until int64
+	err := tx.StmtContext(ctx, s.guessLock).QueryRowContext(ctx, g.userID).Scan(&until)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: read lock: %w", err)
 	}
-	v := g.decide(g.res, g.ok)
-	g.taken = false
+	// A user deleted meanwhile is refused as a locked one is.
+	g.ok = err == nil && until <= ms(g.now)
+	g.res, g.taken = Reservation{}, false
+	v := g.decide(g.ok)
+	if !g.ok {
+		return s.addEvent(ctx, tx, v.Event)
+	}
 	if v.Consume != nil {
 		err := s.consumeIn(ctx, tx, *v.Consume)
 		if err == nil {
@@ -90,6 +99,10 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 			return err
 		}
 		g.taken = true
+	}
+	// A refusal, or a code another request took first: the guess counts.
+	if g.res, g.ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), g.userID, g.now, g.lockout); err != nil {
+		return err
 	}
 	return s.addEvent(ctx, tx, v.Event)
 }

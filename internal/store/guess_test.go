@@ -16,9 +16,9 @@ var guessLockout = store.Lockout{Threshold: 5, LockFor: 10 * time.Minute, HardLi
 
 // accepting returns a decide for Guess that accepts step of f's token,
 // with a replay refusal should the step be taken.
-func accepting(f fixture, step int64) func(store.Reservation, bool) store.Verdict {
+func accepting(f fixture, step int64) func(bool) store.Verdict {
 	ev := store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: "alice"}
-	return func(_ store.Reservation, ok bool) store.Verdict {
+	return func(ok bool) store.Verdict {
 		refusal := ev
 		if !ok {
 			refusal.Result = "locked"
@@ -32,8 +32,8 @@ func accepting(f fixture, step int64) func(store.Reservation, bool) store.Verdic
 	}
 }
 
-func refusing(f fixture) func(store.Reservation, bool) store.Verdict {
-	return func(_ store.Reservation, ok bool) store.Verdict {
+func refusing(f fixture) func(bool) store.Verdict {
+	return func(ok bool) store.Verdict {
 		result := "bad_code"
 		if !ok {
 			result = "locked"
@@ -109,9 +109,9 @@ func TestGuessLocksAfterTheThreshold(t *testing.T) {
 			t.Fatalf("%d guesses set a lock, want exactly 1 (the last)", locks)
 		}
 		decided := false
-		_, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, func(r store.Reservation, ok bool) store.Verdict {
+		_, ok, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, func(ok bool) store.Verdict {
 			decided = true
-			return accepting(f, 101)(r, ok)
+			return accepting(f, 101)(ok)
 		})
 		if err != nil || ok || !decided {
 			t.Fatalf("a guess while locked: ok %v, err %v, decided %v; want refused, decided with ok false", ok, err, decided)
@@ -148,11 +148,11 @@ func TestConcurrentGuesses(t *testing.T) {
 		}
 		var evaluated atomic.Int32
 		reserved := hammer(t, 500, stores, func(s *store.Store) (bool, error) {
-			_, ok, err := s.Guess(context.Background(), f.user.ID, t0, guessLockout, func(r store.Reservation, ok bool) store.Verdict {
+			_, ok, err := s.Guess(context.Background(), f.user.ID, t0, guessLockout, func(ok bool) store.Verdict {
 				if ok {
 					evaluated.Add(1)
 				}
-				return refusing(f)(r, ok)
+				return refusing(f)(ok)
 			})
 			return ok, err
 		})
@@ -174,12 +174,12 @@ func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}
-	errs := f.s.GuessAsOneGroup(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(store.Reservation, bool) store.Verdict {
+	errs := f.s.GuessAsOneGroup(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(bool) store.Verdict {
 		target := "alice"
 		if i == 1 {
 			target = "boom"
 		}
-		return func(store.Reservation, bool) store.Verdict {
+		return func(bool) store.Verdict {
 			return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: target, Result: "bad_code"}}
 		}
 	})

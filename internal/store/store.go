@@ -5,9 +5,10 @@
 //
 // The store owns the invariants that need the database to be atomic: single
 // use of a code (Consume) and bounded guessing (ReserveAttempt) are each one
-// conditional UPDATE whose affected rows decide. A change to what lets a
-// user in (password, tokens, status) ends the user's sessions and pending
-// challenges in the change's own transaction.
+// conditional UPDATE whose affected rows decide; Guess makes both in one
+// transaction that holds the user's row from the lock check to the commit.
+// A change to what lets a user in (password, tokens, status) ends the
+// user's sessions and pending challenges in the change's own transaction.
 package store
 
 import (
@@ -85,7 +86,7 @@ type Store struct {
 	clock clock.Clock
 
 	subject, reserve, release, consume, consumeActive, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
-	accessRevision, orgByID                                                                                   *sql.Stmt
+	accessRevision, orgByID, clearFailures, guessLock                                                         *sql.Stmt
 
 	// group gathers the guesses made at once on SQLite (see Guess).
 	group group

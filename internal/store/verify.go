@@ -23,8 +23,10 @@ const (
 		WHERE o.id = ?
 		ORDER BY t.id`
 
-	// reserveSQL takes one guess from the user's allowance, before the
-	// guess is evaluated. failures counts the guesses of the current lock
+	// reserveSQL takes one guess from the user's allowance: before the
+	// guess is evaluated (ReserveAttempt), or after it was refused in the
+	// transaction that holds the user's row from the lock check on
+	// (Guess). failures counts the guesses of the current lock
 	// period: it starts again at 1 once a lock has run out (locked_until is
 	// then in the past but not 0). total_failures counts every failure since
 	// the last success, across periods. The guess that uses up the period's
@@ -65,7 +67,16 @@ const (
 	consumeActiveSQL = `UPDATE tokens SET last_step = ?, drift = ?, last_used_at = ?
 		WHERE id = ? AND last_step < ? AND state = 'active'`
 
-	resetFailuresSQL      = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ?`
+	resetFailuresSQL = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ?`
+	// clearFailuresSQL is resetFailuresSQL for a transaction that holds
+	// the user's row already: a user with nothing to reset, as most are
+	// at an accepted code, is not written at all.
+	clearFailuresSQL = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0
+		WHERE id = ? AND (failures <> 0 OR total_failures <> 0 OR locked_until <> 0)`
+	// guessLockSQL reads whether the user is locked, and locks the row
+	// for the guess's transaction (on PostgreSQL, by the dialect's FOR
+	// UPDATE; SQLite's write transactions run one at a time).
+	guessLockSQL          = `SELECT locked_until FROM users WHERE id = ?`
 	completeEnrollmentSQL = `UPDATE enrollments SET status = 'completed', completed_at = ? WHERE token_id = ? AND status = 'pending'`
 	apiKeySQL             = `SELECT id, org_id, name, prefix, created_at FROM api_keys WHERE hash = ? AND revoked_at = 0`
 )
@@ -85,6 +96,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.consume, s.w, consumeSQL},
 		{&s.consumeActive, s.w, consumeActiveSQL},
 		{&s.resetFailures, s.w, resetFailuresSQL},
+		{&s.clearFailures, s.w, clearFailuresSQL},
+		{&s.guessLock, s.w, guessLockSQL + s.d.forUpdate},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
 		{&s.insertEvent, s.w, insertEventSQL},
 	} {
@@ -287,7 +300,7 @@ func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error 
 	} else if n == 0 {
 		return ErrNotConsumed
 	}
-	if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, c.UserID); err != nil {
+	if _, err := tx.StmtContext(ctx, s.clearFailures).ExecContext(ctx, c.UserID); err != nil {
 		return fmt.Errorf("store: reset failures: %w", err)
 	}
 	if c.From == TokenAssigned {
