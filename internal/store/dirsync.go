@@ -29,7 +29,7 @@ func DirectoryPasswordAD(orgID int64) []byte {
 
 const directoryColumns = `org_id, settings, bind_password, rev, lease_until, last_sync_at, last_result`
 
-func scanDirectory(row interface{ Scan(...any) error }) (Directory, error) {
+func scanDirectory(row scanner) (Directory, error) {
 	var d Directory
 	var settings string
 	var lease, last int64

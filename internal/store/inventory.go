@@ -135,20 +135,8 @@ func (s *Store) Inventory(ctx context.Context, orgID int64, after string, limit 
 }
 
 func (s *Store) inventory(ctx context.Context, q querier, query string, args ...any) ([]InventoryToken, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(query), args...)
+	out, err := scanRows(ctx, q, scanInventory, s.d.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: inventory: %w", err)
-	}
-	defer rows.Close()
-	var out []InventoryToken
-	for rows.Next() {
-		t, err := scanInventory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: inventory: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: inventory: %w", err)
 	}
 	return out, nil

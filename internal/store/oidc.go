@@ -56,7 +56,7 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-func scanOIDCClient(row interface{ Scan(...any) error }) (OIDCClient, error) {
+func scanOIDCClient(row scanner) (OIDCClient, error) {
 	var c OIDCClient
 	var public, firstParty int
 	var redirects, logouts, scopes string
@@ -78,20 +78,11 @@ func splitNonEmpty(s, sep string) []string {
 
 // OIDCClients lists an organization's clients, oldest first.
 func (s *Store) OIDCClients(ctx context.Context, orgID int64) ([]OIDCClient, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+oidcClientColumns+` FROM oidc_clients WHERE org_id = ? ORDER BY id`), orgID)
+	cs, err := scanRows(ctx, s.r, scanOIDCClient, s.d.q(`SELECT `+oidcClientColumns+` FROM oidc_clients WHERE org_id = ? ORDER BY id`), orgID)
 	if err != nil {
 		return nil, fmt.Errorf("store: oidc clients: %w", err)
 	}
-	defer rows.Close()
-	var cs []OIDCClient
-	for rows.Next() {
-		c, err := scanOIDCClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: oidc clients: %w", err)
-		}
-		cs = append(cs, c)
-	}
-	return cs, rows.Err()
+	return cs, nil
 }
 
 // OIDCClient finds a client of the organization by its client id.
@@ -159,7 +150,7 @@ func (s *Store) CreateOIDCAuthRequest(ctx context.Context, a OIDCAuthRequest) er
 
 const oidcAuthRequestColumns = `id, org_id, client_id, request, user_id, sign_in, code_used, created_at, expires_at`
 
-func scanOIDCAuthRequest(row interface{ Scan(...any) error }) (OIDCAuthRequest, error) {
+func scanOIDCAuthRequest(row scanner) (OIDCAuthRequest, error) {
 	var a OIDCAuthRequest
 	var used int
 	var created, expires int64
@@ -530,11 +521,11 @@ func (s *Store) AddOIDCKey(ctx context.Context, k OIDCKey, keepOld time.Duration
 func (s *Store) ResealOIDCKeys(ctx context.Context, reseal func(OIDCKey) (sealed []byte, changed bool, err error), e Event) (int, error) {
 	return resealRows(s, ctx, "oidc keys", e,
 		func(tx *sql.Tx) ([]OIDCKey, error) {
-			return scanRows(ctx, tx, `SELECT id, org_id, private_key FROM oidc_keys ORDER BY id`, func(r *sql.Rows) (OIDCKey, error) {
+			return scanRows(ctx, tx, func(r scanner) (OIDCKey, error) {
 				var k OIDCKey
 				err := r.Scan(&k.ID, &k.OrgID, &k.PrivateKey)
 				return k, err
-			})
+			}, `SELECT id, org_id, private_key FROM oidc_keys ORDER BY id`)
 		},
 		reseal,
 		func(tx *sql.Tx, k OIDCKey, sealed []byte) error {

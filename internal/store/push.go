@@ -187,7 +187,7 @@ func (s *Store) CreatePushRequest(ctx context.Context, r PushRequest, lim PushLi
 const pushRequestColumns = `id, org_id, user_id, COALESCE(token_id, 0), txid_hash, number, application, source,
 	created_at, expires_at, status, answered_at, consumed_at`
 
-func scanPushRequest(row interface{ Scan(...any) error }) (PushRequest, error) {
+func scanPushRequest(row scanner) (PushRequest, error) {
 	var r PushRequest
 	var created, expires, answered, consumed int64
 	err := row.Scan(&r.ID, &r.OrgID, &r.UserID, &r.TokenID, &r.TxIDHash, &r.Number, &r.Application, &r.Source,

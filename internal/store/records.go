@@ -211,7 +211,7 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, e Event) (Org, error) {
 const orgColumns = `id, slug, name, policy, policy_rev, created_at, status,
 	support_contact, continue_url, sender_name, logo_hash`
 
-func scanOrg(row interface{ Scan(...any) error }) (Org, error) {
+func scanOrg(row scanner) (Org, error) {
 	var o Org
 	var policy string
 	var created int64
@@ -282,7 +282,7 @@ func (s *Store) CreateUser(ctx context.Context, u User, e Event) (User, error) {
 const userColumns = `id, org_id, username, email, display_name, password_hash, role, status,
 	failures, total_failures, locked_until, created_at, language, pin_hash, pin_must_change, last_method`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+func scanUser(row scanner) (User, error) {
 	var u User
 	var locked, created int64
 	var mustChange int
@@ -571,7 +571,7 @@ func (s *Store) CreateToken(ctx context.Context, t Token, seal func(Token) ([]by
 const tokenColumns = `id, org_id, user_id, serial, type, name, state, secret, algorithm, digits, period,
 	last_step, drift, created_at, activated_at, last_used_at, self_enrolled`
 
-func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+func scanToken(row scanner) (Token, error) {
 	var t Token
 	var created, activated, used int64
 	var self int
@@ -583,20 +583,11 @@ func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 
 // Tokens lists a user's tokens, oldest first.
 func (s *Store) Tokens(ctx context.Context, orgID, userID int64) ([]Token, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+tokenColumns+` FROM tokens WHERE org_id = ? AND user_id = ? ORDER BY id`), orgID, userID)
+	ts, err := scanRows(ctx, s.r, scanToken, s.d.q(`SELECT `+tokenColumns+` FROM tokens WHERE org_id = ? AND user_id = ? ORDER BY id`), orgID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: tokens: %w", err)
 	}
-	defer rows.Close()
-	var ts []Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: tokens: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return ts, nil
 }
 
 // TokenBySerial finds a token within an organization.
@@ -668,7 +659,7 @@ func (s *Store) retire(ctx context.Context, tx *sql.Tx, tokenID, userID int64) e
 func (s *Store) Reseal(ctx context.Context, reseal func(Token) (sealed []byte, changed bool, err error), e Event) (int, error) {
 	return resealRows(s, ctx, "secrets", e,
 		func(tx *sql.Tx) ([]Token, error) {
-			return scanRows(ctx, tx, `SELECT `+tokenColumns+` FROM tokens ORDER BY id`, func(r *sql.Rows) (Token, error) { return scanToken(r) })
+			return scanRows(ctx, tx, scanToken, `SELECT `+tokenColumns+` FROM tokens ORDER BY id`)
 		},
 		reseal,
 		func(tx *sql.Tx, t Token, sealed []byte) error {

@@ -45,9 +45,10 @@ func resealRows[T any](s *Store, ctx context.Context, noun string, e Event,
 	return n, nil
 }
 
-// scanRows reads every row of query in tx with scan.
-func scanRows[T any](ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) (T, error)) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, query)
+// scanRows reads every row that query, with args, returns from q (a
+// connection pool or a transaction) with scan.
+func scanRows[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
