@@ -79,7 +79,8 @@ type guess struct {
 // guessIn makes g's writes in tx.
 func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 	var until int64
-	err := tx.StmtContext(ctx, s.guessLock).QueryRowContext(ctx, g.userID).Scan(&until)
+	var failed bool
+	err := tx.StmtContext(ctx, s.guessLock).QueryRowContext(ctx, g.userID).Scan(&until, &failed)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: read lock: %w", err)
 	}
@@ -93,6 +94,14 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 	if v.Consume != nil {
 		err := s.consumeIn(ctx, tx, *v.Consume)
 		if err == nil {
+			// After the step is taken: a step taken already leaves
+			// the failures as they are.
+			if !failed {
+				return nil
+			}
+			if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, g.userID); err != nil {
+				return fmt.Errorf("store: reset failures: %w", err)
+			}
 			return nil
 		}
 		if !errors.Is(err, ErrNotConsumed) {

@@ -86,7 +86,7 @@ type Store struct {
 	clock clock.Clock
 
 	subject, reserve, release, consume, consumeActive, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
-	accessRevision, orgByID, clearFailures, guessLock                                                         *sql.Stmt
+	accessRevision, orgByID, guessLock                                                                        *sql.Stmt
 
 	// group gathers the guesses made at once on SQLite (see Guess).
 	group group

@@ -68,15 +68,12 @@ const (
 		WHERE id = ? AND last_step < ? AND state = 'active'`
 
 	resetFailuresSQL = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0 WHERE id = ?`
-	// clearFailuresSQL is resetFailuresSQL for a transaction that holds
-	// the user's row already: a user with nothing to reset, as most are
-	// at an accepted code, is not written at all.
-	clearFailuresSQL = `UPDATE users SET failures = 0, total_failures = 0, locked_until = 0
-		WHERE id = ? AND (failures <> 0 OR total_failures <> 0 OR locked_until <> 0)`
-	// guessLockSQL reads whether the user is locked, and locks the row
-	// for the guess's transaction (on PostgreSQL, by the dialect's FOR
-	// UPDATE; SQLite's write transactions run one at a time).
-	guessLockSQL          = `SELECT locked_until FROM users WHERE id = ?`
+	// guessLockSQL reads whether the user is locked, and whether an
+	// accepted code has failures to reset (most users have none, and their
+	// row is then not written at all), and locks the row for the guess's
+	// transaction (on PostgreSQL, by the dialect's FOR UPDATE; SQLite's
+	// write transactions run one at a time).
+	guessLockSQL          = `SELECT locked_until, failures <> 0 OR total_failures <> 0 OR locked_until <> 0 FROM users WHERE id = ?`
 	completeEnrollmentSQL = `UPDATE enrollments SET status = 'completed', completed_at = ? WHERE token_id = ? AND status = 'pending'`
 	apiKeySQL             = `SELECT id, org_id, name, prefix, created_at FROM api_keys WHERE hash = ? AND revoked_at = 0`
 )
@@ -96,7 +93,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.consume, s.w, consumeSQL},
 		{&s.consumeActive, s.w, consumeActiveSQL},
 		{&s.resetFailures, s.w, resetFailuresSQL},
-		{&s.clearFailures, s.w, clearFailuresSQL},
 		{&s.guessLock, s.w, guessLockSQL + s.d.forUpdate},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
 		{&s.insertEvent, s.w, insertEventSQL},
@@ -281,8 +277,9 @@ func (s *Store) Consume(ctx context.Context, c Consumption) error {
 }
 
 // consumeIn is Consume in the transaction tx, which holds the user's row
-// already. The step is taken before anything else is written: when it was
-// taken already, consumeIn has changed nothing.
+// and has reset their failures already. The step is taken before anything
+// else is written: when it was taken already, consumeIn has changed
+// nothing.
 func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error {
 	at := ms(c.At)
 	var res sql.Result
@@ -299,9 +296,6 @@ func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error 
 		return fmt.Errorf("store: consume: %w", err)
 	} else if n == 0 {
 		return ErrNotConsumed
-	}
-	if _, err := tx.StmtContext(ctx, s.clearFailures).ExecContext(ctx, c.UserID); err != nil {
-		return fmt.Errorf("store: reset failures: %w", err)
 	}
 	if c.From == TokenAssigned {
 		if _, err := tx.StmtContext(ctx, s.completeEnrollment).ExecContext(ctx, at, c.TokenID); err != nil {
