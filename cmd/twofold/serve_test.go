@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,33 @@ func TestBannerSaysTheAddressesListenedOn(t *testing.T) {
 	_, agreed, _ := serveOnFreePort(t, agreeing)
 	if strings.Contains(agreed.String(), "WARNING") {
 		t.Errorf("a public URL on the port served gets a warning:\n%s", agreed)
+	}
+}
+
+// TestTuneGC: serve sets its garbage collector's settings, and leaves
+// those given in the environment as they are.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, c := range []struct {
+		gogc, memlimit string
+		percent, limit int64
+	}{
+		{"", "", serveGCPercent, serveMemoryLimit},
+		{"200", "", 200, serveMemoryLimit},
+		{"", "1GiB", serveGCPercent, 1 << 30},
+	} {
+		t.Setenv("GOGC", c.gogc)
+		t.Setenv("GOMEMLIMIT", c.memlimit)
+		// What the runtime took from the environment at start.
+		debug.SetGCPercent(200)
+		debug.SetMemoryLimit(1 << 30)
+		tuneGC()
+		if got := debug.SetGCPercent(200); int64(got) != c.percent {
+			t.Errorf("GOGC=%q: GC percent %d, want %d", c.gogc, got, c.percent)
+		}
+		if got := debug.SetMemoryLimit(-1); got != c.limit {
+			t.Errorf("GOMEMLIMIT=%q: memory limit %d, want %d", c.memlimit, got, c.limit)
+		}
 	}
 }
