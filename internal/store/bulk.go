@@ -161,7 +161,7 @@ func (s *Store) setSecrets(ctx context.Context, tx *sql.Tx, pairs [][]any) error
 func (s *Store) addEvents(ctx context.Context, tx *sql.Tx, events []Event) error {
 	rows := make([][]any, len(events))
 	for i, e := range events {
-		rows[i] = []any{e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source}
+		rows[i] = e.args()
 	}
 	return s.insertMany(ctx, tx, "audit", `audit_events (org_id, at, actor, action, target, result, detail, source)`, rows, "", nil)
 }

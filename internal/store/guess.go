@@ -48,7 +48,7 @@ func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockou
 	if s.d.name == "sqlite" {
 		s.guessTogether(g)
 	} else {
-		g.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
+		g.err = s.guessPipelined(ctx, g)
 	}
 	if g.err != nil {
 		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)

@@ -193,3 +193,52 @@ func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
 		t.Fatalf("failures = %d, want 2: the failed guess's reservation is rolled back with it", u.Failures)
 	}
 }
+
+// TestAFailedGuessChangesNothing: a guess whose writes fail changes
+// nothing — neither the user's failures nor the token's step — and leaves
+// no connection behind in the failed transaction.
+func TestAFailedGuessChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		refuseBoom := map[string][]string{
+			"sqlite": {`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
+				BEGIN SELECT RAISE(ABORT, 'boom'); END`},
+			"postgres": {`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF NEW.target = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$`,
+				`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_boom()`},
+		}
+		raw := b.DB(t)
+		for _, q := range refuseBoom[b.Driver] {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		boom := func(decide func(bool) store.Verdict) func(bool) store.Verdict {
+			return func(ok bool) store.Verdict {
+				v := decide(ok)
+				v.Event.Target = "boom"
+				if v.Consume != nil {
+					v.Consume.Event.Target = "boom"
+				}
+				return v
+			}
+		}
+		for name, decide := range map[string]func(bool) store.Verdict{"refusal": boom(refusing(f)), "acceptance": boom(accepting(f, 101))} {
+			if _, _, err := f.s.Guess(ctx, f.user.ID, t0, guessLockout, decide); err == nil {
+				t.Fatalf("%s whose audit fails: no error", name)
+			}
+		}
+		u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID)
+		tok, _ := f.s.TokenBySerial(ctx, f.org.ID, f.tok.Serial)
+		if u.Failures != 0 || tok.LastStep != 100 {
+			t.Fatalf("after failed guesses failures = %d, last step %d; want 0 and 100", u.Failures, tok.LastStep)
+		}
+		// More guesses than the store has connections: each works.
+		for i := range 40 {
+			if _, ok, err := f.s.Guess(ctx, f.user.ID, t0, store.Lockout{Threshold: 1000, LockFor: time.Minute, HardLimit: 1000}, refusing(f)); err != nil || !ok {
+				t.Fatalf("guess %d after the failed ones: ok %v, err %v", i+1, ok, err)
+			}
+		}
+	})
+}

@@ -114,9 +114,13 @@ type Event struct {
 
 const insertEventSQL = `INSERT INTO audit_events (org_id, at, actor, action, target, result, detail, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
+// args are insertEventSQL's arguments.
+func (e Event) args() []any {
+	return []any{e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source}
+}
+
 func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
-	_, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx,
-		e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source)
+	_, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.args()...)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: %w", e.Action, err)
 	}
@@ -125,8 +129,7 @@ func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 
 // Audit records an event on its own.
 func (s *Store) Audit(ctx context.Context, e Event) error {
-	if _, err := s.insertEvent.ExecContext(ctx,
-		e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source); err != nil {
+	if _, err := s.insertEvent.ExecContext(ctx, e.args()...); err != nil {
 		return fmt.Errorf("store: audit %s: %w", e.Action, err)
 	}
 	return nil

@@ -35,16 +35,18 @@ const (
 	// the number of allowances used up so far, and reaching the hard limit
 	// locks until an operator unlocks. The new failures count is written out
 	// twice because SET expressions all see the row as it was.
-	reserveSQL = `UPDATE users SET
-		failures = CASE WHEN locked_until = 0 THEN failures + 1 ELSE 1 END,
+	reserveSQL = `UPDATE users SET ` + reserveSet + `
+		WHERE id = ? AND locked_until <= ?
+		RETURNING total_failures, locked_until`
+	// reserveSet is what reserveSQL writes, with the arguments hard limit,
+	// LockedForever, threshold, now, lock period and threshold.
+	reserveSet = `failures = CASE WHEN locked_until = 0 THEN failures + 1 ELSE 1 END,
 		total_failures = total_failures + 1,
 		locked_until = CASE
 			WHEN total_failures + 1 >= ? THEN CAST(? AS BIGINT)
 			WHEN (CASE WHEN locked_until = 0 THEN failures + 1 ELSE 1 END) >= ?
 				THEN CAST(? AS BIGINT) + CAST(? AS BIGINT) * ((total_failures + 1) / CAST(? AS INTEGER))
-			ELSE 0 END
-		WHERE id = ? AND locked_until <= ?
-		RETURNING total_failures, locked_until`
+			ELSE 0 END`
 
 	// releaseSQL gives back a guess that turned out to be a correct
 	// password: it was no failure. Earlier failures stay counted, and a
@@ -212,22 +214,32 @@ func (s *Store) ReserveAttempt(ctx context.Context, userID int64, now time.Time,
 
 // reserve runs reserveSQL prepared as stmt, alone or in a transaction.
 func reserve(ctx context.Context, stmt *sql.Stmt, userID int64, now time.Time, l Lockout) (Reservation, bool, error) {
-	var r Reservation
+	var failures int
 	var until int64
-	err := stmt.QueryRowContext(ctx, l.HardLimit, ms(LockedForever), l.Threshold,
-		ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)).Scan(&r.Failures, &until)
+	err := stmt.QueryRowContext(ctx, reserveArgs(userID, now, l)...).Scan(&failures, &until)
 	switch {
 	case err == sql.ErrNoRows:
 		return Reservation{}, false, nil
 	case err != nil:
 		return Reservation{}, false, fmt.Errorf("store: reserve attempt: %w", err)
 	}
+	return reservation(failures, until, now), true, nil
+}
+
+// reserveArgs are reserveSQL's arguments.
+func reserveArgs(userID int64, now time.Time, l Lockout) []any {
+	return []any{l.HardLimit, ms(LockedForever), l.Threshold, ms(now), l.LockFor.Milliseconds(), l.Threshold, userID, ms(now)}
+}
+
+// reservation is what reserveSQL returned, for a guess made at now.
+func reservation(failures int, until int64, now time.Time) Reservation {
+	r := Reservation{Failures: failures}
 	// The row was not locked before this guess, so a lock it has now is
 	// the one this guess set.
 	if until > ms(now) {
 		r.LockedUntil = fromMS(until)
 	}
-	return r, true, nil
+	return r
 }
 
 // ReleaseAttempt gives back one reserved guess that was no failure (a
