@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -147,6 +148,18 @@ func (s *Store) guessTogether(g *guess) {
 	}
 	// g is the first waiting: it leads.
 	q.leading = true
+	if !g.lead {
+		// Found the writer idle: let the requests that are running
+		// reach it first and join the group, for as long as any
+		// arrive. On an idle server there are none, and this returns
+		// at once.
+		for n := 0; n < len(q.waiting) && len(q.waiting) < maxGroup; {
+			n = len(q.waiting)
+			q.mu.Unlock()
+			runtime.Gosched()
+			q.mu.Lock()
+		}
+	}
 	n := min(len(q.waiting), maxGroup)
 	batch := make([]*guess, n)
 	copy(batch, q.waiting)
