@@ -53,11 +53,12 @@ PostgreSQL, and TWOFOLD_TLS_CERT/TWOFOLD_TLS_KEY for a real certificate.`,
 // say otherwise. The live heap is a few MiB whatever the number of users,
 // so it may grow to five times that before a collection (Go's default is
 // twice): under RADIUS load that took a seventh off the CPU time per
-// answer (bench/run.sh). A collection comes early rather than let the heap
-// pass serveMemoryLimit, which keeps the process under 128 MiB resident.
+// answer. A collection comes early rather than let Go's memory pass
+// serveMemoryLimit, which kept the server under 64 MiB resident at a
+// million users, under load and after it (at 96 MiB it held 94 MiB).
 const (
 	serveGCPercent   = 400
-	serveMemoryLimit = 96 << 20
+	serveMemoryLimit = 32 << 20
 )
 
 func tuneGC() {
