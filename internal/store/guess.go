@@ -97,11 +97,10 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 		if err == nil {
 			// After the step is taken: a step taken already leaves
 			// the failures as they are.
-			if !failed {
-				return nil
-			}
-			if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, g.userID); err != nil {
-				return fmt.Errorf("store: reset failures: %w", err)
+			if failed {
+				if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, g.userID); err != nil {
+					return fmt.Errorf("store: reset failures: %w", err)
+				}
 			}
 			return nil
 		}

@@ -47,9 +47,9 @@ var errNotCommitted = errors.New("transaction rolled back")
 // once decide has judged the guess, all it writes, and the commit. A
 // round trip costs more than the statements it carries, on both sides of
 // the connection. The one transaction holds the user's row from the lock
-// read to the commit, as guessIn's does, and the statements are
-// guessIn's; a verdict of the rarer kinds (a first code that activates a
-// token, a token that replaces another) is made again by guessIn.
+// read to the commit, as guessIn's does, and writes what guessIn writes;
+// a verdict of the rarer kinds (a first code that activates a token, a
+// token that replaces another) is made again by guessIn.
 func (s *Store) guessPipelined(ctx context.Context, g *guess) error {
 	c, err := s.w.Conn(ctx)
 	if err != nil {
