@@ -77,6 +77,15 @@ type guess struct {
 	lead bool
 }
 
+// judge decides g, the user's row read (found) with its lock until, and
+// forgets what an earlier try of the guess found.
+func (g *guess) judge(found bool, until int64) Verdict {
+	// A user deleted meanwhile is refused as a locked one is.
+	g.ok = found && until <= ms(g.now)
+	g.res, g.taken = Reservation{}, false
+	return g.decide(g.ok)
+}
+
 // guessIn makes g's writes in tx.
 func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 	var until int64
@@ -85,10 +94,7 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: read lock: %w", err)
 	}
-	// A user deleted meanwhile is refused as a locked one is.
-	g.ok = err == nil && until <= ms(g.now)
-	g.res, g.taken = Reservation{}, false
-	v := g.decide(g.ok)
+	v := g.judge(err == nil, until)
 	if !g.ok {
 		return s.addEvent(ctx, tx, v.Event)
 	}

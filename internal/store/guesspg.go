@@ -38,6 +38,15 @@ const pgConsumeSQL = `WITH taken AS (
 		WHERE accepted = EXISTS (SELECT 1 FROM taken))
 	SELECT EXISTS (SELECT 1 FROM taken), COALESCE((SELECT total_failures FROM counted), 0), COALESCE((SELECT locked_until FROM counted), 0)`
 
+// pgGuessSQL is guessPipelined's statements, numbered for PostgreSQL once
+// at Open rather than at every guess. pgx prepares each on a connection's
+// first use of it.
+type pgGuessSQL struct{ lock, event, reserve, consume string }
+
+func newPGGuessSQL(d dialect) pgGuessSQL {
+	return pgGuessSQL{lock: d.q(guessLockSQL + d.forUpdate), event: d.q(insertEventSQL), reserve: d.q(reserveSQL), consume: d.q(pgConsumeSQL)}
+}
+
 // errNotCommitted is a COMMIT that PostgreSQL answered with ROLLBACK: the
 // transaction had failed.
 var errNotCommitted = errors.New("transaction rolled back")
@@ -85,7 +94,7 @@ func (s *Store) guessOn(ctx context.Context, c *pgx.Conn, g *guess) (again bool,
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	found := true
-	b.Queue(s.d.q(guessLockSQL+s.d.forUpdate), g.userID).QueryRow(func(row pgx.Row) error {
+	b.Queue(s.pg.lock, g.userID).QueryRow(func(row pgx.Row) error {
 		err := row.Scan(&until, &failed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			found = false
@@ -96,17 +105,14 @@ func (s *Store) guessOn(ctx context.Context, c *pgx.Conn, g *guess) (again bool,
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
 		return false, fmt.Errorf("store: read lock: %w", err)
 	}
-	// A user deleted meanwhile is refused as a locked one is.
-	g.ok = found && until <= ms(g.now)
-	g.res, g.taken = Reservation{}, false
-	v := g.decide(g.ok)
+	v := g.judge(found, until)
 
 	b = &pgx.Batch{}
 	switch {
 	case !g.ok:
-		b.Queue(s.d.q(insertEventSQL), v.Event.args()...)
+		b.Queue(s.pg.event, v.Event.args()...)
 	case v.Consume == nil:
-		b.Queue(s.d.q(reserveSQL), reserveArgs(g.userID, g.now, g.lockout)...).QueryRow(func(row pgx.Row) error {
+		b.Queue(s.pg.reserve, reserveArgs(g.userID, g.now, g.lockout)...).QueryRow(func(row pgx.Row) error {
 			var failures int
 			var until int64
 			if err := row.Scan(&failures, &until); err != nil {
@@ -115,14 +121,14 @@ func (s *Store) guessOn(ctx context.Context, c *pgx.Conn, g *guess) (again bool,
 			g.res = reservation(failures, until, g.now)
 			return nil
 		})
-		b.Queue(s.d.q(insertEventSQL), v.Event.args()...)
+		b.Queue(s.pg.event, v.Event.args()...)
 	case v.Consume.From == TokenActive && v.Consume.Retire == 0:
 		k := v.Consume
 		args := []any{k.Step, k.Drift, ms(k.At), k.TokenID, k.Step, g.userID, failed}
 		args = append(args, reserveArgs(g.userID, g.now, g.lockout)...)
 		args = append(args, k.Event.args()...)
 		args = append(args, v.Event.args()...)
-		b.Queue(s.d.q(pgConsumeSQL), args...).QueryRow(func(row pgx.Row) error {
+		b.Queue(s.pg.consume, args...).QueryRow(func(row pgx.Row) error {
 			var taken bool
 			var failures int
 			var until int64

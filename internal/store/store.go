@@ -90,6 +90,8 @@ type Store struct {
 
 	// group gathers the guesses made at once on SQLite (see Guess).
 	group group
+	// pg is what a guess on PostgreSQL sends (see guessPipelined).
+	pg pgGuessSQL
 }
 
 // Open connects to the database, brings its schema up to date and
@@ -105,6 +107,7 @@ func Open(ctx context.Context, driver, dsn string, clk clock.Clock) (*Store, err
 		s.w, s.r, err = openSQLite(dsn)
 	case "postgres":
 		s.d = postgresDialect
+		s.pg = newPGGuessSQL(s.d)
 		s.w, err = openPostgres(dsn)
 		s.r = s.w
 	default:
