@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -87,14 +86,14 @@ func (g *guess) judge(found bool, until int64) Verdict {
 }
 
 // guessIn makes g's writes in tx.
-func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
+func (s *Store) guessIn(ctx context.Context, tx guessTx, g *guess) error {
 	var until int64
 	var failed bool
-	err := tx.StmtContext(ctx, s.guessLock).QueryRowContext(ctx, g.userID).Scan(&until, &failed)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	found, err := tx.queryRow(ctx, s.d.q(guessLockSQL+s.d.forUpdate), []any{g.userID}, &until, &failed)
+	if err != nil {
 		return fmt.Errorf("store: read lock: %w", err)
 	}
-	v := g.judge(err == nil, until)
+	v := g.judge(found, until)
 	if !g.ok {
 		return s.addEvent(ctx, tx, v.Event)
 	}
@@ -104,7 +103,7 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 			// After the step is taken: a step taken already leaves
 			// the failures as they are.
 			if failed {
-				if _, err := tx.StmtContext(ctx, s.resetFailures).ExecContext(ctx, g.userID); err != nil {
+				if _, err := tx.ExecContext(ctx, s.d.q(resetFailuresSQL), g.userID); err != nil {
 					return fmt.Errorf("store: reset failures: %w", err)
 				}
 			}
@@ -116,8 +115,12 @@ func (s *Store) guessIn(ctx context.Context, tx *sql.Tx, g *guess) error {
 		g.taken = true
 	}
 	// A refusal, or a code another request took first: the guess counts.
-	if g.res, g.ok, err = reserve(ctx, tx.StmtContext(ctx, s.reserve), g.userID, g.now, g.lockout); err != nil {
-		return err
+	var failures int64
+	if g.ok, err = tx.queryRow(ctx, s.d.q(reserveSQL), reserveArgs(g.userID, g.now, g.lockout), &failures, &until); err != nil {
+		return fmt.Errorf("store: reserve attempt: %w", err)
+	}
+	if g.ok {
+		g.res = reservation(int(failures), until, g.now)
 	}
 	return s.addEvent(ctx, tx, v.Event)
 }
@@ -188,13 +191,22 @@ func (s *Store) guessTogether(g *guess) {
 }
 
 // commitGroup makes the guesses of group in one transaction, or, when
-// that fails, each in its own.
+// that fails, each in its own, on lite's writer while holding
+// database/sql's.
 func (s *Store) commitGroup(group []*guess) {
+	// The transaction is no single caller's: one that gives up
+	// waiting does not roll back the others.
+	ctx := context.WithoutCancel(group[0].ctx)
+	held, err := s.w.Conn(ctx)
+	if err != nil {
+		for _, g := range group {
+			g.err = fmt.Errorf("store: writer: %w", err)
+		}
+		return
+	}
+	defer held.Close()
 	if len(group) > 1 {
-		// The transaction is no single caller's: one that gives up
-		// waiting does not roll back the others.
-		ctx := context.WithoutCancel(group[0].ctx)
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.lite.inTx(func(tx liteTx) error {
 			for _, g := range group {
 				if err := s.guessIn(ctx, tx, g); err != nil {
 					return err
@@ -207,6 +219,8 @@ func (s *Store) commitGroup(group []*guess) {
 		}
 	}
 	for _, g := range group {
-		g.err = s.inTx(g.ctx, func(tx *sql.Tx) error { return s.guessIn(g.ctx, tx, g) })
+		if g.err = g.ctx.Err(); g.err == nil {
+			g.err = s.lite.inTx(func(tx liteTx) error { return s.guessIn(g.ctx, tx, g) })
+		}
 	}
 }

@@ -82,7 +82,7 @@ func (s *Store) guessPipelined(ctx context.Context, g *guess) error {
 		return err
 	})
 	if err == nil && again {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, tx, g) })
+		return s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, sqlTx{tx}, g) })
 	}
 	return err
 }

@@ -119,8 +119,8 @@ func (e Event) args() []any {
 	return []any{e.OrgID, ms(e.At), e.Actor, e.Action, e.Target, e.Result, e.Detail, e.Source}
 }
 
-func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
-	_, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.args()...)
+func (s *Store) addEvent(ctx context.Context, tx execer, e Event) error {
+	_, err := tx.ExecContext(ctx, s.d.q(insertEventSQL), e.args()...)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: %w", e.Action, err)
 	}
@@ -379,7 +379,7 @@ func (s *Store) setPassword(ctx context.Context, tx *sql.Tx, orgID, userID int64
 // signed-in browser, a sign-in halfway through, an emailed code) outlives
 // it, and a change that fails leaves them all as they were. A portal that
 // makes such a change for the user starts the user's new session after it.
-func (s *Store) signOut(ctx context.Context, tx *sql.Tx, userID int64) error {
+func (s *Store) signOut(ctx context.Context, tx execer, userID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
 		return fmt.Errorf("store: end sessions: %w", err)
 	}
@@ -388,7 +388,7 @@ func (s *Store) signOut(ctx context.Context, tx *sql.Tx, userID int64) error {
 
 // expireChallenges expires a user's pending challenges (emailed codes,
 // password reset links, push requests) inside tx.
-func (s *Store) expireChallenges(ctx context.Context, tx *sql.Tx, userID int64) error {
+func (s *Store) expireChallenges(ctx context.Context, tx execer, userID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE challenges SET status = 'expired' WHERE user_id = ? AND status = 'pending'`), userID); err != nil {
 		return fmt.Errorf("store: expire challenges: %w", err)
 	}
@@ -628,7 +628,7 @@ func (s *Store) SetTokenState(ctx context.Context, orgID, tokenID int64, from []
 	})
 }
 
-func (s *Store) cancelEnrollment(ctx context.Context, tx *sql.Tx, tokenID int64) error {
+func (s *Store) cancelEnrollment(ctx context.Context, tx execer, tokenID int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE enrollments SET status = ? WHERE token_id = ? AND status = ?`),
 		EnrollmentCancelled, tokenID, EnrollmentPending); err != nil {
 		return fmt.Errorf("store: cancel enrollment: %w", err)
@@ -639,7 +639,7 @@ func (s *Store) cancelEnrollment(ctx context.Context, tx *sql.Tx, tokenID int64)
 // retire revokes the user's token tokenID, if it is not revoked already,
 // inside tx: its pending enrollment is cancelled and, as for every token
 // taken out of use, the user is signed out everywhere.
-func (s *Store) retire(ctx context.Context, tx *sql.Tx, tokenID, userID int64) error {
+func (s *Store) retire(ctx context.Context, tx execer, tokenID, userID int64) error {
 	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE tokens SET state = ? WHERE id = ? AND user_id = ? AND state <> ?`),
 		TokenRevoked, tokenID, userID, TokenRevoked)
 	if err != nil {

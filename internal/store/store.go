@@ -85,9 +85,11 @@ type Store struct {
 	w, r  *sql.DB
 	clock clock.Clock
 
-	subject, reserve, release, consume, consumeActive, resetFailures, completeEnrollment, insertEvent, apiKey *sql.Stmt
-	accessRevision, orgByID, guessLock                                                                        *sql.Stmt
+	subject, reserve, release, resetFailures, completeEnrollment, insertEvent, apiKey, accessRevision, orgByID *sql.Stmt
 
+	// lite is SQLite's validate path, on a binding of its own (see lite);
+	// nil for PostgreSQL.
+	lite *lite
 	// group gathers the guesses made at once on SQLite (see Guess).
 	group group
 	// pg is what a guess on PostgreSQL sends (see guessPipelined).
@@ -127,6 +129,12 @@ func Open(ctx context.Context, driver, dsn string, clk clock.Clock) (*Store, err
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.d.name == "sqlite" {
+		if s.lite, err = openLite(dsn); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -199,6 +207,9 @@ func (s *Store) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.lite != nil {
+		err = errors.Join(err, s.lite.close())
 	}
 	return err
 }

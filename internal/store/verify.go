@@ -92,10 +92,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.orgByID, s.r, orgByIDSQL},
 		{&s.reserve, s.w, reserveSQL},
 		{&s.release, s.w, releaseSQL},
-		{&s.consume, s.w, consumeSQL},
-		{&s.consumeActive, s.w, consumeActiveSQL},
 		{&s.resetFailures, s.w, resetFailuresSQL},
-		{&s.guessLock, s.w, guessLockSQL + s.d.forUpdate},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
 		{&s.insertEvent, s.w, insertEventSQL},
 	} {
@@ -132,50 +129,89 @@ type Subject struct {
 // caller can judge the input by the same policy whether or not the user
 // exists.
 func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subject, error) {
-	rows, err := s.subject.QueryContext(ctx, username, orgID)
+	var rows subjectRows
+	var err error
+	if s.lite != nil {
+		rows, err = s.lite.subject(ctx, orgID, username)
+	} else {
+		rows, err = s.subjectRows(ctx, orgID, username)
+	}
 	if err != nil {
 		return Subject{}, fmt.Errorf("store: subject: %w", err)
 	}
+	return rows.subject(orgID, username)
+}
+
+// subjectRows runs subjectSQL through database/sql.
+func (s *Store) subjectRows(ctx context.Context, orgID int64, username string) (subjectRows, error) {
+	var out subjectRows
+	rows, err := s.subject.QueryContext(ctx, username, orgID)
+	if err != nil {
+		return out, err
+	}
 	defer rows.Close()
-	var sub Subject
-	var user sql.NullInt64
-	var orgStatus string
-	found := false
 	for rows.Next() {
 		var (
+			r                             subjectRow
+			orgStatus                     string
+			user, lockedUntil, id, step   sql.NullInt64
 			status, passwordHash, pinHash sql.NullString
-			lockedUntil, id, lastStep     sql.NullInt64
 			serial, typ, state, alg       sql.NullString
 			digits, period, drift         sql.NullInt64
-			secret                        []byte
 		)
-		if err := rows.Scan(&sub.PolicyRev, &orgStatus, &user, &status, &passwordHash, &pinHash, &lockedUntil,
-			&id, &serial, &typ, &state, &secret, &alg, &digits, &period, &lastStep, &drift); err != nil {
-			return Subject{}, fmt.Errorf("store: subject: %w", err)
+		if err := rows.Scan(&r.policyRev, &orgStatus, &user, &status, &passwordHash, &pinHash, &lockedUntil,
+			&id, &serial, &typ, &state, &r.token.Secret, &alg, &digits, &period, &step, &drift); err != nil {
+			return out, err
 		}
-		found = true
-		sub.OrgDisabled = orgStatus != OrgActive
-		sub.UserID, sub.Status, sub.PasswordHash, sub.PINHash = user.Int64, status.String, passwordHash.String, pinHash.String
-		sub.LockedUntil = fromMS(lockedUntil.Int64)
-		if !id.Valid { // the user has no usable token
-			continue
-		}
-		sub.Tokens = append(sub.Tokens, Token{
-			ID: id.Int64, OrgID: orgID, UserID: sub.UserID, Serial: serial.String, Type: typ.String,
-			State: state.String, Secret: secret, Algorithm: alg.String, Digits: int(digits.Int64),
-			Period: int(period.Int64), LastStep: lastStep.Int64, Drift: int(drift.Int64),
-		})
+		r.orgActive, r.user, r.userID = orgStatus == OrgActive, user.Valid, user.Int64
+		r.status, r.passwordHash, r.pinHash, r.lockedUntil = status.String, passwordHash.String, pinHash.String, lockedUntil.Int64
+		r.hasToken = id.Valid
+		r.token = Token{ID: id.Int64, Serial: serial.String, Type: typ.String, State: state.String, Secret: r.token.Secret,
+			Algorithm: alg.String, Digits: int(digits.Int64), Period: int(period.Int64), LastStep: step.Int64, Drift: int(drift.Int64)}
+		out.add(r)
 	}
-	if err := rows.Err(); err != nil {
-		return Subject{}, fmt.Errorf("store: subject: %w", err)
+	return out, rows.Err()
+}
+
+// subjectRow is one row of subjectSQL: the organization, the user when
+// it has one of that name, and one of the user's usable tokens, if any.
+type subjectRow struct {
+	policyRev                     int64
+	orgActive, user, hasToken     bool
+	userID, lockedUntil           int64
+	status, passwordHash, pinHash string
+	token                         Token
+}
+
+// subjectRows gathers the rows of subjectSQL, read by either binding.
+type subjectRows struct {
+	sub        Subject
+	org, found bool // a row came back; it named a user
+}
+
+func (rs *subjectRows) add(r subjectRow) {
+	rs.org, rs.found = true, r.user
+	rs.sub.PolicyRev, rs.sub.OrgDisabled = r.policyRev, !r.orgActive
+	rs.sub.UserID, rs.sub.Status, rs.sub.PasswordHash, rs.sub.PINHash = r.userID, r.status, r.passwordHash, r.pinHash
+	rs.sub.LockedUntil = fromMS(r.lockedUntil)
+	if r.hasToken {
+		r.token.UserID = r.userID
+		rs.sub.Tokens = append(rs.sub.Tokens, r.token)
 	}
-	if !found {
+}
+
+// subject is the Subject the rows describe.
+func (rs *subjectRows) subject(orgID int64, username string) (Subject, error) {
+	switch {
+	case !rs.org:
 		return Subject{}, fmt.Errorf("store: subject: organization %d: %w", orgID, ErrNotFound)
+	case !rs.found:
+		return Subject{PolicyRev: rs.sub.PolicyRev, OrgDisabled: rs.sub.OrgDisabled}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
 	}
-	if !user.Valid {
-		return Subject{PolicyRev: sub.PolicyRev, OrgDisabled: sub.OrgDisabled}, fmt.Errorf("store: subject %s: %w", username, ErrNotFound)
+	for i := range rs.sub.Tokens {
+		rs.sub.Tokens[i].OrgID = orgID
 	}
-	return sub, nil
+	return rs.sub, nil
 }
 
 // LockedForever is the locked_until of an account past the hard limit of
@@ -292,14 +328,14 @@ func (s *Store) Consume(ctx context.Context, c Consumption) error {
 // and has reset their failures already. The step is taken before anything
 // else is written: when it was taken already, consumeIn has changed
 // nothing.
-func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error {
+func (s *Store) consumeIn(ctx context.Context, tx execer, c Consumption) error {
 	at := ms(c.At)
 	var res sql.Result
 	var err error
 	if c.From == TokenActive {
-		res, err = tx.StmtContext(ctx, s.consumeActive).ExecContext(ctx, c.Step, c.Drift, at, c.TokenID, c.Step)
+		res, err = tx.ExecContext(ctx, s.d.q(consumeActiveSQL), c.Step, c.Drift, at, c.TokenID, c.Step)
 	} else {
-		res, err = tx.StmtContext(ctx, s.consume).ExecContext(ctx, c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
+		res, err = tx.ExecContext(ctx, s.d.q(consumeSQL), c.Step, c.Drift, at, at, c.TokenID, c.Step, c.From)
 	}
 	if err != nil {
 		return fmt.Errorf("store: consume: %w", err)
@@ -310,7 +346,7 @@ func (s *Store) consumeIn(ctx context.Context, tx *sql.Tx, c Consumption) error 
 		return ErrNotConsumed
 	}
 	if c.From == TokenAssigned {
-		if _, err := tx.StmtContext(ctx, s.completeEnrollment).ExecContext(ctx, at, c.TokenID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.q(completeEnrollmentSQL), at, c.TokenID); err != nil {
 			return fmt.Errorf("store: complete enrollment: %w", err)
 		}
 	}
