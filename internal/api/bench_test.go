@@ -23,23 +23,15 @@ import (
 // clock moves one step per validation, so each code is fresh), and in
 // parallel with one HOTP token per goroutine.
 func BenchmarkValidate(b *testing.B) {
-	for _, backend := range []struct {
-		name string
-		open func(testing.TB) storetest.Backend
-	}{
-		{"sqlite", storetest.SQLite},
-		{"postgres", storetest.Postgres},
-	} {
-		b.Run(backend.name, func(b *testing.B) {
-			// One database for every run of the sub-benchmarks below.
-			f := newFixture(b, backend.open(b))
-			// As in production: logging at info level, so nothing per request.
-			h := New(f.v, f.st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			auth := []string{"Bearer " + f.key}
-			b.Run("serial", func(b *testing.B) { benchmarkSerial(b, f, h, auth) })
-			b.Run("parallel", func(b *testing.B) { benchmarkParallel(b, f, h, auth) })
-		})
-	}
+	storetest.EachB(b, func(b *testing.B, backend storetest.Backend) {
+		// One database for every run of the sub-benchmarks below.
+		f := newFixture(b, backend)
+		// As in production: logging at info level, so nothing per request.
+		h := New(f.v, f.st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		auth := []string{"Bearer " + f.key}
+		b.Run("serial", func(b *testing.B) { benchmarkSerial(b, f, h, auth) })
+		b.Run("parallel", func(b *testing.B) { benchmarkParallel(b, f, h, auth) })
+	})
 }
 
 func benchmarkSerial(b *testing.B, f *fixture, h http.Handler, auth []string) {

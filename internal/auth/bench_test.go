@@ -19,18 +19,7 @@ import (
 // are throughput, not contention on one row; eight goroutines per CPU
 // stand for the requests a server has in flight at once.
 func BenchmarkVerify(b *testing.B) {
-	backends := []struct {
-		name string
-		open func(testing.TB) storetest.Backend
-	}{
-		{"sqlite", storetest.SQLite},
-		{"postgres", storetest.Postgres},
-	}
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			benchmarkVerify(b, be.open(b))
-		})
-	}
+	storetest.EachB(b, benchmarkVerify)
 }
 
 func benchmarkVerify(b *testing.B, backend storetest.Backend) {

@@ -18,12 +18,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 //
 //	go test ./internal/store -run '^$' -bench SearchUsers -benchtime 100x
 func BenchmarkSearchUsers(b *testing.B) {
-	for _, db := range []struct {
-		name string
-		open func(testing.TB) storetest.Backend
-	}{{"sqlite", storetest.SQLite}, {"postgres", storetest.Postgres}} {
-		b.Run(db.name, func(b *testing.B) { benchmarkSearchUsers(b, db.open(b)) })
-	}
+	storetest.EachB(b, benchmarkSearchUsers)
 }
 
 func benchmarkSearchUsers(b *testing.B, backend storetest.Backend) {

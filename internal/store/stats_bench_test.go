@@ -68,39 +68,33 @@ func seedStats(b *testing.B, be storetest.Backend, orgID int64, n, events int) {
 //
 //	TWOFOLD_TEST_POSTGRES_URL=… go test ./internal/store -run '^$' -bench OrgStats -benchtime 50x
 func BenchmarkOrgStats(b *testing.B) {
-	for _, be := range []struct {
-		name string
-		open func(testing.TB) storetest.Backend
-	}{{"sqlite", storetest.SQLite}, {"postgres", storetest.Postgres}} {
-		b.Run(be.name, func(b *testing.B) {
-			backend := be.open(b)
-			s := backend.Open(b, clock.NewFake(t0))
-			ctx := context.Background()
-			var orgs [2]store.Org
-			for i, slug := range []string{"acme", "other"} {
-				var err error
-				if orgs[i], err = s.CreateOrg(ctx, store.Org{Slug: slug, Name: slug, Policy: []byte(`{}`), CreatedAt: t0},
-					store.Event{At: t0, Action: "org.create"}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			seedStats(b, backend, orgs[1].ID, 1_000, 10_000)
-			seedStats(b, backend, orgs[0].ID, 100_000, 1_000_000)
-			since := t0.Add(-24 * time.Hour)
-			st, err := s.OrgStats(ctx, orgs[0].ID, since)
-			if err != nil {
+	storetest.EachB(b, func(b *testing.B, backend storetest.Backend) {
+		s := backend.Open(b, clock.NewFake(t0))
+		ctx := context.Background()
+		var orgs [2]store.Org
+		for i, slug := range []string{"acme", "other"} {
+			var err error
+			if orgs[i], err = s.CreateOrg(ctx, store.Org{Slug: slug, Name: slug, Policy: []byte(`{}`), CreatedAt: t0},
+				store.Event{At: t0, Action: "org.create"}); err != nil {
 				b.Fatal(err)
 			}
-			if st.Users != 100_000 || st.ActiveTokens != 70_000 || st.Locked != 1_000 || st.SignIns == 0 || st.Failures == 0 {
-				b.Fatalf("figures %+v do not match the seed", st)
+		}
+		seedStats(b, backend, orgs[1].ID, 1_000, 10_000)
+		seedStats(b, backend, orgs[0].ID, 100_000, 1_000_000)
+		since := t0.Add(-24 * time.Hour)
+		st, err := s.OrgStats(ctx, orgs[0].ID, since)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Users != 100_000 || st.ActiveTokens != 70_000 || st.Locked != 1_000 || st.SignIns == 0 || st.Failures == 0 {
+			b.Fatalf("figures %+v do not match the seed", st)
+		}
+		b.Logf("%+v", st)
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := s.OrgStats(ctx, orgs[0].ID, since); err != nil {
+				b.Fatal(err)
 			}
-			b.Logf("%+v", st)
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := s.OrgStats(ctx, orgs[0].ID, since); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+		}
+	})
 }

@@ -103,6 +103,13 @@ func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// EachB is Each for benchmarks.
+func EachB(b *testing.B, fn func(b *testing.B, be Backend)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { fn(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, Postgres(b)) })
+}
+
 func execPostgres(dsn, query string) error {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
