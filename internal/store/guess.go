@@ -31,11 +31,11 @@ type Verdict struct {
 // the one atomic unit that evaluates it (DESIGN.md invariant 2), and
 // nobody learns the outcome before the commit that holds both.
 //
-// On SQLite, guesses made at the same time share one transaction and one
-// commit (group commit): each returns only once the commit that holds its
-// writes is done, and when a shared transaction fails, each of its guesses
-// is made again in a transaction of its own, so that one guess's error is
-// no other's.
+// Guesses made at the same time share one transaction and one commit
+// (group commit): each returns only once the commit that holds its writes
+// is done, and when a shared transaction fails, each of its guesses is
+// made again in a transaction of its own, so that one guess's error is no
+// other's.
 //
 // decide evaluates the guess; it must have no effect beyond its verdict,
 // since it runs again when the transaction is retried. Guess returns the
@@ -45,11 +45,7 @@ type Verdict struct {
 // instead, and the guess counted.
 func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(ok bool) Verdict) (Reservation, bool, error) {
 	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
-	if s.d.name == "sqlite" {
-		s.guessTogether(g)
-	} else {
-		g.err = s.guessPipelined(ctx, g)
-	}
+	s.guessTogether(g)
 	if g.err != nil {
 		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)
 	}
@@ -129,7 +125,7 @@ func (s *Store) guessIn(ctx context.Context, tx guessTx, g *guess) error {
 // of them does not wait long for the last.
 const maxGroup = 64
 
-// group is SQLite's group commit: the guesses waiting to be made, and
+// group is the group commit: the guesses waiting to be made, and
 // whether one of them is making a group now (leading).
 type group struct {
 	mu      sync.Mutex
@@ -191,12 +187,16 @@ func (s *Store) guessTogether(g *guess) {
 }
 
 // commitGroup makes the guesses of group in one transaction, or, when
-// that fails, each in its own, on lite's writer while holding
-// database/sql's.
+// that fails, each in its own: on SQLite, on lite's writer while holding
+// database/sql's; on PostgreSQL, as commitGroupPG makes them.
 func (s *Store) commitGroup(group []*guess) {
 	// The transaction is no single caller's: one that gives up
 	// waiting does not roll back the others.
 	ctx := context.WithoutCancel(group[0].ctx)
+	if s.lite == nil {
+		s.commitGroupPG(ctx, group)
+		return
+	}
 	held, err := s.w.Conn(ctx)
 	if err != nil {
 		for _, g := range group {

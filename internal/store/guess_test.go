@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,33 +166,166 @@ func TestConcurrentGuesses(t *testing.T) {
 
 // TestAFailingGroupIsMadeOneByOne: when one guess of a shared
 // transaction fails, the others are made again, each alone, and only the
-// failing one fails.
+// failing one fails: in a group of one user's guesses (which PostgreSQL
+// makes one after the other) and in one of several users.
 func TestAFailingGroupIsMadeOneByOne(t *testing.T) {
-	b := storetest.SQLite(t)
-	f := setup(t, b)
-	ctx := context.Background()
-	raw := b.DB(t)
-	if _, err := raw.ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
-		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
-		t.Fatal(err)
-	}
-	errs := f.s.GuessAsOneGroup(ctx, []int64{f.user.ID, f.user.ID, f.user.ID}, t0, guessLockout, func(i int) func(bool) store.Verdict {
-		target := "alice"
-		if i == 1 {
-			target = "boom"
-		}
-		return func(bool) store.Verdict {
-			return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: target, Result: "bad_code"}}
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		refuseBoom(t, b)
+		bob, carol := addUser(t, f, "bob"), addUser(t, f, "carol")
+		for _, tc := range []struct {
+			name  string
+			users []int64
+		}{
+			{"one user", []int64{f.user.ID, f.user.ID, f.user.ID}},
+			{"three users", []int64{carol.ID, bob.ID, f.user.ID}},
+		} {
+			before := results(t, f.s, f.org.ID)["bad_code"]
+			failures := map[int64]int{}
+			for _, id := range tc.users {
+				u, _ := f.s.UserByID(ctx, f.org.ID, id)
+				failures[id] = u.Failures
+			}
+			errs := f.s.GuessAsOneGroup(ctx, tc.users, t0, guessLockout, func(i int) func(bool) store.Verdict {
+				target := "alice"
+				if i == 1 {
+					target = "boom"
+				}
+				return func(bool) store.Verdict {
+					return store.Verdict{Event: store.Event{OrgID: f.org.ID, At: t0, Action: "validate", Target: target, Result: "bad_code"}}
+				}
+			})
+			if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+				t.Fatalf("%s: errors %v; want only the second guess to fail", tc.name, errs)
+			}
+			if got := results(t, f.s, f.org.ID)["bad_code"] - before; got != 2 {
+				t.Fatalf("%s: %d refusals audited, want the 2 guesses that did not fail", tc.name, got)
+			}
+			for i, id := range tc.users {
+				if i != 1 {
+					failures[id]++
+				}
+			}
+			for id, want := range failures {
+				if u, _ := f.s.UserByID(ctx, f.org.ID, id); u.Failures != want {
+					t.Fatalf("%s: user %d has %d failures, want %d: the failed guess's reservation is rolled back with it", tc.name, id, u.Failures, want)
+				}
+			}
 		}
 	})
-	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
-		t.Fatalf("errors %v; want only the second guess to fail", errs)
+}
+
+// TestAGroupMakesAUsersGuessesInTurn: each of one user's guesses in a
+// group sees what the ones before it wrote, as if each had its own
+// transaction: the guess after the allowance finds the user locked.
+func TestAGroupMakesAUsersGuessesInTurn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := setup(t, b)
+		bob := addUser(t, f, "bob")
+		users := []int64{f.user.ID, bob.ID}
+		for range guessLockout.Threshold {
+			users = append(users, f.user.ID)
+		}
+		locked := make([]bool, len(users))
+		errs := f.s.GuessAsOneGroup(context.Background(), users, t0, guessLockout, func(i int) func(bool) store.Verdict {
+			return func(ok bool) store.Verdict {
+				locked[i] = !ok
+				return refusing(f)(ok)
+			}
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		want := make([]bool, len(users))
+		want[len(want)-1] = true
+		if !slices.Equal(locked, want) {
+			t.Fatalf("locked as judged %v, want %v: alice's last guess after her %d allowed ones", locked, want, guessLockout.Threshold)
+		}
+		if got := results(t, f.s, f.org.ID); got["bad_code"] != guessLockout.Threshold+1 || got["locked"] != 1 {
+			t.Fatalf("audit results %v, want %d bad codes and 1 locked", got, guessLockout.Threshold+1)
+		}
+	})
+}
+
+// TestConcurrentGuessesOfManyUsers is TestConcurrentGuesses with the
+// guesses of several users at once, from two instances, so that groups
+// hold several users' rows and lock them against each other's.
+func TestConcurrentGuessesOfManyUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := setup(t, b)
+		type account struct {
+			f        fixture
+			accepted atomic.Int32
+		}
+		accounts := make([]*account, 6)
+		for i := range accounts {
+			a := f
+			if i > 0 {
+				a.user = addUser(t, f, fmt.Sprintf("user%d", i))
+				a.tok = addToken(t, a, fmt.Sprintf("TOTP%04d", i+1))
+			}
+			accounts[i] = &account{f: a}
+		}
+		stores := [2]*store.Store{f.s, b.Open(t, clock.NewFake(t0))}
+		var n atomic.Int32
+		hammer(t, 300, stores, func(s *store.Store) (bool, error) {
+			a := accounts[int(n.Add(1))*7%len(accounts)]
+			_, ok, err := s.Guess(ctx, a.f.user.ID, t0, store.Lockout{Threshold: 1000, LockFor: time.Minute, HardLimit: 1000}, accepting(a.f, 101))
+			if errors.Is(err, store.ErrNotConsumed) {
+				return false, nil
+			}
+			if ok && err == nil {
+				a.accepted.Add(1)
+			}
+			return ok, err
+		})
+		for _, a := range accounts {
+			if got := a.accepted.Load(); got != 1 {
+				t.Fatalf("%s: %d of 50 concurrent guesses of one step accepted, want exactly 1", a.f.user.Username, got)
+			}
+			// The replays counted: start the allowance afresh.
+			if err := f.s.Unlock(ctx, f.org.ID, a.f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		reserved := make([]atomic.Int32, len(accounts))
+		hammer(t, 600, stores, func(s *store.Store) (bool, error) {
+			i := int(n.Add(1)) * 5 % len(accounts)
+			_, ok, err := s.Guess(ctx, accounts[i].f.user.ID, t0, guessLockout, refusing(accounts[i].f))
+			if ok && err == nil {
+				reserved[i].Add(1)
+			}
+			return ok, err
+		})
+		for i, a := range accounts {
+			if got := reserved[i].Load(); int(got) != guessLockout.Threshold {
+				t.Fatalf("%s: %d of 100 concurrent wrong guesses reserved, want exactly %d", a.f.user.Username, got, guessLockout.Threshold)
+			}
+		}
+	})
+}
+
+// refuseBoom makes b's database refuse an audit event whose target is
+// boom, as a failing write would.
+func refuseBoom(t *testing.T, b storetest.Backend) {
+	t.Helper()
+	stmts := map[string][]string{
+		"sqlite": {`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
+			BEGIN SELECT RAISE(ABORT, 'boom'); END`},
+		"postgres": {`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.target = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_boom()`},
 	}
-	if got := results(t, f.s, f.org.ID); got["bad_code"] != 2 {
-		t.Fatalf("audit results %v, want the 2 guesses that did not fail", got)
-	}
-	if u, _ := f.s.UserByID(ctx, f.org.ID, f.user.ID); u.Failures != 2 {
-		t.Fatalf("failures = %d, want 2: the failed guess's reservation is rolled back with it", u.Failures)
+	raw := b.DB(t)
+	for _, q := range stmts[b.Driver] {
+		if _, err := raw.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -201,19 +336,7 @@ func TestAFailedGuessChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := setup(t, b)
-		refuseBoom := map[string][]string{
-			"sqlite": {`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events WHEN NEW.target = 'boom'
-				BEGIN SELECT RAISE(ABORT, 'boom'); END`},
-			"postgres": {`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN IF NEW.target = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$`,
-				`CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_boom()`},
-		}
-		raw := b.DB(t)
-		for _, q := range refuseBoom[b.Driver] {
-			if _, err := raw.ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
+		refuseBoom(t, b)
 		boom := func(decide func(bool) store.Verdict) func(bool) store.Verdict {
 			return func(ok bool) store.Verdict {
 				v := decide(ok)

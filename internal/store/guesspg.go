@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,42 +40,78 @@ const pgConsumeSQL = `WITH taken AS (
 		WHERE accepted = EXISTS (SELECT 1 FROM taken))
 	SELECT EXISTS (SELECT 1 FROM taken), COALESCE((SELECT total_failures FROM counted), 0), COALESCE((SELECT locked_until FROM counted), 0)`
 
-// pgGuessSQL is guessPipelined's statements, numbered for PostgreSQL once
-// at Open rather than at every guess. pgx prepares each on a connection's
+// pgGuessSQL is the statements of a group on PostgreSQL, numbered once at
+// Open rather than at every group. pgx prepares each on a connection's
 // first use of it.
 type pgGuessSQL struct{ lock, event, reserve, consume string }
 
 func newPGGuessSQL(d dialect) pgGuessSQL {
-	return pgGuessSQL{lock: d.q(guessLockSQL + d.forUpdate), event: d.q(insertEventSQL), reserve: d.q(reserveSQL), consume: d.q(pgConsumeSQL)}
+	return pgGuessSQL{lock: d.q(pgGroupLockSQL), event: d.q(insertEventSQL), reserve: d.q(reserveSQL), consume: d.q(pgConsumeSQL)}
 }
+
+// pgGroupLockSQL is guessLockSQL for the users of a group, each row
+// locked in user-id order.
+const pgGroupLockSQL = `SELECT id, ` + guessLockColumns + ` FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`
 
 // errNotCommitted is a COMMIT that PostgreSQL answered with ROLLBACK: the
 // transaction had failed.
 var errNotCommitted = errors.New("transaction rolled back")
 
-// guessPipelined is Guess on PostgreSQL in two round trips, each a pgx
-// batch: the transaction begun with the user's row locked and read; then,
-// once decide has judged the guess, all it writes, and the commit. A
-// round trip costs more than the statements it carries, on both sides of
-// the connection. The one transaction holds the user's row from the lock
-// read to the commit, as guessIn's does, and writes what guessIn writes;
-// a verdict of the rarer kinds (a first code that activates a token, a
-// token that replaces another) is made again by guessIn.
-func (s *Store) guessPipelined(ctx context.Context, g *guess) error {
+// commitGroupPG makes the guesses of group in one transaction, or, when
+// that fails, each in its own. The group locks its users' rows in
+// user-id order, as every group of every instance does, so that two
+// groups never wait for each other in a circle. A user's second guess in
+// one group must see what the first one wrote: it is made after the
+// group, alone.
+func (s *Store) commitGroupPG(ctx context.Context, group []*guess) {
+	group = slices.Clone(group) // the caller's order names its leader
+	slices.SortStableFunc(group, func(a, b *guess) int { return cmp.Compare(a.userID, b.userID) })
+	var first, alone []*guess
+	for i, g := range group {
+		if i > 0 && g.userID == group[i-1].userID {
+			alone = append(alone, g)
+		} else {
+			first = append(first, g)
+		}
+	}
+	if err := s.pgGroup(ctx, first); err != nil {
+		if len(group) == 1 {
+			group[0].err = err
+			return
+		}
+		alone = group
+	}
+	for _, g := range alone {
+		if g.err = g.ctx.Err(); g.err == nil {
+			g.err = s.pgGroup(g.ctx, []*guess{g})
+		}
+	}
+}
+
+// pgGroup makes the guesses of group, of distinct users in user-id order,
+// in one transaction of two round trips, each a pgx batch: the
+// transaction begun with the users' rows locked and read; then, once each
+// guess is judged, all they write, and the commit. A round trip costs
+// more than the statements it carries, on both sides of the connection,
+// and so does a commit. The transaction holds the rows from the lock read
+// to the commit, as guessIn's does, and writes what guessIn writes; a
+// verdict of the rarer kinds (a first code that activates a token, a
+// token that replaces another) is made again by guessIn, after the
+// commit, in a transaction of its own. pgGroup returns the error of the
+// group's transaction; a guess made again has its own.
+func (s *Store) pgGroup(ctx context.Context, group []*guess) error {
 	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: connection: %w", err)
 	}
-	defer c.Close()
-	again := false
+	var again []*guess
 	err = c.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		var err error
-		again, err = s.guessOn(ctx, pc, g)
+		again, err = s.groupOn(ctx, pc, group)
 		if pc.PgConn().TxStatus() != 'I' {
-			// Left in a transaction, by an error or for guessIn: end it,
-			// or give up the connection, which database/sql then
-			// discards.
+			// Left in a transaction by an error: end it, or give up
+			// the connection, which database/sql then discards.
 			rctx := context.WithoutCancel(ctx)
 			if _, rerr := pc.Exec(rctx, "ROLLBACK"); rerr != nil {
 				pc.Close(rctx)
@@ -81,33 +119,76 @@ func (s *Store) guessPipelined(ctx context.Context, g *guess) error {
 		}
 		return err
 	})
-	if err == nil && again {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return s.guessIn(ctx, sqlTx{tx}, g) })
+	c.Close()
+	if err != nil {
+		return err
 	}
-	return err
+	for _, g := range again {
+		if g.err = g.ctx.Err(); g.err == nil {
+			g.err = s.inTx(g.ctx, func(tx *sql.Tx) error { return s.guessIn(g.ctx, sqlTx{tx}, g) })
+		}
+	}
+	return nil
 }
 
-// guessOn makes g on c, or reports that guessIn is to make it.
-func (s *Store) guessOn(ctx context.Context, c *pgx.Conn, g *guess) (again bool, err error) {
-	var until int64
-	var failed bool
+// groupOn makes group on c, but for the guesses it returns, which guessIn
+// is to make.
+func (s *Store) groupOn(ctx context.Context, c *pgx.Conn, group []*guess) (again []*guess, err error) {
+	type lock struct {
+		found, failed bool
+		until         int64
+	}
+	locks := make([]lock, len(group))
+	ids := make([]int64, len(group))
+	for i, g := range group {
+		ids[i] = g.userID
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	found := true
-	b.Queue(s.pg.lock, g.userID).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&until, &failed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			found = false
-			return nil
+	b.Queue(s.pg.lock, ids).Query(func(rows pgx.Rows) error {
+		i := 0
+		for rows.Next() {
+			var id int64
+			var l lock
+			if err := rows.Scan(&id, &l.until, &l.failed); err != nil {
+				return err
+			}
+			for i < len(group) && group[i].userID < id {
+				i++
+			}
+			if i < len(group) && group[i].userID == id {
+				l.found = true
+				locks[i] = l
+			}
 		}
-		return err
+		return rows.Err()
 	})
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
-		return false, fmt.Errorf("store: read lock: %w", err)
+		return nil, fmt.Errorf("store: read lock: %w", err)
 	}
-	v := g.judge(found, until)
 
 	b = &pgx.Batch{}
+	for i, g := range group {
+		if !s.queueGuess(b, g, g.judge(locks[i].found, locks[i].until), locks[i].failed) {
+			again = append(again, g)
+		}
+	}
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() != "COMMIT" {
+			return errNotCommitted
+		}
+		return nil
+	})
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("store: guess: %w", err)
+	}
+	return again, nil
+}
+
+// queueGuess queues what g's verdict v writes, its user's row read with
+// failures to reset (failed), or reports that the verdict is of a kind
+// guessIn is to make.
+func (s *Store) queueGuess(b *pgx.Batch, g *guess, v Verdict, failed bool) bool {
 	switch {
 	case !g.ok:
 		b.Queue(s.pg.event, v.Event.args()...)
@@ -141,16 +222,7 @@ func (s *Store) guessOn(ctx context.Context, c *pgx.Conn, g *guess) (again bool,
 			return nil
 		})
 	default:
-		return true, nil
+		return false
 	}
-	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
-		if tag.String() != "COMMIT" {
-			return errNotCommitted
-		}
-		return nil
-	})
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
-		return false, fmt.Errorf("store: guess: %w", err)
-	}
-	return false, nil
+	return true
 }

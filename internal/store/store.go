@@ -90,9 +90,9 @@ type Store struct {
 	// lite is SQLite's validate path, on a binding of its own (see lite);
 	// nil for PostgreSQL.
 	lite *lite
-	// group gathers the guesses made at once on SQLite (see Guess).
+	// group gathers the guesses made at once (see Guess).
 	group group
-	// pg is what a guess on PostgreSQL sends (see guessPipelined).
+	// pg is what a group of guesses on PostgreSQL sends (see pgGroup).
 	pg pgGuessSQL
 }
 

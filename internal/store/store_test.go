@@ -31,19 +31,34 @@ func setup(t *testing.T, b storetest.Backend) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := s.CreateUser(ctx, store.User{OrgID: org.ID, Username: "alice", Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0},
-		store.Event{OrgID: org.ID, At: t0, Actor: "test", Action: "user.add", Target: "acme/alice", Result: "ok"})
+	f := fixture{s: s, org: org}
+	f.user = addUser(t, f, "alice")
+	f.tok = addToken(t, f, "TOTP0001")
+	return f
+}
+
+// addUser adds an active user named username to f's organization.
+func addUser(t *testing.T, f fixture, username string) store.User {
+	t.Helper()
+	u, err := f.s.CreateUser(context.Background(), store.User{OrgID: f.org.ID, Username: username, Role: store.RoleUser, Status: store.UserActive, CreatedAt: t0},
+		store.Event{OrgID: f.org.ID, At: t0, Actor: "test", Action: "user.add", Target: "acme/" + username, Result: "ok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.CreateToken(ctx, store.Token{OrgID: org.ID, UserID: user.ID, Serial: "TOTP0001", Type: "totp", State: store.TokenActive,
+	return u
+}
+
+// addToken gives f's user an active TOTP token at step 100.
+func addToken(t *testing.T, f fixture, serial string) store.Token {
+	t.Helper()
+	tok, err := f.s.CreateToken(context.Background(), store.Token{OrgID: f.org.ID, UserID: f.user.ID, Serial: serial, Type: "totp", State: store.TokenActive,
 		Algorithm: "SHA1", Digits: 6, Period: 30, LastStep: 100, CreatedAt: t0},
 		func(tk store.Token) ([]byte, error) { return append([]byte("sealed:"), store.SecretAD(tk)...), nil }, nil,
-		store.Event{OrgID: org.ID, At: t0, Actor: "test", Action: "token.enroll", Target: "TOTP0001", Result: "ok"})
+		store.Event{OrgID: f.org.ID, At: t0, Actor: "test", Action: "token.enroll", Target: serial, Result: "ok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{s, org, user, tok}
+	return tok
 }
 
 func TestRecords(t *testing.T) {

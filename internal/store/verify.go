@@ -75,7 +75,9 @@ const (
 	// row is then not written at all), and locks the row for the guess's
 	// transaction (on PostgreSQL, by the dialect's FOR UPDATE; SQLite's
 	// write transactions run one at a time).
-	guessLockSQL          = `SELECT locked_until, failures <> 0 OR total_failures <> 0 OR locked_until <> 0 FROM users WHERE id = ?`
+	guessLockSQL = `SELECT ` + guessLockColumns + ` FROM users WHERE id = ?`
+	// guessLockColumns is what guessLockSQL reads of a user.
+	guessLockColumns      = `locked_until, failures <> 0 OR total_failures <> 0 OR locked_until <> 0`
 	completeEnrollmentSQL = `UPDATE enrollments SET status = 'completed', completed_at = ? WHERE token_id = ? AND status = 'pending'`
 	apiKeySQL             = `SELECT id, org_id, name, prefix, created_at FROM api_keys WHERE hash = ? AND revoked_at = 0`
 )
