@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"time"
 
@@ -69,6 +70,49 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(serveMemoryLimit)
 	}
+}
+
+// returnWhenIdle gives the heap Go no longer uses back to the system
+// (free) when an idleWatch of gcCycles says so, at each tick. Go's own
+// scavenger hands it back too, but over minutes, and with serveGCPercent
+// the heap a load leaves is five times the live one.
+func returnWhenIdle(ctx context.Context, tick <-chan time.Time, gcCycles func() uint64, free func()) {
+	w := idleWatch{last: gcCycles()}
+	w.freed = w.last
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		}
+		if w.idle(gcCycles()) {
+			free()
+			w.freedAt(gcCycles()) // free collects too
+		}
+	}
+}
+
+// idleWatch tells, from the number of collections made at each tick,
+// when a load is over: at the first tick with no collection since the
+// tick before, if there was one since the memory was last handed back.
+// So not while a load lasts, and not again while the server stays idle.
+type idleWatch struct{ last, freed uint64 }
+
+func (w *idleWatch) idle(cycles uint64) bool {
+	idle := cycles == w.last && cycles != w.freed
+	w.last = cycles
+	return idle
+}
+
+// freedAt records that the memory was handed back, with cycles
+// collections made by then.
+func (w *idleWatch) freedAt(cycles uint64) { w.last, w.freed = cycles, cycles }
+
+// gcCycles is the number of garbage collections the process has made.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
@@ -179,6 +223,9 @@ func (c *cli) serve(cmd *cobra.Command, a *app, _ []string) error {
 	}
 	defer startJanitor(ctx, a)()
 	defer startDirectorySync(ctx, a)()
+	idle := time.NewTicker(5 * time.Second)
+	defer idle.Stop()
+	go returnWhenIdle(ctx, idle.C, gcCycles, debug.FreeOSMemory)
 	c.welcome(a, ln.Addr(), radiusAddr, metricsLn, cert, generated && cert != "")
 	a.log.Info("serving", "addr", ln.Addr().String(), "database", a.store.Driver())
 

@@ -213,3 +213,37 @@ func TestTuneGC(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleWatch: the unused heap goes back once a load is over — at
+// the first tick without a collection — and neither while the
+// collections go on nor again while the server stays idle.
+func TestIdleWatch(t *testing.T) {
+	// Each step is the collections made before a tick, and whether the
+	// memory is to be handed back at that tick.
+	steps := []struct {
+		collections uint64
+		free        bool
+	}{
+		{0, false}, // idle from the start: nothing to hand back
+		{3, false}, // a load
+		{5, false},
+		{0, true}, // over
+		{0, false},
+		{0, false},
+		{1, false}, // a little more work
+		{0, true},
+		{0, false},
+	}
+	var cycles uint64 = 7
+	w := idleWatch{last: cycles, freed: cycles}
+	for i, s := range steps {
+		cycles += s.collections
+		if got := w.idle(cycles); got != s.free {
+			t.Fatalf("step %d (%d collections since the tick before): idle = %v, want %v", i, s.collections, got, s.free)
+		}
+		if s.free {
+			cycles++ // debug.FreeOSMemory's own collection
+			w.freedAt(cycles)
+		}
+	}
+}
