@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // validateBody is the decoded body of POST /api/v1/validate. It is one of
@@ -75,21 +76,24 @@ func parseValidate(body []byte) (validateBody, error) {
 	if !utf8.Valid(body) {
 		return v, badInput("request body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
+	// Duplicate names are refused below, with a message that says which;
+	// the UTF-8 is valid, and an escaped lone surrogate becomes U+FFFD,
+	// as encoding/json decodes it.
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	tok, err := dec.ReadToken()
 	switch {
 	case errors.Is(err, io.EOF):
 		return v, badInput("request body is empty; send a JSON object such as " + example)
-	case err != nil || tok != json.Delim('{'):
+	case err != nil || tok.Kind() != '{':
 		return v, badInput("request body must be a JSON object such as " + example)
 	}
 	var seenUsername, seenCode, seenTxID, seenMethods, seenResend bool
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return v, invalidJSON(err)
 		}
-		name, _ := tok.(string) // object keys are strings
+		name := tok.String() // object names are strings
 		var seen *bool
 		switch name {
 		case "username":
@@ -118,26 +122,26 @@ func parseValidate(body []byte) (validateBody, error) {
 			}
 			continue
 		case "resend":
-			tok, err = dec.Token()
+			tok, err = dec.ReadToken()
 			if err != nil {
 				return v, invalidJSON(err)
 			}
-			b, ok := tok.(bool)
-			if !ok {
+			switch tok.Kind() {
+			case 't', 'f':
+				v.Resend = tok.Bool()
+			default:
 				return v, badInput("resend must be true or false")
 			}
-			v.Resend = b
 			continue
 		}
-		tok, err = dec.Token()
+		tok, err = dec.ReadToken()
 		if err != nil {
 			return v, invalidJSON(err)
 		}
-		value, ok := tok.(string)
-		if !ok {
+		if tok.Kind() != '"' {
 			return v, badInputf("%s must be a JSON string", name)
 		}
-		switch name {
+		switch value := tok.String(); name {
 		case "username":
 			v.Username = value
 		case "code":
@@ -148,10 +152,10 @@ func parseValidate(body []byte) (validateBody, error) {
 			v.Password = value
 		}
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := dec.ReadToken(); err != nil {
 		return v, invalidJSON(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return v, badInput("nothing may come after the JSON object")
 	}
 	switch {
@@ -181,33 +185,34 @@ func parseValidate(body []byte) (validateBody, error) {
 
 // parseMethods reads the value of the methods member: a non-empty array
 // of known method names, each at most once.
-func parseMethods(dec *json.Decoder) ([]string, error) {
+func parseMethods(dec *jsontext.Decoder) ([]string, error) {
 	const notArray = "methods must be a JSON array of strings, such as [\"email\"]"
-	tok, err := dec.Token()
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, invalidJSON(err)
 	}
-	if tok != json.Delim('[') {
+	if tok.Kind() != '[' {
 		return nil, badInput(notArray)
 	}
 	methods := []string{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != ']' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, invalidJSON(err)
 		}
-		m, ok := tok.(string)
-		switch {
-		case !ok:
+		if tok.Kind() != '"' {
 			return nil, badInput(notArray)
+		}
+		switch m := tok.String(); {
 		case !slices.Contains(knownMethods, m):
 			return nil, badInputf("unknown method %q: the methods are %s", clip(m), strings.Join(knownMethods, ", "))
 		case slices.Contains(methods, m):
 			return nil, badInputf("method %q appears twice", m)
+		default:
+			methods = append(methods, m)
 		}
-		methods = append(methods, m)
 	}
-	if _, err := dec.Token(); err != nil { // the closing bracket
+	if _, err := dec.ReadToken(); err != nil { // the closing bracket
 		return nil, invalidJSON(err)
 	}
 	if len(methods) == 0 {
@@ -219,6 +224,10 @@ func parseMethods(dec *json.Decoder) ([]string, error) {
 func invalidJSON(err error) badInput {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return badInput("invalid JSON: the body ends inside the object")
+	}
+	var syntax *jsontext.SyntacticError
+	if errors.As(err, &syntax) {
+		return badInputf("invalid JSON: %v after byte %d", syntax.Err, syntax.ByteOffset)
 	}
 	return badInputf("invalid JSON: %v", err)
 }
