@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/procstat"
 )
 
@@ -117,14 +118,24 @@ func (w *walker) take(now time.Time) (*Account, uint64, bool) {
 	return nil, 0, false
 }
 
-// wrong returns a code of the same length that is not code.
-func wrong(code string) string {
-	n, _ := strconv.Atoi(code)
+// wrong returns a code of g's length that is none of its codes for the
+// counters a server may take around counter (policy.MaxTOTPWindow either
+// side), so that a wrong code is never a right one.
+func wrong(g *otp.Generator, counter uint64) string {
+	code := g.Code(counter)
 	mod := 1
 	for range code {
 		mod *= 10
 	}
-	return fmt.Sprintf("%0*d", len(code), (n+1)%mod)
+	n, _ := strconv.Atoi(code)
+	w := uint64(policy.MaxTOTPWindow)
+	for {
+		n = (n + 1) % mod
+		code = fmt.Sprintf("%0*d", len(code), n)
+		if _, ok := g.Match(code, counter-min(counter, w), counter+w); !ok {
+			return code
+		}
+	}
 }
 
 // Run sends requests from c.Concurrency workers until c.Duration has
@@ -213,9 +224,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 					return
 				}
 				g, _ := otp.NewGenerator(a.Secret, a.Algorithm, a.Digits)
-				code := g.Code(counter)
+				var code string
 				if c.Wrong {
-					code = wrong(code)
+					code = wrong(g, counter)
+				} else {
+					code = g.Code(counter)
 				}
 				accepted, err := wk.Check(ctx, a.Username, code)
 				done := now()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"github.com/twofold-mfa/twofold/internal/auth"
 	"github.com/twofold-mfa/twofold/internal/clock"
 	"github.com/twofold-mfa/twofold/internal/importer"
+	"github.com/twofold-mfa/twofold/internal/otp"
+	"github.com/twofold-mfa/twofold/internal/policy"
 	"github.com/twofold-mfa/twofold/internal/radius"
 	"github.com/twofold-mfa/twofold/internal/secret"
 	"github.com/twofold-mfa/twofold/internal/store/storetest"
@@ -55,10 +58,33 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func TestWrongCodeIsAnotherCodeOfTheSameLength(t *testing.T) {
-	for _, code := range []string{"000000", "123456", "999999", "12345678"} {
-		if w := wrong(code); w == code || len(w) != len(code) {
-			t.Errorf("wrong(%s) = %s", code, w)
+// TestWrongCodeIsNoCodeOfTheWindow: a wrong code has the length of a
+// right one and is the code of no counter a server may take, also where
+// the code after the right one is the code of a neighbouring counter.
+func TestWrongCodeIsNoCodeOfTheWindow(t *testing.T) {
+	w := uint64(policy.MaxTOTPWindow)
+	for _, digits := range []int{6, 8} {
+		g, err := otp.NewGenerator([]byte("12345678901234567890"), otp.SHA1, digits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counters := []uint64{0, 1, 59_000_000}
+		// A counter whose code plus one is a neighbour's code: the
+		// first wrong code to try is then a right one.
+		if digits == 6 {
+			for c := w; ; c++ {
+				next := fmt.Sprintf("%06d", (g.Value(c)+1)%1_000_000)
+				if _, ok := g.Match(next, c-w, c+w); ok {
+					counters = append(counters, c)
+					break
+				}
+			}
+		}
+		for _, c := range counters {
+			code := wrong(g, c)
+			if _, ok := g.Match(code, c-min(c, w), c+w); ok || len(code) != digits {
+				t.Errorf("%d digits, counter %d: wrong code %s (right %s) is right, or of another length", digits, c, code, g.Code(c))
+			}
 		}
 	}
 }

@@ -205,6 +205,10 @@ const MaxEmailResendWindow = 24 * time.Hour
 // MaxTempCodeLifetime is the longest a temporary code may be valid: 30 days.
 const MaxTempCodeLifetime = 30 * 24 * time.Hour
 
+// MaxTOTPWindow is the most TOTPWindow a policy may set: a code of two
+// steps either side is a minute off with 30 s steps.
+const MaxTOTPWindow = 2
+
 // PIN modes.
 const (
 	PINNone   = "none"
@@ -329,8 +333,8 @@ func (p Policy) Validate() error {
 		"otp_digits must be 6 or 8, not %d", p.OTPDigits)
 	check("otp_period", p.OTPPeriod.D() == 30*time.Second || p.OTPPeriod.D() == 60*time.Second,
 		"otp_period must be 30s or 60s, not %s", p.OTPPeriod)
-	check("totp_window", p.TOTPWindow >= 0 && p.TOTPWindow <= 2,
-		"totp_window must be between 0 and 2, not %d", p.TOTPWindow)
+	check("totp_window", p.TOTPWindow >= 0 && p.TOTPWindow <= MaxTOTPWindow,
+		"totp_window must be between 0 and %d, not %d", MaxTOTPWindow, p.TOTPWindow)
 	check("hotp_window", p.HOTPWindow >= 1 && p.HOTPWindow <= 50,
 		"hotp_window must be between 1 and 50, not %d", p.HOTPWindow)
 	check("resync_window", p.ResyncWindow >= p.TOTPWindow && p.ResyncWindow >= p.HOTPWindow && p.ResyncWindow <= 1000,
