@@ -77,8 +77,8 @@ func tuneGC() {
 // scavenger hands it back too, but over minutes, and with serveGCPercent
 // the heap a load leaves is five times the live one.
 func returnWhenIdle(ctx context.Context, tick <-chan time.Time, gcCycles func() uint64, free func()) {
-	w := idleWatch{last: gcCycles()}
-	w.freed = w.last
+	n := gcCycles()
+	w := idleWatch{last: n, freed: n}
 	for {
 		select {
 		case <-ctx.Done():
