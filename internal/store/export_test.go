@@ -30,6 +30,23 @@ func (s *Store) GuessAsOneGroup(ctx context.Context, userIDs []int64, now time.T
 	return errs
 }
 
+// SubjectsAsOneBatch reads the subjects in one batch, as PostgreSQL's
+// Subject reads those asked for at once, and returns what Subject would.
+func (s *Store) SubjectsAsOneBatch(ctx context.Context, orgIDs []int64, usernames []string) ([]Subject, []error) {
+	batch := make([]*subjectRead, len(orgIDs))
+	for i := range batch {
+		batch[i] = &subjectRead{ctx: ctx, orgID: orgIDs[i], username: usernames[i]}
+	}
+	s.readSubjects(batch)
+	subs, errs := make([]Subject, len(batch)), make([]error, len(batch))
+	for i, r := range batch {
+		if errs[i] = r.err; r.err == nil {
+			subs[i], errs[i] = r.rows.subject(r.orgID, r.username)
+		}
+	}
+	return subs, errs
+}
+
 // StatsPlan is SQLite's plan of the dashboard's query (OrgStats), a
 // line of EXPLAIN QUERY PLAN a step.
 func (s *Store) StatsPlan(ctx context.Context) ([]string, error) {

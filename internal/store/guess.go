@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 )
 
@@ -45,7 +43,7 @@ type Verdict struct {
 // instead, and the guess counted.
 func (s *Store) Guess(ctx context.Context, userID int64, now time.Time, l Lockout, decide func(ok bool) Verdict) (Reservation, bool, error) {
 	g := &guess{ctx: ctx, userID: userID, now: now, lockout: l, decide: decide}
-	s.guessTogether(g)
+	s.group.do(g, s.commitGroup)
 	if g.err != nil {
 		return Reservation{}, false, fmt.Errorf("store: guess: %w", g.err)
 	}
@@ -66,10 +64,7 @@ type guess struct {
 	res       Reservation
 	ok, taken bool
 	err       error
-	// wake is closed when the guess is made, or when it is to lead the
-	// next group (lead).
-	wake chan struct{}
-	lead bool
+	waiter
 }
 
 // judge decides g, the user's row read (found) with its lock until, and
@@ -119,71 +114,6 @@ func (s *Store) guessIn(ctx context.Context, tx guessTx, g *guess) error {
 		g.res = reservation(int(failures), until, g.now)
 	}
 	return s.addEvent(ctx, tx, v.Event)
-}
-
-// maxGroup bounds the guesses one transaction holds, so that the first
-// of them does not wait long for the last.
-const maxGroup = 64
-
-// group is the group commit: the guesses waiting to be made, and
-// whether one of them is making a group now (leading).
-type group struct {
-	mu      sync.Mutex
-	waiting []*guess
-	leading bool
-}
-
-// guessTogether makes g with the guesses that arrive while another group
-// commits. The first to arrive when none is being made makes its own at
-// once, in its own goroutine: a lone request waits for nobody. Those
-// that arrive meanwhile wait; when the group is committed, the first of
-// them makes the next group, of all that wait by then.
-func (s *Store) guessTogether(g *guess) {
-	g.wake = make(chan struct{})
-	q := &s.group
-	q.mu.Lock()
-	q.waiting = append(q.waiting, g)
-	if q.leading {
-		q.mu.Unlock()
-		if <-g.wake; !g.lead {
-			return // made in another's group
-		}
-		q.mu.Lock()
-	}
-	// g is the first waiting: it leads.
-	q.leading = true
-	if !g.lead {
-		// Found the writer idle: let the requests that are running
-		// reach it first and join the group, for as long as any
-		// arrive. On an idle server there are none, and this returns
-		// at once.
-		for n := 0; n < len(q.waiting) && len(q.waiting) < maxGroup; {
-			n = len(q.waiting)
-			q.mu.Unlock()
-			runtime.Gosched()
-			q.mu.Lock()
-		}
-	}
-	n := min(len(q.waiting), maxGroup)
-	batch := make([]*guess, n)
-	copy(batch, q.waiting)
-	q.waiting = append(q.waiting[:0], q.waiting[n:]...)
-	q.mu.Unlock()
-
-	s.commitGroup(batch)
-
-	q.mu.Lock()
-	if len(q.waiting) > 0 {
-		next := q.waiting[0]
-		next.lead = true
-		close(next.wake)
-	} else {
-		q.leading = false
-	}
-	q.mu.Unlock()
-	for _, o := range batch[1:] {
-		close(o.wake)
-	}
 }
 
 // commitGroup makes the guesses of group in one transaction, or, when

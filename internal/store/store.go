@@ -91,7 +91,10 @@ type Store struct {
 	// nil for PostgreSQL.
 	lite *lite
 	// group gathers the guesses made at once (see Guess).
-	group group
+	group together[*guess]
+	// reads gathers the Subject reads made at once on PostgreSQL (see
+	// readSubjects).
+	reads together[*subjectRead]
 	// pg is what a group of guesses on PostgreSQL sends (see pgGroup).
 	pg pgGuessSQL
 }

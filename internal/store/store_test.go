@@ -167,6 +167,62 @@ func TestSubject(t *testing.T) {
 	})
 }
 
+// TestSubjectsReadTogether: on PostgreSQL the Subject reads asked for at
+// once share one statement, and each still gets its own subject: a user's
+// tokens, nobody's under an unknown name, no organization under an unknown
+// id; and a read the database refuses fails alone.
+func TestSubjectsReadTogether(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, storetest.Postgres(t))
+	bob := addUser(t, f, "bob")
+	orgs := []int64{f.org.ID, f.org.ID, f.org.ID, f.org.ID + 1000, f.org.ID, f.org.ID}
+	names := []string{"alice", "bob", "carol", "alice", "alice", "\xff"}
+	subs, errs := f.s.SubjectsAsOneBatch(ctx, orgs, names)
+	for i, want := range []struct {
+		user   int64
+		tokens int
+		absent bool
+	}{
+		{f.user.ID, 1, false}, {bob.ID, 0, false}, {0, 0, true}, {0, 0, true}, {f.user.ID, 1, false}, {0, 0, false},
+	} {
+		switch {
+		case i == len(names)-1:
+			if errs[i] == nil || errors.Is(errs[i], store.ErrNotFound) {
+				t.Errorf("subject %q: error %v, want PostgreSQL's refusal of a name that is no UTF-8", names[i], errs[i])
+			}
+		case want.absent:
+			if !errors.Is(errs[i], store.ErrNotFound) {
+				t.Errorf("subject %d/%q: error %v, want ErrNotFound", orgs[i], names[i], errs[i])
+			}
+		case errs[i] != nil || subs[i].UserID != want.user || len(subs[i].Tokens) != want.tokens:
+			t.Errorf("subject %q = %+v, %v; want user %d with %d tokens", names[i], subs[i], errs[i], want.user, want.tokens)
+		}
+	}
+	if subs[2].PolicyRev != subs[0].PolicyRev || subs[3].PolicyRev != 0 {
+		t.Errorf("policy revisions %d (unknown user) and %d (unknown organization), want %d and 0", subs[2].PolicyRev, subs[3].PolicyRev, subs[0].PolicyRev)
+	}
+	if len(subs[0].Tokens) == 1 && (subs[0].Tokens[0].Serial != "TOTP0001" || subs[0].Tokens[0].OrgID != f.org.ID) {
+		t.Errorf("alice's token %+v, want TOTP0001 of her organization", subs[0].Tokens[0])
+	}
+
+	// Many at once, as a busy server asks: nobody gets another's.
+	users := map[string]int64{"alice": f.user.ID, "bob": bob.ID}
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			name := []string{"alice", "bob"}[i%2]
+			for range 20 {
+				sub, err := f.s.Subject(ctx, f.org.ID, name)
+				if err != nil || sub.UserID != users[name] {
+					t.Errorf("Subject(%s) = user %d, %v; want %d", name, sub.UserID, err, users[name])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func TestReserveAttempt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()

@@ -22,6 +22,19 @@ const (
 		LEFT JOIN tokens t ON t.user_id = u.id AND t.state IN ('active', 'assigned')
 		WHERE o.id = ?
 		ORDER BY t.id`
+	// subjectsSQL is subjectSQL on PostgreSQL for a batch of subjects, the
+	// organization ids and usernames of its two arrays, each row numbered
+	// (from 1) by the subject it is of. Its users are looked up by the
+	// array's organization id, not by the joined row's: so the lookup uses
+	// the (org_id, username) index on tables PostgreSQL has no statistics
+	// of yet.
+	subjectsSQL = `SELECT q.n, o.policy_rev, o.status, u.id, u.status, u.password_hash, u.pin_hash, u.locked_until,
+		t.id, t.serial, t.type, t.state, t.secret, t.algorithm, t.digits, t.period, t.last_step, t.drift
+		FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) WITH ORDINALITY AS q (org_id, username, n)
+		JOIN orgs o ON o.id = q.org_id
+		LEFT JOIN users u ON u.org_id = q.org_id AND u.username = q.username
+		LEFT JOIN tokens t ON t.user_id = u.id AND t.state IN ('active', 'assigned')
+		ORDER BY q.n, t.id`
 
 	// reserveSQL takes one guess from the user's allowance: before the
 	// guess is evaluated (ReserveAttempt), or after it was refused in the
@@ -83,12 +96,12 @@ const (
 )
 
 func (s *Store) prepare(ctx context.Context) error {
-	for _, p := range []struct {
+	type statement struct {
 		stmt  **sql.Stmt
 		db    *sql.DB
 		query string
-	}{
-		{&s.subject, s.r, subjectSQL},
+	}
+	statements := []statement{
 		{&s.apiKey, s.r, apiKeySQL},
 		{&s.accessRevision, s.r, accessRevisionSQL},
 		{&s.orgByID, s.r, orgByIDSQL},
@@ -97,7 +110,12 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.resetFailures, s.w, resetFailuresSQL},
 		{&s.completeEnrollment, s.w, completeEnrollmentSQL},
 		{&s.insertEvent, s.w, insertEventSQL},
-	} {
+	}
+	if s.d.name == "postgres" {
+		// SQLite reads subjects on lite's binding.
+		statements = append(statements, statement{&s.subject, s.r, subjectsSQL})
+	}
+	for _, p := range statements {
 		stmt, err := p.db.PrepareContext(ctx, s.d.q(p.query))
 		if err != nil {
 			return fmt.Errorf("store: prepare %.40q: %w", p.query, err)
@@ -136,7 +154,9 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 	if s.lite != nil {
 		rows, err = s.lite.subject(ctx, orgID, username)
 	} else {
-		rows, err = s.subjectRows(ctx, orgID, username)
+		r := &subjectRead{ctx: ctx, orgID: orgID, username: username}
+		s.reads.do(r, s.readSubjects)
+		rows, err = r.rows, r.err
 	}
 	if err != nil {
 		return Subject{}, fmt.Errorf("store: subject: %w", err)
@@ -144,16 +164,55 @@ func (s *Store) Subject(ctx context.Context, orgID int64, username string) (Subj
 	return rows.subject(orgID, username)
 }
 
-// subjectRows runs subjectSQL through database/sql.
-func (s *Store) subjectRows(ctx context.Context, orgID int64, username string) (subjectRows, error) {
-	var out subjectRows
-	rows, err := s.subject.QueryContext(ctx, username, orgID)
+// subjectRead is one call of Subject on PostgreSQL, read in one
+// statement with the calls made at the same time (see readSubjects).
+type subjectRead struct {
+	ctx      context.Context
+	orgID    int64
+	username string
+	rows     subjectRows
+	err      error
+	waiter
+}
+
+// readSubjects reads the subjects of batch in one statement, or, when
+// that fails, each in its own, so that one read's error is no other's.
+// A round trip to PostgreSQL and a statement cost more, on both sides of
+// the connection, than the rows they carry.
+func (s *Store) readSubjects(batch []*subjectRead) {
+	// The statement is no single caller's: one that gives up waiting
+	// does not cancel the others.
+	err := s.subjectsIn(context.WithoutCancel(batch[0].ctx), batch)
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].err = err
+		return
+	}
+	for _, r := range batch {
+		r.rows = subjectRows{}
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.err = s.subjectsIn(r.ctx, []*subjectRead{r})
+		}
+	}
+}
+
+// subjectsIn runs subjectsSQL for batch.
+func (s *Store) subjectsIn(ctx context.Context, batch []*subjectRead) error {
+	orgIDs := make([]int64, len(batch))
+	usernames := make([]string, len(batch))
+	for i, r := range batch {
+		orgIDs[i], usernames[i] = r.orgID, r.username
+	}
+	rows, err := s.subject.QueryContext(ctx, orgIDs, usernames)
 	if err != nil {
-		return out, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
+			n                             int
 			r                             subjectRow
 			orgStatus                     string
 			user, lockedUntil, id, step   sql.NullInt64
@@ -161,18 +220,21 @@ func (s *Store) subjectRows(ctx context.Context, orgID int64, username string) (
 			serial, typ, state, alg       sql.NullString
 			digits, period, drift         sql.NullInt64
 		)
-		if err := rows.Scan(&r.policyRev, &orgStatus, &user, &status, &passwordHash, &pinHash, &lockedUntil,
+		if err := rows.Scan(&n, &r.policyRev, &orgStatus, &user, &status, &passwordHash, &pinHash, &lockedUntil,
 			&id, &serial, &typ, &state, &r.token.Secret, &alg, &digits, &period, &step, &drift); err != nil {
-			return out, err
+			return err
+		}
+		if n < 1 || n > len(batch) {
+			return fmt.Errorf("row of subject %d of %d", n, len(batch))
 		}
 		r.orgActive, r.user, r.userID = orgStatus == OrgActive, user.Valid, user.Int64
 		r.status, r.passwordHash, r.pinHash, r.lockedUntil = status.String, passwordHash.String, pinHash.String, lockedUntil.Int64
 		r.hasToken = id.Valid
 		r.token = Token{ID: id.Int64, Serial: serial.String, Type: typ.String, State: state.String, Secret: r.token.Secret,
 			Algorithm: alg.String, Digits: int(digits.Int64), Period: int(period.Int64), LastStep: step.Int64, Drift: int(drift.Int64)}
-		out.add(r)
+		batch[n-1].rows.add(r)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // subjectRow is one row of subjectSQL: the organization, the user when
