@@ -116,6 +116,11 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 
+# steal: the CPU time the hypervisor gave others so far, in clock ticks of
+# all CPUs (/proc/stat): on a shared virtual machine a run it took much
+# of is slower by as much, whatever is measured.
+steal() { awk '/^cpu /{print $9}' /proc/stat; }
+
 # run LABEL PID loadtest-args...: one run, its "result" line kept as LABEL.
 results=$work/results
 : >"$results"
@@ -127,10 +132,13 @@ run() {
 		local wait=$(( last_end[$slot] + 31 - $(date +%s) ))
 		[ "$wait" -gt 0 ] && { log "waiting ${wait}s for a new step for $slot"; sleep "$wait"; }
 	fi
-	local line
+	local line steal0 steal1
+	steal0=$(steal)
 	line=$("$tf" loadtest "$@" --concurrency "$concurrency" --duration "${duration}s" --server-pid "$pid" $wrong 2>&1 | tee -a "$work/loadtest.log" | grep '^result ') ||
 		{ echo "bench: $label: the load test failed; see $work/loadtest.log" >&2; exit 1; }
+	steal1=$(steal)
 	last_end[$slot]=$(date +%s)
+	line="$line steal_pct=$(( (steal1 - steal0) * 100 / ($(getconf CLK_TCK) * duration * $(nproc)) ))"
 	echo "$label $line" >>"$results"
 	log "$label: $line"
 }
@@ -173,8 +181,8 @@ for proto in ("radius", "rest"):
     pg = cpu(f"{proto} postgres")
     tfcpu = f"{cpu(proto + ' sqlite'):.0f} µs" + (f", {pg:.0f} µs" if pg == pg else "")
     print(f"| {names[proto]} | {cells[0]} | {cells[1]} | {tfcpu} | {cpu(proto + ' peer'):.0f} µs |")
-print("\nPer run (requests/s, p50/p99 in µs, errors):")
+print("\nPer run (requests/s, p50/p99 in µs, errors, CPU time the hypervisor took for others):")
 for label, rs in runs.items():
-    print(f"  {label:16s} " + "; ".join(f"{float(r['rps']):.0f}/s p50 {r['p50_us']} p99 {r['p99_us']} err {r['errors']}" + (" exhausted" if r['exhausted'] == 'true' else "") for r in rs))
+    print(f"  {label:16s} " + "; ".join(f"{float(r['rps']):.0f}/s p50 {r['p50_us']} p99 {r['p99_us']} err {r['errors']} steal {r['steal_pct']}%" + (" exhausted" if r['exhausted'] == 'true' else "") for r in rs))
 PY
 echo "(the machine's load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); raw results in $results)"
