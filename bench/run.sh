@@ -133,6 +133,11 @@ run() {
 		[ "$wait" -gt 0 ] && { log "waiting ${wait}s for a new step for $slot"; sleep "$wait"; }
 	fi
 	local line steal0 steal1
+	# PostgreSQL's deferred work (autovacuum, a checkpoint) done now, so
+	# that no run pays for another's: each starts just after a
+	# checkpoint, the same for all (and pessimistic for Twofold on
+	# PostgreSQL, whose first write to each page after it logs the page).
+	[ -n "$pg" ] && psql -q "$pgdb" -c VACUUM -c CHECKPOINT >/dev/null
 	steal0=$(steal)
 	line=$("$tf" loadtest "$@" --concurrency "$concurrency" --duration "${duration}s" --server-pid "$pid" $wrong 2>&1 | tee -a "$work/loadtest.log" | grep '^result ') ||
 		{ echo "bench: $label: the load test failed; see $work/loadtest.log" >&2; exit 1; }
