@@ -237,7 +237,7 @@ func (s *Store) subjectsIn(ctx context.Context, batch []*subjectRead) error {
 	return rows.Err()
 }
 
-// subjectRow is one row of subjectSQL: the organization, the user when
+// subjectRow is one row of subjectSQL or subjectsSQL: the organization, the user when
 // it has one of that name, and one of the user's usable tokens, if any.
 type subjectRow struct {
 	policyRev                     int64
