@@ -15,38 +15,36 @@ import (
 
 // pgConsumeSQL is what an accepted code of an active token writes on
 // PostgreSQL, in one statement: the step taken as consumeActiveSQL takes
-// it, the failures reset where the lock read found any, and the acceptance
-// audited; or, when another request took the step first, the guess
-// counted as reserveSQL counts it and the refusal audited instead. Its
-// arguments: consumeActiveSQL's, the user and whether to reset, reserveSQL's,
-// and the acceptance's and the refusal's insertEventSQL arguments. It
-// returns whether the step was taken, and else reserveSQL's row.
-const pgConsumeSQL = `WITH taken AS (
-		UPDATE tokens SET last_step = ?, drift = ?, last_used_at = ?
-		WHERE id = ? AND last_step < ? AND state = 'active' RETURNING id),
+// it, and the acceptance audited where it was. Its arguments are
+// consumeActiveSQL's and then insertEventSQL's; its command tag counts
+// the events written, none when another request took the step first.
+const pgConsumeSQL = pgTakeSQL + pgAuditTakenSQL
+
+// pgConsumeResetSQL is pgConsumeSQL that also resets the failures of the
+// user, the argument between the two others, where the step was taken.
+const pgConsumeResetSQL = pgTakeSQL + `,
 	reset AS (
 		UPDATE users SET failures = 0, total_failures = 0, locked_until = 0
-		WHERE id = ? AND CAST(? AS BOOLEAN) AND EXISTS (SELECT 1 FROM taken)),
-	counted AS (
-		UPDATE users SET ` + reserveSet + `
-		WHERE id = ? AND locked_until <= ? AND NOT EXISTS (SELECT 1 FROM taken)
-		RETURNING total_failures, locked_until),
-	audited AS (
-		INSERT INTO audit_events (org_id, at, actor, action, target, result, detail, source)
-		SELECT org_id, at, actor, action, target, result, detail, source FROM (VALUES
-			(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), TRUE),
-			(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), FALSE))
-			AS e (org_id, at, actor, action, target, result, detail, source, accepted)
-		WHERE accepted = EXISTS (SELECT 1 FROM taken))
-	SELECT EXISTS (SELECT 1 FROM taken), COALESCE((SELECT total_failures FROM counted), 0), COALESCE((SELECT locked_until FROM counted), 0)`
+		WHERE id = ? AND EXISTS (SELECT 1 FROM taken))` + pgAuditTakenSQL
+
+const (
+	pgTakeSQL = `WITH taken AS (
+		UPDATE tokens SET last_step = ?, drift = ?, last_used_at = ?
+		WHERE id = ? AND last_step < ? AND state = 'active' RETURNING id)`
+	pgAuditTakenSQL = `
+	INSERT INTO audit_events (org_id, at, actor, action, target, result, detail, source)
+	SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)
+	FROM taken`
+)
 
 // pgGuessSQL is the statements of a group on PostgreSQL, numbered once at
 // Open rather than at every group. pgx prepares each on a connection's
 // first use of it.
-type pgGuessSQL struct{ lock, event, reserve, consume string }
+type pgGuessSQL struct{ lock, event, reserve, consume, consumeReset string }
 
 func newPGGuessSQL(d dialect) pgGuessSQL {
-	return pgGuessSQL{lock: d.q(pgGroupLockSQL), event: d.q(insertEventSQL), reserve: d.q(reserveSQL), consume: d.q(pgConsumeSQL)}
+	return pgGuessSQL{lock: d.q(pgGroupLockSQL), event: d.q(insertEventSQL), reserve: d.q(reserveSQL),
+		consume: d.q(pgConsumeSQL), consumeReset: d.q(pgConsumeResetSQL)}
 }
 
 // pgGroupLockSQL is guessLockSQL for the users of a group, each row
@@ -96,8 +94,9 @@ func (s *Store) commitGroupPG(ctx context.Context, group []*guess) {
 // and so does a commit. The transaction holds the rows from the lock read
 // to the commit, as guessIn's does, and writes what guessIn writes; a
 // verdict of the rarer kinds (a first code that activates a token, a
-// token that replaces another) is made again by guessIn, after the
-// commit, in a transaction of its own. pgGroup returns the error of the
+// token that replaces another, a code another request took first) is
+// made again by guessIn, after the commit, in a transaction of its own,
+// the group having written nothing of it. pgGroup returns the error of the
 // group's transaction; a guess made again has its own.
 func (s *Store) pgGroup(ctx context.Context, group []*guess) error {
 	c, err := s.w.Conn(ctx)
@@ -168,10 +167,9 @@ func (s *Store) groupOn(ctx context.Context, c *pgx.Conn, group []*guess) (again
 	}
 
 	b = &pgx.Batch{}
+	redo := func(g *guess) { again = append(again, g) }
 	for i, g := range group {
-		if !s.queueGuess(b, g, g.judge(locks[i].found, locks[i].until), locks[i].failed) {
-			again = append(again, g)
-		}
+		s.queueGuess(b, g, g.judge(locks[i].found, locks[i].until), locks[i].failed, redo)
 	}
 	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
 		if tag.String() != "COMMIT" {
@@ -186,9 +184,11 @@ func (s *Store) groupOn(ctx context.Context, c *pgx.Conn, group []*guess) (again
 }
 
 // queueGuess queues what g's verdict v writes, its user's row read with
-// failures to reset (failed), or reports that the verdict is of a kind
-// guessIn is to make.
-func (s *Store) queueGuess(b *pgx.Batch, g *guess, v Verdict, failed bool) bool {
+// failures to reset (failed), or calls redo for a guess guessIn is to
+// make: now, for a verdict of a kind queueGuess does not write, or once
+// the batch is answered, for a code another request took first, which
+// counts as a refusal.
+func (s *Store) queueGuess(b *pgx.Batch, g *guess, v Verdict, failed bool, redo func(*guess)) {
 	switch {
 	case !g.ok:
 		b.Queue(s.pg.event, v.Event.args()...)
@@ -205,24 +205,17 @@ func (s *Store) queueGuess(b *pgx.Batch, g *guess, v Verdict, failed bool) bool 
 		b.Queue(s.pg.event, v.Event.args()...)
 	case v.Consume.From == TokenActive && v.Consume.Retire == 0:
 		k := v.Consume
-		args := []any{k.Step, k.Drift, ms(k.At), k.TokenID, k.Step, g.userID, failed}
-		args = append(args, reserveArgs(g.userID, g.now, g.lockout)...)
-		args = append(args, k.Event.args()...)
-		args = append(args, v.Event.args()...)
-		b.Queue(s.pg.consume, args...).QueryRow(func(row pgx.Row) error {
-			var taken bool
-			var failures int
-			var until int64
-			if err := row.Scan(&taken, &failures, &until); err != nil {
-				return fmt.Errorf("store: consume: %w", err)
-			}
-			if !taken {
-				g.taken, g.res = true, reservation(failures, until, g.now)
+		q, args := s.pg.consume, []any{k.Step, k.Drift, ms(k.At), k.TokenID, k.Step}
+		if failed {
+			q, args = s.pg.consumeReset, append(args, g.userID)
+		}
+		b.Queue(q, append(args, k.Event.args()...)...).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				redo(g)
 			}
 			return nil
 		})
 	default:
-		return false
+		redo(g)
 	}
-	return true
 }
