@@ -43,13 +43,9 @@ const (
 type pgGuessSQL struct{ lock, event, reserve, consume, consumeReset string }
 
 func newPGGuessSQL(d dialect) pgGuessSQL {
-	return pgGuessSQL{lock: d.q(pgGroupLockSQL), event: d.q(insertEventSQL), reserve: d.q(reserveSQL),
+	return pgGuessSQL{lock: d.q(guessLockSQL + d.forUpdate), event: d.q(insertEventSQL), reserve: d.q(reserveSQL),
 		consume: d.q(pgConsumeSQL), consumeReset: d.q(pgConsumeResetSQL)}
 }
-
-// pgGroupLockSQL is guessLockSQL for the users of a group, each row
-// locked in user-id order.
-const pgGroupLockSQL = `SELECT id, ` + guessLockColumns + ` FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`
 
 // errNotCommitted is a COMMIT that PostgreSQL answered with ROLLBACK: the
 // transaction had failed.
@@ -88,8 +84,11 @@ func (s *Store) commitGroupPG(ctx context.Context, group []*guess) {
 
 // pgGroup makes the guesses of group, of distinct users in user-id order,
 // in one transaction of two round trips, each a pgx batch: the
-// transaction begun with the users' rows locked and read; then, once each
-// guess is judged, all they write, and the commit. A round trip costs
+// transaction begun with the users' rows locked and read, one statement
+// a row; then, once each guess is judged, all they write, and the commit.
+// A statement a row, in user-id order, locks as one statement for all
+// would, and PostgreSQL plans it once for good, where it planned one
+// over an array of ids anew at every group. A round trip costs
 // more than the statements it carries, on both sides of the connection,
 // and so does a commit. The transaction holds the rows from the lock read
 // to the commit, as guessIn's does, and writes what guessIn writes; a
@@ -138,30 +137,20 @@ func (s *Store) groupOn(ctx context.Context, c *pgx.Conn, group []*guess) (again
 		until         int64
 	}
 	locks := make([]lock, len(group))
-	ids := make([]int64, len(group))
-	for i, g := range group {
-		ids[i] = g.userID
-	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(s.pg.lock, ids).Query(func(rows pgx.Rows) error {
-		i := 0
-		for rows.Next() {
-			var id int64
-			var l lock
-			if err := rows.Scan(&id, &l.until, &l.failed); err != nil {
-				return err
-			}
-			for i < len(group) && group[i].userID < id {
-				i++
-			}
-			if i < len(group) && group[i].userID == id {
+	for i, g := range group {
+		b.Queue(s.pg.lock, g.userID).Query(func(rows pgx.Rows) error {
+			l := &locks[i]
+			for rows.Next() {
 				l.found = true
-				locks[i] = l
+				if err := rows.Scan(&l.until, &l.failed); err != nil {
+					return err
+				}
 			}
-		}
-		return rows.Err()
-	})
+			return rows.Err()
+		})
+	}
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("store: read lock: %w", err)
 	}
