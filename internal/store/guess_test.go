@@ -143,6 +143,15 @@ func TestConcurrentGuesses(t *testing.T) {
 		if accepted != 1 {
 			t.Fatalf("accepted %d of 200 concurrent guesses of one step, want exactly 1", accepted)
 		}
+		// Each guess written once, those made again after their group's
+		// commit included: the acceptance, and each replay audited and
+		// counted.
+		if got := results(t, f.s, f.org.ID); got["accept"] != 1 || got["replay"] != 199 || len(got) != 2 {
+			t.Fatalf("audit results %v, want 1 accept and 199 replays", got)
+		}
+		if u, _ := f.s.UserByID(context.Background(), f.org.ID, f.user.ID); u.Failures != 199 {
+			t.Fatalf("failures after 199 replays = %d, want 199", u.Failures)
+		}
 
 		// Start the allowance afresh, as an operator's unlock does.
 		if err := f.s.Unlock(context.Background(), f.org.ID, f.user.ID, store.Event{OrgID: f.org.ID, Action: "user.unlock"}); err != nil {
