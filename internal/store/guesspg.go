@@ -17,7 +17,8 @@ import (
 // PostgreSQL, in one statement: the step taken as consumeActiveSQL takes
 // it, and the acceptance audited where it was. Its arguments are
 // consumeActiveSQL's and then insertEventSQL's; its command tag counts
-// the events written, none when another request took the step first.
+// the events written: none when the step was not taken (another request
+// took it first, or the token is no longer active).
 const pgConsumeSQL = pgTakeSQL + pgAuditTakenSQL
 
 // pgConsumeResetSQL is pgConsumeSQL that also resets the failures of the
